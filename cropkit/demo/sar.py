@@ -1,0 +1,77 @@
+"""Sentinel-1 C-band backscatter from a water-cloud model over a rain-driven soil.
+
+For a canopy of leaf area index ``V`` seen at incidence ``θ``:
+
+    σ⁰ = A·V·cosθ·(1 − τ²) + τ²·σ⁰_soil,    τ² = exp(−2·B·V / cosθ)
+
+with crop-specific ``A`` and ``B`` per polarisation (``data/crops.csv``). Bare-soil
+backscatter rises with surface soil moisture and with the roughness of fresh tillage;
+soil moisture follows a daily bucket model driven by random rain events drawn from the
+region's monthly rain-day climatology. Multiplicative speckle follows a Gamma law of
+the number of looks of a 10 m RTC product. Values are linear gamma-nought (γ⁰), as in
+Planetary Computer's ``sentinel-1-rtc``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["soil_moisture_series", "soil_backscatter_db", "water_cloud", "speckle"]
+
+#: Equivalent number of looks of a 10 m RTC product.
+ENL = 4.4
+
+
+def soil_moisture_series(
+    year_days: int, rain_days_per_month: list[float], rng: np.random.Generator
+) -> np.ndarray:
+    """Daily surface soil moisture (m³ m⁻³) through a year.
+
+    Parameters
+    ----------
+    year_days : int
+        365 or 366.
+    rain_days_per_month : list of float
+        Mean number of rain days in each month, January first.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(day,)`` volumetric moisture between 0.05 and 0.42.
+    """
+    month = np.minimum((np.arange(year_days) / (year_days / 12)).astype(int), 11)
+    p_rain = np.asarray(rain_days_per_month, dtype=float)[month] / 30.0
+    rain = (rng.random(year_days) < p_rain) * rng.exponential(6.0, year_days)  # mm
+    # drying is fast in summer, slow in winter
+    drying = 0.04 + 0.08 * np.sin(np.pi * np.arange(year_days) / year_days) ** 2
+    mv = np.empty(year_days)
+    level = 0.3
+    for d in range(year_days):
+        level = level + 0.012 * rain[d]
+        level = 0.05 + (level - 0.05) * (1 - drying[d])
+        mv[d] = min(level, 0.42)
+    return mv
+
+
+def soil_backscatter_db(moisture: np.ndarray, roughness_db: np.ndarray, pol: str) -> np.ndarray:
+    """Bare-soil σ⁰ in dB from moisture and a roughness offset."""
+    base = -17.5 + 27.0 * moisture + roughness_db
+    return base if pol == "vv" else base - 7.5
+
+
+def water_cloud(
+    lai: np.ndarray,
+    soil_db: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    incidence_deg: float,
+) -> np.ndarray:
+    """Linear σ⁰ of a vegetated surface (water-cloud model; arrays broadcast)."""
+    cos_t = np.cos(np.radians(incidence_deg))
+    tau2 = np.exp(-2.0 * b * lai / cos_t)
+    return a * lai * cos_t * (1 - tau2) + tau2 * 10 ** (soil_db / 10.0)
+
+
+def speckle(shape: tuple[int, ...], rng: np.random.Generator, looks: float = ENL) -> np.ndarray:
+    """Multiplicative speckle: Gamma-distributed with mean 1 and ``looks`` looks."""
+    return rng.gamma(looks, 1.0 / looks, size=shape)

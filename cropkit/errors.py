@@ -1,0 +1,64 @@
+"""The cropkit exception hierarchy.
+
+Every error that cropkit raises on purpose derives from :class:`CropkitError`, so a
+notebook can catch them all at once, and each message says what went wrong and how
+to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CropkitError",
+    "ConfigError",
+    "UnknownRegionError",
+    "DataError",
+    "TaxonomyError",
+    "StacSearchError",
+    "EmptySearchError",
+    "StacConnectionError",
+    "ServerError",
+    "MissingDependencyError",
+]
+
+
+class CropkitError(Exception):
+    """Base class of every error raised by cropkit."""
+
+
+class ConfigError(CropkitError, ValueError):
+    """A parameter has an invalid value (bad year, bbox, profile, ...)."""
+
+
+class UnknownRegionError(ConfigError, KeyError):
+    """A region name is not in the region table."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(CropkitError):
+    """Input data is malformed (a table, a parcel file, a STAC item)."""
+
+
+class TaxonomyError(DataError):
+    """The crop taxonomy table is inconsistent."""
+
+
+class StacSearchError(CropkitError):
+    """A STAC search could not be run."""
+
+
+class EmptySearchError(StacSearchError):
+    """A STAC search matched no item."""
+
+
+class StacConnectionError(StacSearchError, ConnectionError):
+    """A STAC API could not be reached."""
+
+
+class ServerError(CropkitError, RuntimeError):
+    """The local STAC API (PostgreSQL, pgstac, uvicorn) failed to start or stop."""
+
+
+class MissingDependencyError(ServerError):
+    """A system program that cropkit needs (PostgreSQL, PostGIS) is not installed."""
