@@ -1,0 +1,94 @@
+"""Command line: ``cropkit demo``, ``cropkit build-demo``, ``cropkit serve``.
+
+Examples
+--------
+::
+
+    cropkit demo --region chartres --year 2023      # run every notebook on the demo
+    cropkit build-demo --region vitre --profile full
+    cropkit serve --region chartres                 # a local STAC API until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .errors import CropkitError
+
+__all__ = ["main"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", default="chartres", help="demo region id (default: chartres)")
+    parser.add_argument("--year", type=int, default=2023, help="year (default: 2023)")
+    parser.add_argument("--profile", default="ci", help="study-area size: ci, full, large")
+    parser.add_argument("--seed", type=int, default=0, help="simulation seed")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .config import RunConfig
+    from .notebooks import run_notebooks
+
+    cfg = RunConfig(region=args.region, year=args.year, stac=args.stac, profile=args.profile,
+                    run_root=args.run_root, seed=args.seed)
+    print(f"cropkit: running the notebooks for {cfg.region} {cfg.year} ({cfg.stac}, profile {cfg.profile})")
+    timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
+    for name, seconds in timings.items():
+        print(f"  {name:<28} {seconds:7.1f} s")
+    print(f"cropkit: run folder: {cfg.run_dir.resolve()}")
+
+
+def _build(args: argparse.Namespace) -> None:
+    from .demo import build_demo
+
+    t0 = time.perf_counter()
+    demo = build_demo(args.region, args.year, args.profile, seed=args.seed, force=args.force, progress=True)
+    info = demo.info()
+    print(f"cropkit: demo in {demo.root} ({time.perf_counter() - t0:.1f} s)")
+    print(json.dumps({"items": info["items"], "parcels": info["parcels"], "build_seconds": info["seconds"]}))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from .demo import build_demo
+    from .server import LocalStacServer
+
+    demo = build_demo(args.region, args.year, args.profile, seed=args.seed)
+    with LocalStacServer(port=args.port) as api:
+        counts = api.add_catalog(demo)
+        print(f"cropkit: STAC API on {api.url} ({counts}); Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cropkit`` command."""
+    parser = argparse.ArgumentParser(prog="cropkit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="run the notebooks on the embedded demo with papermill")
+    _common(p)
+    p.add_argument("--stac", default="demo", help="demo, earth-search, planetary-computer or a URL")
+    p.add_argument("--run-root", default="runs", help="folder of the run folders")
+    p.add_argument("--notebooks", nargs="*", help="run only these notebooks")
+    p.add_argument("-v", "--verbose", action="store_true", help="stream notebook output")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("build-demo", help="simulate a demo region into the cache")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if cached")
+    p.set_defaults(func=_build)
+    p = sub.add_parser("serve", help="serve a demo region with a local STAC API")
+    _common(p)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=_serve)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except CropkitError as err:
+        print(f"cropkit: error: {err}", file=sys.stderr)
+        return 2
+    return 0

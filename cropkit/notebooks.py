@@ -1,0 +1,86 @@
+"""Run the notebook sequence headlessly with papermill.
+
+:func:`run_notebooks` executes the numbered notebooks in order for one region and
+year, writes the executed copies into the run folder, and, for the demo, starts one
+local STAC API that every notebook shares (through ``CROPKIT_STAC_API``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from .config import RunConfig
+from .errors import ConfigError
+
+__all__ = ["notebook_paths", "run_notebooks"]
+
+
+def notebook_paths(folder: str | Path | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) of ``folder``, in order."""
+    folder = Path(folder) if folder else Path(__file__).resolve().parent.parent / "notebooks"
+    paths = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise ConfigError(f"No numbered notebooks (NN_name.ipynb) in {folder}.")
+    return paths
+
+
+def run_notebooks(
+    config: RunConfig,
+    notebooks: list[str | Path] | None = None,
+    kernel_name: str = "python3",
+    log_output: bool = False,
+) -> dict[str, float]:
+    """Execute notebooks in order with the run's parameters.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Region, year, STAC endpoint, profile and run folder.
+    notebooks : list of path-like, optional
+        Which notebooks (all numbered notebooks by default).
+    kernel_name : str
+        Jupyter kernel to execute them with.
+    log_output : bool
+        Stream cell outputs to the terminal.
+
+    Returns
+    -------
+    dict
+        Seconds spent per notebook (plus ``"server_start"`` for the demo).
+    """
+    import papermill as pm
+
+    from .demo import build_demo
+    from .server import LocalStacServer
+
+    paths = [Path(p) for p in notebooks] if notebooks else notebook_paths()
+    out_dir = config.run_dir / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parameters = config.parameters()
+    parameters.pop("seed", None)
+    timings: dict[str, float] = {}
+    server = LocalStacServer() if config.is_demo else nullcontext()
+    saved_env = dict(os.environ)
+    try:
+        with server as api:
+            if api is not None:
+                t0 = time.perf_counter()
+                api.add_catalog(build_demo(config.region, config.year, config.profile, seed=config.seed))
+                timings["server_start"] = api.timings["start_s"]
+                timings["catalog_load"] = round(time.perf_counter() - t0, 2)
+                os.environ.update(api.export_env())
+            for path in paths:
+                t0 = time.perf_counter()
+                pm.execute_notebook(
+                    str(path), str(out_dir / path.name), parameters=parameters,
+                    kernel_name=kernel_name, log_output=log_output, progress_bar=False,
+                    cwd=str(Path.cwd()),
+                )
+                timings[path.stem] = round(time.perf_counter() - t0, 2)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return timings

@@ -1,0 +1,179 @@
+"""Provider profiles: where a STAC API is, what it calls things, how it scales values.
+
+Earth Search and Planetary Computer publish the same Sentinel-2 L2A products under
+different asset keys (``red`` vs ``B04``, ``scl`` vs ``SCL``) and with different
+conventions for the +1000 digital-number offset that ESA introduced with processing
+baseline 04.00 (25 January 2022): Earth Search v1 describes it in each asset's
+``raster:bands`` (``scale=0.0001, offset=-0.1``), Planetary Computer leaves it to the
+user, who must read ``s2:processing_baseline``. This module is the one place that
+knows these differences; the rest of cropkit speaks ESA band names (``B02`` ...
+``B12``, ``SCL``) and surface reflectance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Provider", "PROVIDERS", "get_provider", "S2_BAND_NAMES", "reflectance_scale_offset"]
+
+#: cropkit's Sentinel-2 band names, in wavelength order.
+S2_BAND_NAMES = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+
+_EARTH_SEARCH_S2 = {
+    "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
+    "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B11": "swir16", "B12": "swir22", "SCL": "scl",
+}
+_PLANETARY_S2 = {name: name for name in (*S2_BAND_NAMES, "SCL")}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How to talk to one STAC API.
+
+    Attributes
+    ----------
+    name : str
+        Profile name (``"earth-search"``, ``"planetary-computer"``, ``"demo"``).
+    url : str or None
+        Root of the STAC API (``None`` for the demo: known once its server runs).
+    collections : dict
+        cropkit sensor key (``"s2"``, ``"s1"``, ``"enmap"``) to collection id;
+        missing sensors are not offered by the provider.
+    assets : dict
+        Per sensor, cropkit band name to the provider's asset key.
+    offset_from : str
+        ``"raster:bands"`` (scale and offset are in the asset metadata) or
+        ``"baseline"`` (derive them from ``s2:processing_baseline``).
+    signed : bool
+        Whether asset URLs must be signed (Planetary Computer's SAS tokens).
+    """
+
+    name: str
+    url: str | None
+    collections: dict[str, str]
+    assets: dict[str, dict[str, str]] = field(default_factory=dict)
+    offset_from: str = "raster:bands"
+    signed: bool = False
+
+    def collection(self, sensor: str) -> str:
+        """Collection id of ``sensor``; raises if the provider does not offer it."""
+        if sensor not in self.collections:
+            offered = ", ".join(self.collections) or "none"
+            raise ConfigError(
+                f"Provider {self.name!r} has no {sensor!r} collection (it offers: {offered}). "
+                "Skip that sensor or use another provider."
+            )
+        return self.collections[sensor]
+
+    def asset_key(self, sensor: str, band: str) -> str:
+        """The provider's asset key of cropkit band ``band`` (e.g. ``B04`` -> ``red``)."""
+        mapping = self.assets.get(sensor, {})
+        if band not in mapping:
+            raise ConfigError(f"Unknown {sensor} band {band!r}; choose from {sorted(mapping)}.")
+        return mapping[band]
+
+    def band_names(self, sensor: str) -> dict[str, str]:
+        """Asset key -> cropkit band name, for renaming a loaded cube."""
+        return {v: k for k, v in self.assets.get(sensor, {}).items()}
+
+    def modifier(self):
+        """pystac-client ``modifier`` that signs items, or ``None``."""
+        if not self.signed:
+            return None
+        import planetary_computer
+
+        return planetary_computer.sign_inplace
+
+
+PROVIDERS: dict[str, Provider] = {
+    "earth-search": Provider(
+        name="earth-search",
+        url="https://earth-search.aws.element84.com/v1",
+        collections={"s2": "sentinel-2-l2a"},
+        assets={"s2": _EARTH_SEARCH_S2},
+        offset_from="raster:bands",
+    ),
+    "planetary-computer": Provider(
+        name="planetary-computer",
+        url="https://planetarycomputer.microsoft.com/api/stac/v1",
+        collections={"s2": "sentinel-2-l2a", "s1": "sentinel-1-rtc"},
+        assets={"s2": _PLANETARY_S2, "s1": {"VV": "vv", "VH": "vh"}},
+        offset_from="baseline",
+        signed=True,
+    ),
+    "demo": Provider(
+        name="demo",
+        url=None,
+        collections={"s2": "sentinel-2-l2a", "s1": "sentinel-1-rtc", "enmap": "enmap-l2a"},
+        assets={"s2": _EARTH_SEARCH_S2, "s1": {"VV": "vv", "VH": "vh"}, "enmap": {"reflectance": "reflectance"}},
+        offset_from="raster:bands",
+    ),
+}
+
+
+def get_provider(name_or_url: str) -> Provider:
+    """Return a provider profile by name, or a generic one for a STAC API URL.
+
+    A URL that is the root of a known provider gets that provider's profile; any other
+    ``http(s)://`` URL is assumed to publish Earth Search-style items.
+
+    Raises
+    ------
+    ConfigError
+        If the value is neither a known name nor an http(s) URL.
+    """
+    key = str(name_or_url).strip()
+    if key in PROVIDERS:
+        return PROVIDERS[key]
+    if key.startswith(("http://", "https://")):
+        for provider in PROVIDERS.values():
+            if provider.url and key.rstrip("/") == provider.url.rstrip("/"):
+                return provider
+        demo = PROVIDERS["demo"]
+        return Provider("custom", key.rstrip("/"), demo.collections, demo.assets, "raster:bands")
+    raise ConfigError(
+        f"Unknown STAC provider {name_or_url!r}. Use one of {sorted(PROVIDERS)} or the URL of a "
+        "STAC API (https://...)."
+    )
+
+
+def _baseline_offset(properties: dict[str, Any]) -> float:
+    baseline = str(properties.get("s2:processing_baseline", "00.00"))
+    try:
+        major = float(baseline)
+    except ValueError as err:
+        raise ConfigError(f"Cannot read s2:processing_baseline {baseline!r} as a number.") from err
+    return -0.1 if major >= 4.0 else 0.0
+
+
+def reflectance_scale_offset(item: Any, band: str, provider: Provider) -> tuple[float, float]:
+    """Scale and offset that turn one band's digital numbers into reflectance.
+
+    ``reflectance = DN * scale + offset``.
+
+    Parameters
+    ----------
+    item : pystac.Item or dict
+        A Sentinel-2 L2A item as the provider publishes it.
+    band : str
+        cropkit band name (``"B04"``).
+    provider : Provider
+        The item's provider.
+
+    Returns
+    -------
+    tuple of float
+        ``(scale, offset)``.
+    """
+    d = item if isinstance(item, dict) else item.to_dict(transform_hrefs=False)
+    asset = d["assets"].get(provider.asset_key("s2", band))
+    if asset is None:
+        raise ConfigError(f"Item {d.get('id')!r} has no asset for band {band} ({provider.name} layout).")
+    if provider.offset_from == "raster:bands":
+        rb = (asset.get("raster:bands") or [{}])[0]
+        if "scale" in rb:
+            return float(rb["scale"]), float(rb.get("offset", 0.0))
+    return 1e-4, _baseline_offset(d.get("properties", {}))

@@ -1,0 +1,121 @@
+"""The run folder: where notebooks leave their products for the next one.
+
+``runs/<region>-<year>/`` holds each notebook's outputs and a ``manifest.json`` that
+every notebook extends: the parameters, the STAC items used, the products written,
+and the versions of the software that made them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pystac
+
+from .errors import DataError
+from .stac import load_items, save_items
+
+__all__ = ["RunFolder", "software_versions"]
+
+_PACKAGES = (
+    "cropkit", "numpy", "xarray", "rasterio", "pystac", "pystac-client", "stackstac",
+    "stac-fastapi-pgstac", "pypgstac", "prosail", "torch", "xgboost", "papermill",
+)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and of the packages cropkit relies on."""
+    out = {"python": platform.python_version(), "platform": sys.platform}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class RunFolder:
+    """A run folder and its manifest.
+
+    Parameters
+    ----------
+    path : path-like
+        The folder (created if missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def for_config(cls, config) -> RunFolder:
+        """The run folder of a :class:`~cropkit.config.RunConfig`."""
+        return cls(config.run_dir)
+
+    @property
+    def manifest_path(self) -> Path:
+        """``manifest.json`` in the folder."""
+        return self.path / "manifest.json"
+
+    def manifest(self) -> dict:
+        """The manifest (empty skeleton if none was written yet)."""
+        if not self.manifest_path.exists():
+            return {"run": self.path.name, "notebooks": {}, "items": {}, "products": {}}
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"{self.manifest_path} is not valid JSON ({err}); fix or delete it to start the run afresh."
+            ) from err
+
+    def record(
+        self,
+        notebook: str,
+        parameters: dict,
+        products: dict[str, str | Path] | None = None,
+        items: dict[str, list[str]] | None = None,
+        metrics: dict | None = None,
+    ) -> dict:
+        """Add one notebook's entry to the manifest and save it.
+
+        Parameters
+        ----------
+        notebook : str
+            Notebook name, e.g. ``"01_stac_discovery"``.
+        parameters : dict
+            Its parameters.
+        products : dict, optional
+            Product name -> file path (stored relative to the run folder).
+        items : dict, optional
+            Collection -> list of STAC item ids used.
+        metrics : dict, optional
+            Numbers worth keeping (counts, scores, timings).
+        """
+        manifest = self.manifest()
+        manifest["updated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        manifest["software"] = software_versions()
+        entry = {"parameters": parameters, "finished": manifest["updated"]}
+        if metrics:
+            entry["metrics"] = metrics
+        manifest["notebooks"][notebook] = entry
+        for name, p in (products or {}).items():
+            path = Path(p)
+            manifest["products"][name] = str(path.relative_to(self.path) if path.is_relative_to(self.path) else path)
+        manifest["items"].update(items or {})
+        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+        return manifest
+
+    def save_items(self, name: str, items: pystac.ItemCollection) -> Path:
+        """Save an item collection as ``items/<name>.json``."""
+        return save_items(items, self.path / "items" / f"{name}.json")
+
+    def load_items(self, name: str) -> pystac.ItemCollection:
+        """Read ``items/<name>.json``; says which notebook makes it if missing."""
+        path = self.path / "items" / f"{name}.json"
+        if not path.exists():
+            raise DataError(f"{path} does not exist yet: run notebook 01_stac_discovery for this run first.")
+        return load_items(path)

@@ -1,0 +1,213 @@
+"""STAC searches with clear errors, the same way against the demo and real providers.
+
+:func:`connect` opens a STAC API for a :class:`~cropkit.config.RunConfig` (starting
+the local demo API when ``stac="demo"``); :meth:`StacSource.search` returns a
+:class:`pystac.ItemCollection` sorted by time; :func:`items_table` turns one into a
+:class:`pandas.DataFrame`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pystac
+import pystac_client
+import requests
+from pystac_client.exceptions import APIError
+
+from .errors import ConfigError, EmptySearchError, StacConnectionError, StacSearchError
+from .providers import Provider, get_provider
+
+__all__ = ["StacSource", "connect", "open_api", "normalize_bbox", "items_table", "save_items", "load_items"]
+
+#: cropkit sensor keys and what they are.
+SENSORS = {"s2": "Sentinel-2 L2A", "s1": "Sentinel-1 RTC", "enmap": "EnMAP L2A"}
+
+
+def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """Check a ``(west, south, east, north)`` box in degrees and return it as floats.
+
+    Raises
+    ------
+    ConfigError
+        If it does not have four numbers, is outside -180..180 / -90..90, or has
+        west >= east or south >= north (a swapped box).
+    """
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"bbox must be four numbers (west, south, east, north), not {bbox!r}.") from err
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise ConfigError(f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?")
+    if w >= e or s >= n:
+        raise ConfigError(
+            f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) with west < east and south < north."
+        )
+    return (w, s, e, n)
+
+
+def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client:
+    """Open a STAC API, turning connection failures into :class:`StacConnectionError`."""
+    provider = provider or get_provider(url)
+    try:
+        return pystac_client.Client.open(url, modifier=provider.modifier(), timeout=30)
+    except (APIError, requests.RequestException, OSError) as err:
+        raise StacConnectionError(
+            f"Could not reach the STAC API at {url} ({type(err).__name__}: {err}). Check the URL and your "
+            "network, or run with stac='demo' to use the local simulated catalog."
+        ) from err
+
+
+@dataclass
+class StacSource:
+    """An opened STAC API and its provider profile.
+
+    Attributes
+    ----------
+    url : str
+        Root URL.
+    provider : Provider
+        Naming and scaling conventions of the API.
+    client : pystac_client.Client
+        The open client.
+    """
+
+    url: str
+    provider: Provider
+    client: pystac_client.Client
+
+    def search(
+        self,
+        sensor: str,
+        bbox: Sequence[float],
+        year: int | None = None,
+        datetime: str | None = None,
+        max_cloud: float | None = None,
+        max_items: int = 2000,
+    ) -> pystac.ItemCollection:
+        """Search one sensor's collection over a box and a year.
+
+        Parameters
+        ----------
+        sensor : str
+            ``"s2"``, ``"s1"`` or ``"enmap"``.
+        bbox : sequence of float
+            ``(west, south, east, north)`` in degrees.
+        year : int, optional
+            Calendar year; or give ``datetime`` (a STAC interval string).
+        max_cloud : float, optional
+            Keep items with ``eo:cloud_cover`` below it (not applied to SAR).
+        max_items : int
+            Upper bound on the number of items returned.
+
+        Returns
+        -------
+        pystac.ItemCollection
+            Items sorted by acquisition time.
+
+        Raises
+        ------
+        EmptySearchError
+            When nothing matches; the message repeats the query and what to relax.
+        """
+        if sensor not in SENSORS:
+            raise ConfigError(f"Unknown sensor {sensor!r}; choose from {sorted(SENSORS)}.")
+        collection = self.provider.collection(sensor)
+        bbox = normalize_bbox(bbox)
+        if datetime is None:
+            if year is None:
+                raise ConfigError("Give a year or a datetime interval to search.")
+            datetime = f"{year}-01-01T00:00:00Z/{year}-12-31T23:59:59Z"
+        query = {}
+        if max_cloud is not None and sensor != "s1":
+            query["eo:cloud_cover"] = {"lt": float(max_cloud)}
+        try:
+            search = self.client.search(
+                collections=[collection], bbox=bbox, datetime=datetime, query=query or None,
+                max_items=max_items, limit=min(max_items, 250),
+            )
+            items = list(search.items())
+        except (APIError, requests.RequestException) as err:
+            raise StacSearchError(f"The search of {collection!r} at {self.url} failed: {err}") from err
+        if not items:
+            raise EmptySearchError(
+                f"No {SENSORS[sensor]} item in collection {collection!r} at {self.url} for bbox={bbox}, "
+                f"datetime={datetime}, query={query}. Relax the query: raise max_cloud, widen the dates, "
+                "or check that the area is covered by this collection."
+            )
+        items.sort(key=lambda it: (it.datetime or dt.datetime.min, it.id))
+        return pystac.ItemCollection(items)
+
+    def search_all(
+        self, bbox: Sequence[float], year: int, max_cloud: float | None = None
+    ) -> dict[str, pystac.ItemCollection]:
+        """Search every sensor the provider offers (Sentinel-2, Sentinel-1, EnMAP).
+
+        Returns
+        -------
+        dict
+            Sensor key -> items, for the sensors this provider has.
+        """
+        return {
+            sensor: self.search(sensor, bbox, year, max_cloud=max_cloud)
+            for sensor in SENSORS
+            if sensor in self.provider.collections
+        }
+
+
+def connect(config) -> StacSource:
+    """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
+
+    With ``stac="demo"`` the demo is built (or taken from the cache) and served by a
+    local stac-fastapi-pgstac (reused when the notebook runner already started one).
+    """
+    provider = config.provider
+    if config.is_demo:
+        from .demo import build_demo
+        from .server import demo_api
+
+        demo = build_demo(config.region, config.year, config.profile, seed=config.seed)
+        url = demo_api(demo).url
+    else:
+        url = provider.url or config.stac
+    return StacSource(url=url, provider=provider, client=open_api(url, provider))
+
+
+def items_table(items: pystac.ItemCollection | Sequence[pystac.Item]) -> pd.DataFrame:
+    """One row per item: id, time, platform, cloud cover, orbit and footprint bounds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``id``, sorted by ``datetime``.
+    """
+    rows = []
+    for it in items:
+        p = it.properties
+        rows.append({
+            "id": it.id,
+            "datetime": pd.Timestamp(it.datetime),
+            "collection": it.collection_id,
+            "platform": p.get("platform"),
+            "eo:cloud_cover": p.get("eo:cloud_cover"),
+            "orbit": p.get("sat:orbit_state") or p.get("sat:relative_orbit"),
+            "assets": len(it.assets),
+        })
+    return pd.DataFrame(rows).sort_values("datetime").set_index("id")
+
+
+def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:
+    """Write an item collection as GeoJSON (``FeatureCollection``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items.save_object(dest_href=str(path))
+    return path
+
+
+def load_items(path: str | Path) -> pystac.ItemCollection:
+    """Read an item collection written by :func:`save_items`."""
+    return pystac.ItemCollection.from_file(str(path))
