@@ -133,7 +133,7 @@ def parcel_trajectories(
     decline = _sigmoid(1.5 * k_down * (t - senescence))
     start = np.where(pattern == "winter", lai_winter, 0.0)
     canopy = start + (lai_max - start) * rise
-    canopy = canopy * (1.0 - 0.35 * decline)
+    canopy = canopy * (1.0 - 0.5 * decline)
     before_harvest = t < harvest
     lai = np.where(annual & before_harvest, canopy, lai)
     brown = np.where(annual & before_harvest, brown_max * decline, brown)
@@ -177,13 +177,13 @@ def parcel_trajectories(
             if rng.random() < 0.12:  # a cut that this farmer skipped (grazing instead)
                 continue
             after_cut = t[0] >= cut
-            regrow = 0.6 + (potential[i] - 0.6) * (1 - np.exp(-(t[0] - cut) / 18.0))
+            regrow = 0.3 + (potential[i] - 0.3) * (1 - np.exp(-(t[0] - cut) / 22.0))
             grass_lai[i] = np.where(after_cut, np.minimum(grass_lai[i], regrow), grass_lai[i])
             grass_brown[i] = np.maximum(
                 grass_brown[i], np.where(after_cut, 1.2 * np.exp(-(t[0] - cut) / 4.0), 0.0)
             )
     drought = summer_dryness * np.exp(-(((t - 215) / 28.0) ** 2))
-    lai = np.where(grass, grass_lai, lai)
+    lai = np.where(grass, grass_lai * (1 - 0.6 * drought), lai)
     brown = np.where(grass, np.maximum(grass_brown, brown_max * drought), brown)
 
     # --- fallow: unmanaged grass and weeds, dry in summer --------------------------------

@@ -2,9 +2,10 @@
 
 For a canopy of leaf area index ``V`` seen at incidence ``θ``:
 
-    σ⁰ = A·V·cosθ·(1 − τ²) + τ²·σ⁰_soil,    τ² = exp(−2·B·V / cosθ)
+    σ⁰ = A·cosθ·(1 − τ²) + τ²·σ⁰_soil,    τ² = exp(−2·B·V / cosθ)
 
-with crop-specific ``A`` and ``B`` per polarisation (``data/crops.csv``). Bare-soil
+(the common form with V₁ = 1 and V₂ = V), with crop-specific ``A`` (the backscatter
+of a dense canopy) and ``B`` (attenuation per unit LAI) per polarisation (``data/crops.csv``). Bare-soil
 backscatter rises with surface soil moisture and with the roughness of fresh tillage;
 soil moisture follows a daily bucket model driven by random rain events drawn from the
 region's monthly rain-day climatology. Multiplicative speckle follows a Gamma law of
@@ -55,7 +56,7 @@ def soil_moisture_series(
 
 def soil_backscatter_db(moisture: np.ndarray, roughness_db: np.ndarray, pol: str) -> np.ndarray:
     """Bare-soil σ⁰ in dB from moisture and a roughness offset."""
-    base = -17.5 + 27.0 * moisture + roughness_db
+    base = -19.0 + 25.0 * moisture + roughness_db
     return base if pol == "vv" else base - 7.5
 
 
@@ -69,7 +70,7 @@ def water_cloud(
     """Linear σ⁰ of a vegetated surface (water-cloud model; arrays broadcast)."""
     cos_t = np.cos(np.radians(incidence_deg))
     tau2 = np.exp(-2.0 * b * lai / cos_t)
-    return a * lai * cos_t * (1 - tau2) + tau2 * 10 ** (soil_db / 10.0)
+    return a * cos_t * (1 - tau2) + tau2 * 10 ** (soil_db / 10.0)
 
 
 def speckle(shape: tuple[int, ...], rng: np.random.Generator, looks: float = ENL) -> np.ndarray:

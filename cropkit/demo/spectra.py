@@ -31,6 +31,8 @@ __all__ = [
 
 #: Wavelengths of PROSAIL's output (nm).
 WAVELENGTHS = np.arange(400, 2501, dtype=float)
+#: Bump when the way the LUT is computed changes (invalidates cached LUTs).
+LUT_VERSION = 2
 
 #: Sentinel-2 MSI bands: (Earth Search asset key, centre nm, FWHM nm, resolution m).
 S2_BANDS = pd.DataFrame(
@@ -187,7 +189,7 @@ def _lut_key() -> str:
     digest = hashlib.sha256()
     for name in ("crops.csv", "landcover.csv"):
         digest.update(data_file(name).read_bytes())
-    digest.update(repr((LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID, prosail.__version__)).encode())
+    digest.update(repr((LUT_VERSION, LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID, prosail.__version__)).encode())
     digest.update(enmap_bands().to_csv().encode() + S2_BANDS.to_csv().encode())
     return digest.hexdigest()[:16]
 
@@ -213,10 +215,10 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
     for i, tr in enumerate(traits.itertuples()):
         for j, cbrown in enumerate(BROWN_GRID):
             # senescent leaves lose chlorophyll and water as brown pigments build up
-            cab = tr.cab * (1 - 0.45 * min(cbrown, 1.5))
-            cw = tr.cw * (1 - 0.4 * min(cbrown, 1.5))
+            cab = tr.cab * max(0.02, 1 - 0.65 * cbrown)
+            cw = tr.cw * max(0.15, 1 - 0.5 * cbrown)
             _, refl, trans = prosail.run_prospect(
-                tr.n_leaf, cab, tr.car, cbrown, cw, tr.cm, prospect_version="D"
+                tr.n_leaf, cab, tr.car, 0.45 * cbrown, cw, tr.cm, prospect_version="D"
             )
             for k, lai in enumerate(LAI_GRID):
                 for m, tts in enumerate(TTS_GRID):
