@@ -56,7 +56,7 @@ class _Unit:
 
 
 _S2_UNITS = (
-    _Unit("sentinel-2a", dt.date(2015, 6, 23), dt.date(2024, 12, 31)),
+    _Unit("sentinel-2a", dt.date(2015, 6, 23), dt.date(2025, 1, 20)),
     _Unit("sentinel-2b", dt.date(2017, 3, 7), dt.date(2100, 1, 1)),
     _Unit("sentinel-2c", dt.date(2025, 1, 21), dt.date(2100, 1, 1)),
 )

@@ -1,6 +1,7 @@
 """Write simulated acquisitions as Cloud-Optimized GeoTIFFs and STAC items.
 
-Items follow the providers' published layouts so that the demo takes the user's code
+Asset hrefs are relative to the item (``./B04.tif``): the catalog is self-contained
+and can be moved or served. Items follow the providers' published layouts so that the demo takes the user's code
 path:
 
 * ``sentinel-2-l2a``: Earth Search v1 style: one COG per band with asset keys
@@ -20,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pystac
 import rasterio
+import shapely
 from pyproj import Transformer
 from rasterio import features
 from shapely.geometry import box, mapping, shape
-from shapely.ops import transform as shp_transform, unary_union
+from shapely.ops import unary_union
 
 from ..regions import Region, SceneGrid
 from .spectra import S2_BANDS, enmap_bands
@@ -60,8 +62,8 @@ def _footprint(valid: np.ndarray, transform, epsg: int) -> dict:
     """Lon/lat polygon of the valid pixels (simplified)."""
     shapes = [shape(g) for g, v in features.shapes(valid.astype("uint8"), transform=transform) if v == 1]
     geom = unary_union(shapes).simplify(20) if shapes else box(0, 0, 0, 0)
-    to_ll = Transformer.from_crs(epsg, 4326, always_xy=True).transform
-    return mapping(shp_transform(to_ll, geom))
+    to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+    return mapping(shapely.transform(geom, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1]))))
 
 
 def _proj(grid_transform, shape_: tuple[int, int]) -> dict:
@@ -121,7 +123,7 @@ def s2_item(
         write_cog(path, dn.astype(np.uint16), transform, grid.epsg, nodata=0)
         shape_ = dn.shape
         item.add_asset(row.common_name, pystac.Asset(
-            href=str(path), media_type=COG_TYPE, title=_S2_TITLES[band], roles=["data", "reflectance"],
+            href=f"./{path.name}", media_type=COG_TYPE, title=_S2_TITLES[band], roles=["data", "reflectance"],
             extra_fields={
                 "eo:bands": [{"name": row.common_name, "common_name": row.common_name,
                               "center_wavelength": round(float(row.center_nm) / 1000, 4),
@@ -133,13 +135,13 @@ def s2_item(
         ))
     write_cog(item_dir / "SCL.tif", scene.scl, t20, grid.epsg, nodata=0)
     item.add_asset("scl", pystac.Asset(
-        href=str(item_dir / "SCL.tif"), media_type=COG_TYPE, title="Scene classification map (SCL)",
+        href="./SCL.tif", media_type=COG_TYPE, title="Scene classification map (SCL)",
         roles=["data"], extra_fields={**_proj(t20, scene.scl.shape), "raster:bands": [
             {"nodata": 0, "data_type": "uint8", "spatial_resolution": 20}]},
     ))
     write_cog(item_dir / "cloud_truth.tif", scene.truth, grid.transform, grid.epsg, nodata=255)
     item.add_asset("cloud_truth", pystac.Asset(
-        href=str(item_dir / "cloud_truth.tif"), media_type=COG_TYPE,
+        href="./cloud_truth.tif", media_type=COG_TYPE,
         title="True sky condition (simulation only): 0 clear, 1 cloud, 2 thin cloud, 3 cirrus, 4 shadow, 5 snow",
         roles=["truth"], extra_fields={**_proj(grid.transform, scene.truth.shape), "raster:bands": [
             {"nodata": 255, "data_type": "uint8", "spatial_resolution": 10}]},
@@ -168,7 +170,7 @@ def s1_item(
         path = folder / item_id / f"{pol}.tif"
         write_cog(path, data, grid.transform, grid.epsg, nodata=-32768)
         item.add_asset(pol, pystac.Asset(
-            href=str(path), media_type=COG_TYPE,
+            href=f"./{path.name}", media_type=COG_TYPE,
             title=f"{pol.upper()}: {'vertical' if pol == 'vv' else 'vertical transmit, horizontal'} receive",
             roles=["data"], extra_fields={**_proj(grid.transform, data.shape), "raster:bands": [
                 {"nodata": -32768, "data_type": "float32", "spatial_resolution": 10, "scale": 1.0, "offset": 0.0}]},
@@ -191,7 +193,7 @@ def enmap_item(
     write_cog(path, dn.astype(np.int16), t30, grid.epsg, nodata=-32768)
     eb = enmap_bands()
     item.add_asset("reflectance", pystac.Asset(
-        href=str(path), media_type=COG_TYPE, title="Surface reflectance (VNIR + SWIR, 224 bands)",
+        href=f"./{path.name}", media_type=COG_TYPE, title="Surface reflectance (VNIR + SWIR, 224 bands)",
         roles=["data", "reflectance"], extra_fields={
             **_proj(t30, s30), "gsd": 30,
             "eo:bands": [{"name": b, "center_wavelength": round(float(r.center_nm) / 1000, 5),

@@ -32,7 +32,7 @@ __all__ = [
 #: Wavelengths of PROSAIL's output (nm).
 WAVELENGTHS = np.arange(400, 2501, dtype=float)
 #: Bump when the way the LUT is computed changes (invalidates cached LUTs).
-LUT_VERSION = 2
+LUT_VERSION = 3
 
 #: Sentinel-2 MSI bands: (Earth Search asset key, centre nm, FWHM nm, resolution m).
 S2_BANDS = pd.DataFrame(
@@ -218,7 +218,7 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
             cab = tr.cab * max(0.02, 1 - 0.65 * cbrown)
             cw = tr.cw * max(0.15, 1 - 0.5 * cbrown)
             _, refl, trans = prosail.run_prospect(
-                tr.n_leaf, cab, tr.car, 0.45 * cbrown, cw, tr.cm, prospect_version="D"
+                tr.n_leaf, cab, tr.car, 0.3 * cbrown, cw, tr.cm, prospect_version="D"
             )
             for k, lai in enumerate(LAI_GRID):
                 for m, tts in enumerate(TTS_GRID):

@@ -1,0 +1,55 @@
+# The few verbs a person types. Each one sets up what it needs on a fresh machine
+# (PostgreSQL/PostGIS with apt-get when root, a virtual environment, pip) and is quick
+# when everything is already there.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.cropkit-installed
+
+REGION  ?= chartres
+YEAR    ?= 2023
+PROFILE ?= ci
+
+.PHONY: demo test lab bench lint format system env clean help
+
+help:
+	@echo "make demo   run every notebook on the embedded demo (REGION=$(REGION) YEAR=$(YEAR) PROFILE=$(PROFILE))"
+	@echo "make test   run the test suite"
+	@echo "make lab    open JupyterLab on the notebooks"
+	@echo "make bench  run the benchmarks"
+	@echo "make lint   ruff on the package, tests and notebooks"
+
+system:
+	@bash scripts/install-system.sh
+
+$(STAMP): pyproject.toml scripts/install-python.sh
+	@echo "cropkit: setting up $(VENV)"
+	@PYTHON=$(PYTHON) bash scripts/install-python.sh $(VENV)
+	@touch $(STAMP)
+
+env: $(STAMP)
+
+demo: system env
+	$(PY) -m cropkit demo --region $(REGION) --year $(YEAR) --profile $(PROFILE)
+
+test: system env
+	$(PY) -m pytest
+
+lab: system env
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: system env
+	$(PY) benchmarks/bench_demo.py
+	$(PY) benchmarks/bench_server.py
+
+lint: env
+	$(VENV)/bin/ruff check cropkit tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check cropkit tests benchmarks notebooks
+
+format: env
+	$(VENV)/bin/ruff format cropkit tests benchmarks notebooks
+	$(VENV)/bin/ruff check --fix cropkit tests benchmarks notebooks
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

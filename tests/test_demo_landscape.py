@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from cropkit.demo.landscape import LAND_COVER_CODES, simulate_landscape
+from cropkit.regions import get_region
+from cropkit.taxonomy import load_taxonomy
+
+
+@pytest.fixture(scope="module")
+def chartres():
+    region = get_region("chartres")
+    grid = region.grid(256, (2, 1))
+    return grid, simulate_landscape(region, grid, load_taxonomy(), np.random.default_rng(0))
+
+
+def test_parcels_look_like_the_rpg(chartres):
+    grid, land = chartres
+    parcels = land.parcels
+    assert list(parcels.columns) == ["ID_PARCEL", "CODE_CULTU", "CODE_GROUP", "SURF_PARC", "zone_id", "geometry"]
+    assert parcels["ID_PARCEL"].is_unique
+    assert parcels["ID_PARCEL"].iloc[0] == "CHA000001"
+    assert set(parcels["CODE_CULTU"]) <= set(get_region("chartres").crop_mix)
+    assert set(parcels["zone_id"]) == {"z1", "z2"}
+    assert parcels.crs.to_epsg() == 32631
+    assert parcels.is_valid.all()
+    # parcels do not overlap
+    assert parcels.area.sum() == pytest.approx(parcels.union_all().area, rel=1e-6)
+
+
+def test_rasters_agree_with_polygons(chartres):
+    grid, land = chartres
+    counts = np.bincount(land.parcel_index.ravel(), minlength=len(land.parcels) + 1)[1:]
+    expected = land.parcels.area.to_numpy() / 100.0
+    big = expected > 200
+    np.testing.assert_allclose(counts[big], expected[big], rtol=0.15)
+    assert (land.cover == LAND_COVER_CODES["crop"]).mean() > 0.7
+    assert np.all((land.parcel_index > 0) == (land.cover == LAND_COVER_CODES["crop"]))
+
+
+def test_field_size_follows_the_region():
+    tax = load_taxonomy()
+    sizes = {}
+    for name in ("chartres", "vitre"):
+        region = get_region(name)
+        grid = region.grid(256, (2, 1))
+        sizes[name] = simulate_landscape(region, grid, tax, np.random.default_rng(1)).parcels["SURF_PARC"].median()
+    assert sizes["chartres"] > 3 * sizes["vitre"]
+
+
+def test_bocage_has_hedges_and_beauce_has_none():
+    tax = load_taxonomy()
+    covers = {}
+    for name in ("chartres", "vitre"):
+        region = get_region(name)
+        grid = region.grid(128, (1, 1))
+        land = simulate_landscape(region, grid, tax, np.random.default_rng(2))
+        covers[name] = (land.cover == LAND_COVER_CODES["hedge"]).mean()
+    assert covers["chartres"] == 0 and covers["vitre"] > 0.03

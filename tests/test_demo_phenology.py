@@ -1,0 +1,78 @@
+import numpy as np
+
+from cropkit.demo.phenology import crop_parameters, deciduous_trajectory, parcel_trajectories
+
+DOY = np.arange(1, 366, dtype=float)
+
+
+def traj(crop, n=20, seed=0, **kw):
+    return parcel_trajectories(np.array([crop] * n), DOY, np.random.default_rng(seed), **kw)
+
+
+def test_every_crop_has_a_pattern():
+    params = crop_parameters()
+    assert set(params["pattern"]) == {"winter", "spring", "summer", "grass", "perennial", "fallow"}
+    assert len(params) == 21
+
+
+def test_winter_wheat_peaks_in_spring_and_is_gone_after_harvest():
+    t = traj("winter_soft_wheat")
+    peak = DOY[t.lai.argmax(axis=1)]
+    assert np.all((peak > 110) & (peak < 175))
+    assert np.all(t.lai[:, 0] < 1.2)  # small winter canopy
+    assert np.all(t.lai[:, 0] > 0.1)
+    august = (DOY >= 228) & (DOY <= 240)
+    assert np.all(t.lai[:, august] < 1.0)
+
+
+def test_maize_is_a_summer_crop():
+    t = traj("grain_maize")
+    assert np.all(t.lai[:, DOY < 120] < 1.5)
+    peak = DOY[t.lai.argmax(axis=1)]
+    assert np.all((peak > 190) & (peak < 260))
+
+
+def test_silage_maize_is_harvested_green_before_grain_maize():
+    grain, silage = traj("grain_maize"), traj("silage_maize")
+    sept = (DOY > 262) & (DOY < 272)
+    assert silage.lai[:, sept].mean() < 1.0 < 3.0 < grain.lai[:, sept].mean()
+    # grain maize dries on the stalk first
+    assert grain.brown[:, (DOY > 270) & (DOY < 285)].mean() > 0.8
+
+
+def test_barley_ripens_before_wheat():
+    wheat, barley = traj("winter_soft_wheat", n=60), traj("winter_barley", n=60)
+    july = (DOY > 178) & (DOY < 186)
+    assert barley.brown[:, july].mean() > wheat.brown[:, july].mean()
+
+
+def test_mowing_drops_leaf_area():
+    t = traj("temporary_meadow", n=40)
+    drops = np.diff(t.lai, axis=1).min(axis=1)
+    assert np.median(drops) < -1.5  # cut in one day
+
+
+def test_rapeseed_flowers_in_spring():
+    t = traj("winter_rapeseed")
+    peak = DOY[t.flower.argmax(axis=1)]
+    assert np.all((peak > 85) & (peak < 135))
+    assert t.flower.max() > 0.4
+    assert traj("winter_soft_wheat").flower.max() == 0
+
+
+def test_vineyards_have_an_inter_row():
+    t = traj("wine_vineyard")
+    assert np.all(t.lai[:, DOY < 60] < 0.1)  # leafless in winter
+    assert np.any(t.under_lai > 0)
+
+
+def test_same_seed_same_trajectories():
+    a, b = traj("sunflower", seed=3), traj("sunflower", seed=3)
+    np.testing.assert_array_equal(a.lai, b.lai)
+    assert not np.array_equal(a.lai, traj("sunflower", seed=4).lai)
+
+
+def test_deciduous_forest_is_leafless_in_winter():
+    lai, brown = deciduous_trajectory("forest", DOY)
+    assert lai[15] < 1.5 < 4.0 < lai[200]
+    assert brown.argmax() > 250
