@@ -45,7 +45,11 @@ def _build(args: argparse.Namespace) -> None:
     from .demo import build_demo
 
     t0 = time.perf_counter()
-    demo = build_demo(args.region, args.year, args.profile, seed=args.seed, force=args.force, progress=True)
+    overrides = {"zone_px": args.zone_px} if args.zone_px else {}
+    if args.zones:
+        overrides["zones"] = tuple(args.zones)
+    demo = build_demo(args.region, args.year, args.profile, seed=args.seed, force=args.force, progress=True,
+                      **overrides)
     info = demo.info()
     print(f"cropkit: demo in {demo.root} ({time.perf_counter() - t0:.1f} s)")
     print(json.dumps({"items": info["items"], "parcels": info["parcels"], "build_seconds": info["seconds"]}))
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build-demo", help="simulate a demo region into the cache")
     _common(p)
     p.add_argument("--force", action="store_true", help="rebuild even if cached")
+    p.add_argument("--zone-px", type=int, help="side of a zone in 10 m pixels (overrides the profile)")
+    p.add_argument("--zones", type=int, nargs=2, metavar=("NX", "NY"), help="zones west-east and north-south")
     p.set_defaults(func=_build)
     p = sub.add_parser("serve", help="serve a demo region with a local STAC API")
     _common(p)

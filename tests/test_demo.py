@@ -47,9 +47,9 @@ def test_sentinel2_items_follow_earth_search(tiny_demo):
     catalog = pystac.Catalog.from_file(str(tiny_demo.catalog_path))
     item = min(catalog.get_child("sentinel-2-l2a").get_items(), key=lambda i: i.datetime)
     assert item.id == "S2B_31UCP_20230107_0_L2A"
-    assert item.assets["red"].href == "./B04.tif"
     assert item.properties["s2:mgrs_tile"] == "31UCP"
     raw = json.loads(open(item.get_self_href()).read())
+    assert raw["assets"]["red"]["href"] == "./B04.tif"
     assert raw["properties"]["proj:epsg"] == 32631  # as providers publish it (pystac >= 1.15 reads proj:code)
     assert item.properties["s2:processing_baseline"] == "05.09"
     assert set(item.assets) == {

@@ -27,7 +27,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pystac
 from shapely.geometry import box
 
 from ..errors import ConfigError
@@ -35,6 +34,7 @@ from ..paths import cache_dir
 from ..regions import Region, get_region
 from ..taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
+from ..static_catalog import write_static_catalog
 from .catalog import collections, enmap_item, s1_item, s2_item
 from .landscape import simulate_landscape
 from .scene import SceneSimulator
@@ -174,19 +174,18 @@ def _render(task: tuple[str, int]) -> tuple[str, dict]:
     else:
         refl, cover = sim.enmap(pd.Timestamp(when), _rng(spec, 6, i))
         item = enmap_item(out, reg, grid, when, refl, cover)
-    return cid, item.to_dict(include_self_link=False, transform_hrefs=False)
+    return cid, item.to_dict(include_self_link=False, transform_hrefs=False)  # no migration
 
 
 def _render_all(tasks: list[tuple[str, int]], workers: int | None):
-    """Yield ``(collection_id, item)`` for every task, in task order."""
+    """Yield ``(collection_id, item dict)`` for every task, in task order."""
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers > 1 and "fork" in mp.get_all_start_methods():
         with mp.get_context("fork").Pool(workers) as pool:
             results = list(pool.imap(_render, tasks, chunksize=4))
     else:
         results = [_render(t) for t in tasks]
-    for cid, d in results:
-        yield cid, pystac.Item.from_dict(d)
+    yield from results
 
 
 def build_demo(
@@ -265,7 +264,7 @@ def build_demo(
     t0 = stage("prosail_lut", t0)
     sim = SceneSimulator(reg, grid, landscape, taxonomy, lut, spec.year, _rng(spec, 2))
 
-    cols = collections(list(grid.lonlat_bounds()), spec.year)
+    cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10
     s2_cal = s2_calendar(spec.year, phase, reg.properties["s2_orbit_overlap"])
     s1_cal = s1_calendar(spec.year, phase)
@@ -278,22 +277,20 @@ def build_demo(
     global _STATE
     _STATE = dict(spec=spec, region=reg, grid=grid, sim=sim, folder=folder,
                   calendars={"sentinel-2-l2a": s2_cal, "sentinel-1-rtc": s1_cal, "enmap-l2a": en_cal})
+    items: dict[str, list[dict]] = {cid: [] for cid in cols}
     try:
         for cid, item in _render_all(tasks, workers):
-            cols[cid].add_item(item)
+            items[cid].append(item)
     finally:
         _STATE = None
     t0 = stage("imagery", t0)
-
-    catalog = pystac.Catalog(
-        id=f"cropkit-demo-{spec.region}-{spec.year}",
-        description=f"cropkit simulated demo: {reg.name} ({reg.department}), {spec.year}.",
-        title=f"cropkit demo · {reg.name} {spec.year}",
+    write_static_catalog(
+        folder,
+        {"id": f"cropkit-demo-{spec.region}-{spec.year}",
+         "title": f"cropkit demo · {reg.name} {spec.year}",
+         "description": f"cropkit simulated demo: {reg.name} ({reg.department}), {spec.year}."},
+        {cid: (fields, items[cid]) for cid, fields in cols.items()},
     )
-    for collection in cols.values():
-        collection.update_extent_from_items()
-        catalog.add_child(collection)
-    catalog.normalize_and_save(str(folder), catalog_type=pystac.CatalogType.SELF_CONTAINED)
     stage("stac", t0)
     info = {
         "format_version": FORMAT_VERSION,
@@ -303,7 +300,7 @@ def build_demo(
         "shape": list(grid.shape),
         "bounds": list(grid.bounds),
         "lonlat_bounds": list(grid.lonlat_bounds()),
-        "items": {cid: len(list(c.get_items())) for cid, c in cols.items()},
+        "items": {cid: len(v) for cid, v in items.items()},
         "parcels": len(landscape.parcels),
         "seconds": round(time.perf_counter() - start, 2),
         "timings": timings,

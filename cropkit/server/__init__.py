@@ -26,11 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-import pystac
 import requests
 
 from ..errors import ServerError
 from ..paths import cache_dir
+from ..static_catalog import read_static_catalog
 from .postgres import PostgresCluster, free_port
 
 __all__ = ["LocalStacServer", "demo_api", "NUMERIC_QUERYABLES"]
@@ -184,11 +184,12 @@ class LocalStacServer:
             return str(resolved)  # outside the served folder: GDAL reads the local file
         return f"{self.files_url}/{rel.as_posix()}"
 
-    def add_catalog(self, catalog: str | Path | pystac.Catalog | object) -> dict[str, int]:
+    def add_catalog(self, catalog: str | Path | object) -> dict[str, int]:
         """Load a static STAC catalog (or a :class:`~cropkit.demo.DemoData`) into the API.
 
-        Asset hrefs are rewritten to HTTP URLs of the file server. Loading is an
-        upsert: adding the same catalog twice changes nothing.
+        Items are loaded as they are on disk (no pystac migration: ``proj:epsg`` stays
+        ``proj:epsg``, as Earth Search serves it); asset hrefs become HTTP URLs of the
+        file server. Loading is an upsert: adding the same catalog twice changes nothing.
 
         Returns
         -------
@@ -198,29 +199,22 @@ class LocalStacServer:
         from pypgstac.db import PgstacDB
         from pypgstac.load import Loader, Methods
 
-        path = getattr(catalog, "catalog_path", catalog)
-        cat = path if isinstance(path, pystac.Catalog) else pystac.Catalog.from_file(str(path))
-        cat.make_all_asset_hrefs_absolute()
+        path = Path(getattr(catalog, "catalog_path", catalog))
         counts: dict[str, int] = {}
         with PgstacDB(dsn=self.dsn) as db:
             loader = Loader(db)
-            for collection in cat.get_children():
-                cdict = collection.to_dict(include_self_link=False, transform_hrefs=False)
-                cdict.pop("links", None)
-                existing = db.query_one("SELECT content FROM pgstac.collections WHERE id=%s", (collection.id,))
+            for collection, items in read_static_catalog(path):
+                collection = {k: v for k, v in collection.items() if k != "links"}
+                existing = db.query_one("SELECT content FROM pgstac.collections WHERE id=%s", (collection["id"],))
                 if existing:
-                    cdict["extent"] = _merge_extents(existing["extent"], cdict["extent"])
-                loader.load_collections([cdict], Methods.upsert)
-                items = []
-                for item in collection.get_items():
-                    d = item.to_dict(include_self_link=False, transform_hrefs=False)
-                    d["links"] = []
-                    d["collection"] = collection.id
-                    for asset in d["assets"].values():
+                    collection["extent"] = _merge_extents(existing["extent"], collection["extent"])
+                loader.load_collections([collection], Methods.upsert)
+                for item in items:
+                    item["links"] = []
+                    for asset in item["assets"].values():
                         asset["href"] = self._href(asset["href"])
-                    items.append(d)
                 loader.load_items(iter(items), Methods.upsert)
-                counts[collection.id] = len(items)
+                counts[collection["id"]] = len(items)
         return counts
 
 
