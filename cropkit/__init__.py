@@ -31,7 +31,19 @@ _LAZY = {
     "load_taxonomy": "cropkit.taxonomy",
     "get_provider": "cropkit.providers",
 }
-_SUBMODULES = {"config", "demo", "errors", "paths", "plot", "providers", "regions", "run", "server", "stac", "taxonomy"}
+_SUBMODULES = {
+    "config",
+    "demo",
+    "errors",
+    "paths",
+    "plot",
+    "providers",
+    "regions",
+    "run",
+    "server",
+    "stac",
+    "taxonomy",
+}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

@@ -32,9 +32,18 @@ def _demo(args: argparse.Namespace) -> None:
     from .config import RunConfig
     from .notebooks import run_notebooks
 
-    cfg = RunConfig(region=args.region, year=args.year, stac=args.stac, profile=args.profile,
-                    run_root=args.run_root, seed=args.seed)
-    print(f"cropkit: running the notebooks for {cfg.region} {cfg.year} ({cfg.stac}, profile {cfg.profile})")
+    cfg = RunConfig(
+        region=args.region,
+        year=args.year,
+        stac=args.stac,
+        profile=args.profile,
+        run_root=args.run_root,
+        seed=args.seed,
+    )
+    print(
+        f"cropkit: running the notebooks for {cfg.region} {cfg.year} "
+        f"({cfg.stac}, profile {cfg.profile})"
+    )
     timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:7.1f} s")
@@ -48,11 +57,22 @@ def _build(args: argparse.Namespace) -> None:
     overrides = {"zone_px": args.zone_px} if args.zone_px else {}
     if args.zones:
         overrides["zones"] = tuple(args.zones)
-    demo = build_demo(args.region, args.year, args.profile, seed=args.seed, force=args.force, progress=True,
-                      **overrides)
+    demo = build_demo(
+        args.region,
+        args.year,
+        args.profile,
+        seed=args.seed,
+        force=args.force,
+        progress=True,
+        **overrides,
+    )
     info = demo.info()
     print(f"cropkit: demo in {demo.root} ({time.perf_counter() - t0:.1f} s)")
-    print(json.dumps({"items": info["items"], "parcels": info["parcels"], "build_seconds": info["seconds"]}))
+    print(
+        json.dumps(
+            {"items": info["items"], "parcels": info["parcels"], "build_seconds": info["seconds"]}
+        )
+    )
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -84,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("build-demo", help="simulate a demo region into the cache")
     _common(p)
     p.add_argument("--force", action="store_true", help="rebuild even if cached")
-    p.add_argument("--zone-px", type=int, help="side of a zone in 10 m pixels (overrides the profile)")
-    p.add_argument("--zones", type=int, nargs=2, metavar=("NX", "NY"), help="zones west-east and north-south")
+    p.add_argument(
+        "--zone-px", type=int, help="side of a zone in 10 m pixels (overrides the profile)"
+    )
+    p.add_argument(
+        "--zones", type=int, nargs=2, metavar=("NX", "NY"), help="zones west-east and north-south"
+    )
     p.set_defaults(func=_build)
     p = sub.add_parser("serve", help="serve a demo region with a local STAC API")
     _common(p)

@@ -67,7 +67,9 @@ class RunConfig:
         if not 0 <= float(self.max_cloud) <= 100:
             raise ConfigError(f"max_cloud={self.max_cloud} must be a percentage between 0 and 100.")
         if self.profile not in PROFILES:
-            raise ConfigError(f"Unknown profile {self.profile!r}; choose one of {sorted(PROFILES)}.")
+            raise ConfigError(
+                f"Unknown profile {self.profile!r}; choose one of {sorted(PROFILES)}."
+            )
         get_provider(self.stac)  # fails early on a bad name
 
     @property
@@ -113,7 +115,10 @@ class RunConfig:
         return d
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in self.summary().items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
+            for k, v in self.summary().items()
+        )
         return f"<table>{rows}</table>"
 
     def summary(self) -> dict:
@@ -126,7 +131,8 @@ class RunConfig:
             "landscape": r.landscape,
             "year": self.year,
             "STAC": self.stac if not self.is_demo else "demo (local stac-fastapi-pgstac)",
-            "study area": f"{w:.4f}, {s:.4f}, {e:.4f}, {n:.4f} (lon/lat); {wpx} x {h} px at 10 m, EPSG:{r.epsg}",
+            "study area": f"{w:.4f}, {s:.4f}, {e:.4f}, {n:.4f} (lon/lat); "
+            f"{wpx} x {h} px at 10 m, EPSG:{r.epsg}",
             "zones": len(self.grid.zones),
             "max cloud": f"{self.max_cloud:g} %",
             "profile": self.profile,

@@ -68,15 +68,21 @@ def run_notebooks(
         with server as api:
             if api is not None:
                 t0 = time.perf_counter()
-                api.add_catalog(build_demo(config.region, config.year, config.profile, seed=config.seed))
+                api.add_catalog(
+                    build_demo(config.region, config.year, config.profile, seed=config.seed)
+                )
                 timings["server_start"] = api.timings["start_s"]
                 timings["catalog_load"] = round(time.perf_counter() - t0, 2)
                 os.environ.update(api.export_env())
             for path in paths:
                 t0 = time.perf_counter()
                 pm.execute_notebook(
-                    str(path), str(out_dir / path.name), parameters=parameters,
-                    kernel_name=kernel_name, log_output=log_output, progress_bar=False,
+                    str(path),
+                    str(out_dir / path.name),
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    log_output=log_output,
+                    progress_bar=False,
                     cwd=str(Path.cwd()),
                 )
                 timings[path.stem] = round(time.perf_counter() - t0, 2)

@@ -40,8 +40,13 @@ def area_map(config, height: str = "450px"):
 
     w, s, e, n = config.bbox
     m = leafmap.Map(center=((s + n) / 2, (w + e) / 2), zoom=12, height=height)
-    m.add_gdf(_zones_frame(config), layer_name="zones", style={"color": "#ff7f0e", "fillOpacity": 0.05},
-              zoom_to_layer=True, info_mode=None)
+    m.add_gdf(
+        _zones_frame(config),
+        layer_name="zones",
+        style={"color": "#ff7f0e", "fillOpacity": 0.05},
+        zoom_to_layer=True,
+        info_mode=None,
+    )
     return m
 
 
@@ -54,17 +59,28 @@ def footprints(collections: Mapping[str, pystac.ItemCollection], config, height:
         Label -> item collection.
     config : cropkit.config.RunConfig
         For the study area.
+    height : str
+        Height of the map (CSS).
     """
     m = area_map(config, height=height)
     for label, items in collections.items():
-        frame = gpd.GeoDataFrame(
-            {"id": [it.id for it in items], "datetime": [str(it.datetime) for it in items]},
-            geometry=[shape(it.geometry) for it in items],
-            crs=4326,
-        ).dissolve().reset_index(drop=True)
+        frame = (
+            gpd.GeoDataFrame(
+                {"id": [it.id for it in items], "datetime": [str(it.datetime) for it in items]},
+                geometry=[shape(it.geometry) for it in items],
+                crs=4326,
+            )
+            .dissolve()
+            .reset_index(drop=True)
+        )
         color = _COLORS.get(items[0].collection_id if len(items) else "", "#9467bd")
-        m.add_gdf(frame[["geometry"]], layer_name=f"{label} footprints ({len(items)})",
-                  style={"color": color, "fillOpacity": 0.08, "weight": 2}, info_mode=None, zoom_to_layer=False)
+        m.add_gdf(
+            frame[["geometry"]],
+            layer_name=f"{label} footprints ({len(items)})",
+            style={"color": color, "fillOpacity": 0.08, "weight": 2},
+            info_mode=None,
+            zoom_to_layer=False,
+        )
     return m
 
 
@@ -79,9 +95,17 @@ def cloud_cover_timeline(items: pystac.ItemCollection, max_cloud: float | None =
 
     table = items_table(items).reset_index()
     plot = table.hvplot.scatter(
-        x="datetime", y="eo:cloud_cover", by="platform", hover_cols=["id"], size=60,
-        ylabel="cloud cover (%)", xlabel="", title="Sentinel-2 cloud cover per acquisition",
-        ylim=(-2, 102), width=800, height=300,
+        x="datetime",
+        y="eo:cloud_cover",
+        by="platform",
+        hover_cols=["id"],
+        size=60,
+        ylabel="cloud cover (%)",
+        xlabel="",
+        title="Sentinel-2 cloud cover per acquisition",
+        ylim=(-2, 102),
+        width=800,
+        height=300,
     )
     if max_cloud is not None:
         import holoviews as hv

@@ -23,8 +23,17 @@ __all__ = ["Provider", "PROVIDERS", "get_provider", "S2_BAND_NAMES", "reflectanc
 S2_BAND_NAMES = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
 
 _EARTH_SEARCH_S2 = {
-    "B02": "blue", "B03": "green", "B04": "red", "B05": "rededge1", "B06": "rededge2",
-    "B07": "rededge3", "B08": "nir", "B8A": "nir08", "B11": "swir16", "B12": "swir22", "SCL": "scl",
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge1",
+    "B06": "rededge2",
+    "B07": "rededge3",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B11": "swir16",
+    "B12": "swir22",
+    "SCL": "scl",
 }
 _PLANETARY_S2 = {name: name for name in (*S2_BAND_NAMES, "SCL")}
 
@@ -108,7 +117,11 @@ PROVIDERS: dict[str, Provider] = {
         name="demo",
         url=None,
         collections={"s2": "sentinel-2-l2a", "s1": "sentinel-1-rtc", "enmap": "enmap-l2a"},
-        assets={"s2": _EARTH_SEARCH_S2, "s1": {"VV": "vv", "VH": "vh"}, "enmap": {"reflectance": "reflectance"}},
+        assets={
+            "s2": _EARTH_SEARCH_S2,
+            "s1": {"VV": "vv", "VH": "vh"},
+            "enmap": {"reflectance": "reflectance"},
+        },
         offset_from="raster:bands",
     ),
 }
@@ -171,7 +184,9 @@ def reflectance_scale_offset(item: Any, band: str, provider: Provider) -> tuple[
     d = item if isinstance(item, dict) else item.to_dict(transform_hrefs=False)
     asset = d["assets"].get(provider.asset_key("s2", band))
     if asset is None:
-        raise ConfigError(f"Item {d.get('id')!r} has no asset for band {band} ({provider.name} layout).")
+        raise ConfigError(
+            f"Item {d.get('id')!r} has no asset for band {band} ({provider.name} layout)."
+        )
     if provider.offset_from == "raster:bands":
         rb = (asset.get("raster:bands") or [{}])[0]
         if "scale" in rb:

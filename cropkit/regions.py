@@ -166,7 +166,12 @@ class Region:
                 cols = slice(i * zone_px, (i + 1) * zone_px)
                 xmin = x0 + cols.start * PIXEL_M
                 ymax = y0 - rows.start * PIXEL_M
-                bounds = (float(xmin), float(ymax - zone_px * PIXEL_M), float(xmin + zone_px * PIXEL_M), float(ymax))
+                bounds = (
+                    float(xmin),
+                    float(ymax - zone_px * PIXEL_M),
+                    float(xmin + zone_px * PIXEL_M),
+                    float(ymax),
+                )
                 zone_list.append(Zone(f"z{len(zone_list) + 1}", bounds, rows, cols))
         return SceneGrid(self.epsg, transform, (ny * zone_px, nx * zone_px), tuple(zone_list))
 

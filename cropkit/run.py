@@ -22,8 +22,19 @@ from .stac import load_items, save_items
 __all__ = ["RunFolder", "software_versions"]
 
 _PACKAGES = (
-    "cropkit", "numpy", "xarray", "rasterio", "pystac", "pystac-client", "stackstac",
-    "stac-fastapi-pgstac", "pypgstac", "prosail", "torch", "xgboost", "papermill",
+    "cropkit",
+    "numpy",
+    "xarray",
+    "rasterio",
+    "pystac",
+    "pystac-client",
+    "stackstac",
+    "stac-fastapi-pgstac",
+    "pypgstac",
+    "prosail",
+    "torch",
+    "xgboost",
+    "papermill",
 )
 
 
@@ -69,7 +80,8 @@ class RunFolder:
             return json.loads(self.manifest_path.read_text())
         except json.JSONDecodeError as err:
             raise DataError(
-                f"{self.manifest_path} is not valid JSON ({err}); fix or delete it to start the run afresh."
+                f"{self.manifest_path} is not valid JSON ({err}); "
+                "fix or delete it to start the run afresh."
             ) from err
 
     def record(
@@ -104,7 +116,9 @@ class RunFolder:
         manifest["notebooks"][notebook] = entry
         for name, p in (products or {}).items():
             path = Path(p)
-            manifest["products"][name] = str(path.relative_to(self.path) if path.is_relative_to(self.path) else path)
+            manifest["products"][name] = str(
+                path.relative_to(self.path) if path.is_relative_to(self.path) else path
+            )
         manifest["items"].update(items or {})
         self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
         return manifest
@@ -117,5 +131,7 @@ class RunFolder:
         """Read ``items/<name>.json``; says which notebook makes it if missing."""
         path = self.path / "items" / f"{name}.json"
         if not path.exists():
-            raise DataError(f"{path} does not exist yet: run notebook 01_stac_discovery for this run first.")
+            raise DataError(
+                f"{path} does not exist yet: run notebook 01_stac_discovery for this run first."
+            )
         return load_items(path)

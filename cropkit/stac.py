@@ -22,7 +22,15 @@ from pystac_client.exceptions import APIError
 from .errors import ConfigError, EmptySearchError, StacConnectionError, StacSearchError
 from .providers import Provider, get_provider
 
-__all__ = ["StacSource", "connect", "open_api", "normalize_bbox", "items_table", "save_items", "load_items"]
+__all__ = [
+    "StacSource",
+    "connect",
+    "open_api",
+    "normalize_bbox",
+    "items_table",
+    "save_items",
+    "load_items",
+]
 
 #: cropkit sensor keys and what they are.
 SENSORS = {"s2": "Sentinel-2 L2A", "s1": "Sentinel-1 RTC", "enmap": "EnMAP L2A"}
@@ -40,12 +48,17 @@ def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     try:
         w, s, e, n = (float(v) for v in bbox)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"bbox must be four numbers (west, south, east, north), not {bbox!r}.") from err
+        raise ConfigError(
+            f"bbox must be four numbers (west, south, east, north), not {bbox!r}."
+        ) from err
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise ConfigError(f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?")
+        raise ConfigError(
+            f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?"
+        )
     if w >= e or s >= n:
         raise ConfigError(
-            f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) with west < east and south < north."
+            f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) "
+            "with west < east and south < north."
         )
     return (w, s, e, n)
 
@@ -57,8 +70,9 @@ def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client
         return pystac_client.Client.open(url, modifier=provider.modifier(), timeout=30)
     except (APIError, requests.RequestException, OSError) as err:
         raise StacConnectionError(
-            f"Could not reach the STAC API at {url} ({type(err).__name__}: {err}). Check the URL and your "
-            "network, or run with stac='demo' to use the local simulated catalog."
+            f"Could not reach the STAC API at {url} ({type(err).__name__}: {err}). "
+            "Check the URL and your network, or run with stac='demo' to use the local "
+            "simulated catalog."
         ) from err
 
 
@@ -98,7 +112,9 @@ class StacSource:
         bbox : sequence of float
             ``(west, south, east, north)`` in degrees.
         year : int, optional
-            Calendar year; or give ``datetime`` (a STAC interval string).
+            Calendar year (or give ``datetime``).
+        datetime : str, optional
+            A STAC datetime interval, e.g. ``"2023-04-01/2023-09-30"``.
         max_cloud : float, optional
             Keep items with ``eo:cloud_cover`` below it (not applied to SAR).
         max_items : int
@@ -127,16 +143,23 @@ class StacSource:
             query["eo:cloud_cover"] = {"lt": float(max_cloud)}
         try:
             search = self.client.search(
-                collections=[collection], bbox=bbox, datetime=datetime, query=query or None,
-                max_items=max_items, limit=min(max_items, 250),
+                collections=[collection],
+                bbox=bbox,
+                datetime=datetime,
+                query=query or None,
+                max_items=max_items,
+                limit=min(max_items, 250),
             )
             items = list(search.items())
         except (APIError, requests.RequestException) as err:
-            raise StacSearchError(f"The search of {collection!r} at {self.url} failed: {err}") from err
+            raise StacSearchError(
+                f"The search of {collection!r} at {self.url} failed: {err}"
+            ) from err
         if not items:
             raise EmptySearchError(
-                f"No {SENSORS[sensor]} item in collection {collection!r} at {self.url} for bbox={bbox}, "
-                f"datetime={datetime}, query={query}. Relax the query: raise max_cloud, widen the dates, "
+                f"No {SENSORS[sensor]} item in collection {collection!r} at {self.url} "
+                f"for bbox={bbox}, datetime={datetime}, query={query}. "
+                "Relax the query: raise max_cloud, widen the dates, "
                 "or check that the area is covered by this collection."
             )
         items.sort(key=lambda it: (it.datetime or dt.datetime.min, it.id))
@@ -188,15 +211,17 @@ def items_table(items: pystac.ItemCollection | Sequence[pystac.Item]) -> pd.Data
     rows = []
     for it in items:
         p = it.properties
-        rows.append({
-            "id": it.id,
-            "datetime": pd.Timestamp(it.datetime),
-            "collection": it.collection_id,
-            "platform": p.get("platform"),
-            "eo:cloud_cover": p.get("eo:cloud_cover"),
-            "orbit": p.get("sat:orbit_state") or p.get("sat:relative_orbit"),
-            "assets": len(it.assets),
-        })
+        rows.append(
+            {
+                "id": it.id,
+                "datetime": pd.Timestamp(it.datetime),
+                "collection": it.collection_id,
+                "platform": p.get("platform"),
+                "eo:cloud_cover": p.get("eo:cloud_cover"),
+                "orbit": p.get("sat:orbit_state") or p.get("sat:relative_orbit"),
+                "assets": len(it.assets),
+            }
+        )
     return pd.DataFrame(rows).sort_values("datetime").set_index("id")
 
 

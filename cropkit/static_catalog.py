@@ -34,8 +34,16 @@ def _extent(items: list[dict]) -> dict:
     boxes = [it["bbox"] for it in items]
     times = sorted(it["properties"]["datetime"] for it in items)
     return {
-        "spatial": {"bbox": [[min(b[0] for b in boxes), min(b[1] for b in boxes),
-                              max(b[2] for b in boxes), max(b[3] for b in boxes)]]},
+        "spatial": {
+            "bbox": [
+                [
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                ]
+            ]
+        },
         "temporal": {"interval": [[times[0], times[-1]]]},
     }
 
@@ -77,13 +85,25 @@ def write_static_catalog(
                 {"rel": "collection", "href": "../collection.json", "type": "application/json"},
             ]
             _dump(folder / cid / item["id"] / f"{item['id']}.json", item)
-            links.append({"rel": "item", "href": f"./{item['id']}/{item['id']}.json", "type": "application/geo+json"})
+            links.append(
+                {
+                    "rel": "item",
+                    "href": f"./{item['id']}/{item['id']}.json",
+                    "type": "application/geo+json",
+                }
+            )
         collection = {
-            "type": "Collection", "stac_version": STAC_VERSION, "id": cid, **fields,
-            "extent": _extent(items) if items else fields.get("extent"), "links": links,
+            "type": "Collection",
+            "stac_version": STAC_VERSION,
+            "id": cid,
+            **fields,
+            "extent": _extent(items) if items else fields.get("extent"),
+            "links": links,
         }
         _dump(folder / cid / "collection.json", collection)
-        root_links.append({"rel": "child", "href": f"./{cid}/collection.json", "type": "application/json"})
+        root_links.append(
+            {"rel": "child", "href": f"./{cid}/collection.json", "type": "application/json"}
+        )
     path = folder / "catalog.json"
     _dump(path, {"type": "Catalog", "stac_version": STAC_VERSION, **catalog, "links": root_links})
     return path

@@ -101,5 +101,7 @@ def load_taxonomy(path: str | PathLike | None = None) -> Taxonomy:
         parents = table.groupby(child)[parent].nunique()
         bad = parents[parents > 1].index.tolist()
         if bad:
-            raise TaxonomyError(f"{path}: {child} classes {bad} have more than one {parent} parent.")
+            raise TaxonomyError(
+                f"{path}: {child} classes {bad} have more than one {parent} parent."
+            )
     return Taxonomy(table.set_index("code_cultu"))

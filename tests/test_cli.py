@@ -9,7 +9,18 @@ def test_unknown_region_is_a_clean_error(capsys):
 
 
 def test_build_demo_prints_what_it_made(capsys, private_cache):
-    args = ["build-demo", "--region", "beziers", "--year", "2022", "--zone-px", "32", "--zones", "1", "1"]
+    args = [
+        "build-demo",
+        "--region",
+        "beziers",
+        "--year",
+        "2022",
+        "--zone-px",
+        "32",
+        "--zones",
+        "1",
+        "1",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "cropkit: demo in" in out and "beziers-2022-1x1x32" in out

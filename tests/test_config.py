@@ -12,8 +12,13 @@ def test_defaults_and_derived_values():
     assert w < 1.55 < e and s < 48.40 < n
     assert cfg.grid.shape == (256, 512)
     assert cfg.parameters() == {
-        "region": "chartres", "year": 2023, "stac": "demo", "max_cloud": 80.0, "profile": "ci",
-        "run_root": "runs", "seed": 0,
+        "region": "chartres",
+        "year": 2023,
+        "stac": "demo",
+        "max_cloud": 80.0,
+        "profile": "ci",
+        "run_root": "runs",
+        "seed": 0,
     }
     assert "Chartres (Eure-et-Loir (28))" in cfg._repr_html_()
 

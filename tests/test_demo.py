@@ -40,7 +40,11 @@ def test_catalog_has_the_three_collections(tiny_demo):
     info = tiny_demo.info()
     assert info["items"] == {"sentinel-2-l2a": 144, "sentinel-1-rtc": 59, "enmap-l2a": 2}
     catalog = pystac.Catalog.from_file(str(tiny_demo.catalog_path))
-    assert sorted(c.id for c in catalog.get_children()) == ["enmap-l2a", "sentinel-1-rtc", "sentinel-2-l2a"]
+    assert sorted(c.id for c in catalog.get_children()) == [
+        "enmap-l2a",
+        "sentinel-1-rtc",
+        "sentinel-2-l2a",
+    ]
 
 
 def test_sentinel2_items_follow_earth_search(tiny_demo):
@@ -50,11 +54,23 @@ def test_sentinel2_items_follow_earth_search(tiny_demo):
     assert item.properties["s2:mgrs_tile"] == "31UCP"
     raw = json.loads(open(item.get_self_href()).read())
     assert raw["assets"]["red"]["href"] == "./B04.tif"
-    assert raw["properties"]["proj:epsg"] == 32631  # as providers publish it (pystac >= 1.15 reads proj:code)
+    assert (
+        raw["properties"]["proj:epsg"] == 32631
+    )  # as providers publish it (pystac >= 1.15 reads proj:code)
     assert item.properties["s2:processing_baseline"] == "05.09"
     assert set(item.assets) == {
-        "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22",
-        "scl", "cloud_truth",
+        "blue",
+        "green",
+        "red",
+        "rededge1",
+        "rededge2",
+        "rededge3",
+        "nir",
+        "nir08",
+        "swir16",
+        "swir22",
+        "scl",
+        "cloud_truth",
     }
     red = item.assets["red"].to_dict()
     assert red["raster:bands"][0]["scale"] == 0.0001 and red["raster:bands"][0]["offset"] == -0.1
@@ -88,7 +104,9 @@ def test_scl_marks_clouds_where_the_clouds_are(tiny_demo):
         clear = truth == 0
         if clear.sum() > 200:
             flagged_clear.append(np.isin(scl10[clear], (8, 9)).mean())
-        outside = (truth == 255).reshape(truth.shape[0] // 2, 2, truth.shape[1] // 2, 2).all(axis=(1, 3))
+        outside = (
+            (truth == 255).reshape(truth.shape[0] // 2, 2, truth.shape[1] // 2, 2).all(axis=(1, 3))
+        )
         assert np.all(scl[outside] == 0)
     assert np.mean(agree) > 0.9  # thick clouds are caught
     assert np.mean(flagged_clear) < 0.1  # clear ground is rarely called cloud

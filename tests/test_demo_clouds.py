@@ -30,7 +30,9 @@ def test_cloud_fraction_follows_the_climatology():
 
 
 def test_sky_matches_the_requested_cover_and_casts_shadows():
-    sky = simulate_sky((200, 200), 0.4, zenith=40, azimuth=150, rng=np.random.default_rng(2), cirrus_probability=0)
+    sky = simulate_sky(
+        (200, 200), 0.4, zenith=40, azimuth=150, rng=np.random.default_rng(2), cirrus_probability=0
+    )
     assert (sky.tau > 0).mean() == pytest.approx(0.4, abs=0.15)
     assert sky.shadow.max() > 0.5
     assert np.all(sky.cirrus == 0)
@@ -47,7 +49,9 @@ def test_clear_sky_is_clear():
 
 def _sky(tau, cirrus=None, shadow=None):
     z = np.zeros_like(tau)
-    return SkyState(tau, z if cirrus is None else cirrus, z if shadow is None else shadow, z, 1000.0, (0.0, 0.0))
+    return SkyState(
+        tau, z if cirrus is None else cirrus, z if shadow is None else shadow, z, 1000.0, (0.0, 0.0)
+    )
 
 
 def test_true_mask_codes():
@@ -68,7 +72,9 @@ def test_scl_flags_thick_clouds_and_nodata():
     observed[:4, :4] = 0.6
     valid = np.ones((h, w), bool)
     valid[:, 6:] = False
-    scl = scene_classification(observed, _sky(tau), np.zeros((h, w), bool), valid, np.random.default_rng(0))
+    scl = scene_classification(
+        observed, _sky(tau), np.zeros((h, w), bool), valid, np.random.default_rng(0)
+    )
     assert scl.shape == (4, 4)
     assert np.all(scl[:2, :2] == 9)
     assert np.all(scl[:, 3] == 0)
@@ -80,6 +86,11 @@ def test_scl_flags_cirrus():
     h = w = 8
     cirrus = np.full((h, w), 0.3)
     observed = np.full((h, w, 10), 0.1)
-    scl = scene_classification(observed, _sky(np.zeros((h, w)), cirrus=cirrus), np.zeros((h, w), bool),
-                               np.ones((h, w), bool), np.random.default_rng(0))
+    scl = scene_classification(
+        observed,
+        _sky(np.zeros((h, w)), cirrus=cirrus),
+        np.zeros((h, w), bool),
+        np.ones((h, w), bool),
+        np.random.default_rng(0),
+    )
     assert (scl == 10).mean() > 0.9

@@ -16,7 +16,14 @@ def chartres():
 def test_parcels_look_like_the_rpg(chartres):
     grid, land = chartres
     parcels = land.parcels
-    assert list(parcels.columns) == ["ID_PARCEL", "CODE_CULTU", "CODE_GROUP", "SURF_PARC", "zone_id", "geometry"]
+    assert list(parcels.columns) == [
+        "ID_PARCEL",
+        "CODE_CULTU",
+        "CODE_GROUP",
+        "SURF_PARC",
+        "zone_id",
+        "geometry",
+    ]
     assert parcels["ID_PARCEL"].is_unique
     assert parcels["ID_PARCEL"].iloc[0] == "CHA000001"
     assert set(parcels["CODE_CULTU"]) <= set(get_region("chartres").crop_mix)
@@ -43,7 +50,11 @@ def test_field_size_follows_the_region():
     for name in ("chartres", "vitre"):
         region = get_region(name)
         grid = region.grid(256, (2, 1))
-        sizes[name] = simulate_landscape(region, grid, tax, np.random.default_rng(1)).parcels["SURF_PARC"].median()
+        sizes[name] = (
+            simulate_landscape(region, grid, tax, np.random.default_rng(1))
+            .parcels["SURF_PARC"]
+            .median()
+        )
     assert sizes["chartres"] > 3 * sizes["vitre"]
 
 

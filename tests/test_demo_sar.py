@@ -6,7 +6,7 @@ from cropkit.demo.sar import ENL, soil_backscatter_db, soil_moisture_series, spe
 
 def test_bare_soil_is_the_soil_term():
     soil_db = np.array([-12.0])
-    assert water_cloud(np.array([0.0]), soil_db, 0.2, 0.15, 35.0)[0] == pytest.approx(10 ** -1.2)
+    assert water_cloud(np.array([0.0]), soil_db, 0.2, 0.15, 35.0)[0] == pytest.approx(10**-1.2)
 
 
 def test_dense_canopy_saturates_at_its_own_backscatter():

@@ -15,9 +15,16 @@ pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    cfg = RunConfig(region="chartres", year=2023, stac="demo", profile="ci",
-                    run_root=str(tmp_path_factory.mktemp("runs")))
-    timings = run_notebooks(cfg, notebooks=[p for p in notebook_paths() if p.name.startswith("01_")])
+    cfg = RunConfig(
+        region="chartres",
+        year=2023,
+        stac="demo",
+        profile="ci",
+        run_root=str(tmp_path_factory.mktemp("runs")),
+    )
+    timings = run_notebooks(
+        cfg, notebooks=[p for p in notebook_paths() if p.name.startswith("01_")]
+    )
     return cfg, timings
 
 
@@ -37,13 +44,19 @@ def test_01_saves_exactly_the_items_the_catalog_holds(demo_run):
     demo = build_demo("chartres", 2023, "ci")
     expected = {}
     for collection, items in read_static_catalog(demo.catalog_path):
-        keep = [it for it in items if it["properties"].get("eo:cloud_cover", 0) < cfg.max_cloud
-                or collection["id"] == "sentinel-1-rtc"]
+        keep = [
+            it
+            for it in items
+            if it["properties"].get("eo:cloud_cover", 0) < cfg.max_cloud
+            or collection["id"] == "sentinel-1-rtc"
+        ]
         expected[collection["id"]] = sorted(it["id"] for it in keep)
     assert sorted(manifest["items"]["s2"]) == expected["sentinel-2-l2a"]
     assert sorted(manifest["items"]["s1"]) == expected["sentinel-1-rtc"]
     assert sorted(manifest["items"]["enmap"]) == expected["enmap-l2a"]
-    assert 40 < len(manifest["items"]["s2"]) < len(list(read_static_catalog(demo.catalog_path))[0][1])
+    assert (
+        40 < len(manifest["items"]["s2"]) < len(list(read_static_catalog(demo.catalog_path))[0][1])
+    )
     saved = json.loads((cfg.run_dir / "items" / "s2.json").read_text())
     assert [f["id"] for f in saved["features"]] == manifest["items"]["s2"]
     assert timings["01_stac_discovery"] > 0
@@ -56,4 +69,6 @@ def test_01_executed_copy_shows_its_products(demo_run):
     assert not [o for o in outputs if o.output_type == "error"]
     text = json.dumps(outputs)
     assert "S2" in text and "eo:cloud_cover" in text
-    assert any("text/html" in o.get("data", {}) for o in outputs)  # maps and plots render statically
+    assert any(
+        "text/html" in o.get("data", {}) for o in outputs
+    )  # maps and plots render statically

@@ -8,13 +8,23 @@ from cropkit.plot import area_map, cloud_cover_timeline, footprints
 
 
 def _items(n):
-    geom = {"type": "Polygon", "coordinates": [[[1.5, 48.3], [1.6, 48.3], [1.6, 48.4], [1.5, 48.3]]]}
-    return pystac.ItemCollection([
-        pystac.Item(f"i{k}", geom, [1.5, 48.3, 1.6, 48.4], dt.datetime(2023, 1 + k, 1),
-                    {"eo:cloud_cover": 10.0 * k, "platform": "sentinel-2a" if k % 2 else "sentinel-2b"},
-                    collection="sentinel-2-l2a")
-        for k in range(n)
-    ])
+    geom = {
+        "type": "Polygon",
+        "coordinates": [[[1.5, 48.3], [1.6, 48.3], [1.6, 48.4], [1.5, 48.3]]],
+    }
+    return pystac.ItemCollection(
+        [
+            pystac.Item(
+                f"i{k}",
+                geom,
+                [1.5, 48.3, 1.6, 48.4],
+                dt.datetime(2023, 1 + k, 1),
+                {"eo:cloud_cover": 10.0 * k, "platform": "sentinel-2a" if k % 2 else "sentinel-2b"},
+                collection="sentinel-2-l2a",
+            )
+            for k in range(n)
+        ]
+    )
 
 
 def test_cloud_cover_timeline_plots_every_item():
@@ -23,7 +33,14 @@ def test_cloud_cover_timeline_plots_every_item():
     scatters, line = list(plot)
     assert sorted(scatters.keys()) == ["sentinel-2a", "sentinel-2b"]
     assert sum(len(el) for el in scatters) == 6
-    assert sorted(v for el in scatters for v in el.dimension_values("eo:cloud_cover")) == [0, 10, 20, 30, 40, 50]
+    assert sorted(v for el in scatters for v in el.dimension_values("eo:cloud_cover")) == [
+        0,
+        10,
+        20,
+        30,
+        40,
+        50,
+    ]
     assert isinstance(line, hv.HLine) and line.data == 30  # the dashed line sits at the cloud limit
 
 
@@ -31,5 +48,8 @@ def test_maps_show_the_zones_and_footprints():
     cfg = RunConfig()
     layers = [getattr(c, "layer_name", None) for c in area_map(cfg)._children.values()]
     assert "zones" in layers
-    layers = [getattr(c, "layer_name", None) for c in footprints({"s2": _items(2)}, cfg)._children.values()]
+    layers = [
+        getattr(c, "layer_name", None)
+        for c in footprints({"s2": _items(2)}, cfg)._children.values()
+    ]
     assert "s2 footprints (2)" in layers

@@ -32,13 +32,17 @@ def test_scale_and_offset_per_provider(provider, fixture, expected):
 
 def test_pystac_items_work_too():
     item = pystac.Item.from_dict(load("planetary_computer_s2_l2a_baseline0509.json"))
-    assert reflectance_scale_offset(item, "B04", get_provider("planetary-computer")) == pytest.approx((1e-4, -0.1))
+    assert reflectance_scale_offset(
+        item, "B04", get_provider("planetary-computer")
+    ) == pytest.approx((1e-4, -0.1))
 
 
 def test_dn_to_reflectance_agrees_across_providers():
     """The same DN means the same reflectance once each provider's convention is applied."""
     dn = 2500
-    es = reflectance_scale_offset(load("earth_search_s2_l2a_baseline0509.json"), "B08", PROVIDERS["earth-search"])
+    es = reflectance_scale_offset(
+        load("earth_search_s2_l2a_baseline0509.json"), "B08", PROVIDERS["earth-search"]
+    )
     pc = reflectance_scale_offset(
         load("planetary_computer_s2_l2a_baseline0509.json"), "B08", PROVIDERS["planetary-computer"]
     )
@@ -74,7 +78,9 @@ def test_lookup_by_name_or_url():
     assert get_provider("https://earth-search.aws.element84.com/v1/").name == "earth-search"
     custom = get_provider("http://127.0.0.1:8081")
     assert custom.name == "custom" and custom.url == "http://127.0.0.1:8081"
-    with pytest.raises(ConfigError, match="Unknown STAC provider 'sentinelhub'.*'demo', 'earth-search'"):
+    with pytest.raises(
+        ConfigError, match="Unknown STAC provider 'sentinelhub'.*'demo', 'earth-search'"
+    ):
         get_provider("sentinelhub")
 
 

@@ -8,7 +8,14 @@ from cropkit.regions import get_region, load_regions, region_names
 def test_eight_regions_at_their_places():
     regions = load_regions()
     assert region_names() == [
-        "auch", "beziers", "carpentras", "chartres", "colmar", "riom", "saint-quentin", "vitre",
+        "auch",
+        "beziers",
+        "carpentras",
+        "chartres",
+        "colmar",
+        "riom",
+        "saint-quentin",
+        "vitre",
     ]
     assert regions["vitre"].epsg == 32630  # west of 0°E: UTM 30
     assert regions["colmar"].epsg == 32632  # east of 6°E: UTM 32

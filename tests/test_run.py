@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 
 import pystac
@@ -12,8 +13,12 @@ def test_manifest_accumulates_notebook_entries(tmp_path):
     cfg = RunConfig(run_root=str(tmp_path))
     run = RunFolder.for_config(cfg)
     assert run.path == tmp_path / "chartres-2023"
-    run.record("01_stac_discovery", cfg.parameters(), products={"s2": run.path / "items" / "s2.json"},
-               items={"s2": ["a", "b"]})
+    run.record(
+        "01_stac_discovery",
+        cfg.parameters(),
+        products={"s2": run.path / "items" / "s2.json"},
+        items={"s2": ["a", "b"]},
+    )
     run.record("02_cloud_masking", {"buffer": 2}, metrics={"clear": 0.4})
     manifest = json.loads(run.manifest_path.read_text())
     assert list(manifest["notebooks"]) == ["01_stac_discovery", "02_cloud_masking"]
@@ -35,7 +40,7 @@ def test_broken_manifest_is_reported(tmp_path):
 
 
 def test_items_round_trip(tmp_path):
-    item = pystac.Item("x", None, None, __import__("datetime").datetime(2023, 5, 1), {})
+    item = pystac.Item("x", None, None, dt.datetime(2023, 5, 1), {})
     run = RunFolder(tmp_path)
     run.save_items("s1", pystac.ItemCollection([item]))
     assert [i.id for i in run.load_items("s1")] == ["x"]

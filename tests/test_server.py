@@ -19,7 +19,9 @@ def search(server, **body):
 
 def test_reference_search_returns_exactly_these_items(stac_server):
     features = search(
-        stac_server, collections=["sentinel-2-l2a"], datetime="2023-06-01T00:00:00Z/2023-06-10T23:59:59Z",
+        stac_server,
+        collections=["sentinel-2-l2a"],
+        datetime="2023-06-01T00:00:00Z/2023-06-10T23:59:59Z",
         sortby=[{"field": "properties.datetime", "direction": "asc"}],
     )
     assert [f["id"] for f in features] == [
@@ -28,7 +30,11 @@ def test_reference_search_returns_exactly_these_items(stac_server):
         "S2B_31UCP_20230606_0_L2A",
         "S2B_31UCP_20230609_0_L2A",
     ]
-    s1 = search(stac_server, collections=["sentinel-1-rtc"], datetime="2023-06-01T00:00:00Z/2023-06-14T23:59:59Z")
+    s1 = search(
+        stac_server,
+        collections=["sentinel-1-rtc"],
+        datetime="2023-06-01T00:00:00Z/2023-06-14T23:59:59Z",
+    )
     assert sorted(f["id"] for f in s1) == [
         "S1A_IW_GRDH_1SDV_20230606T174514_31UCP_rtc",
         "S1A_IW_GRDH_1SDV_20230611T055414_31UCP_rtc",
@@ -51,8 +57,11 @@ def test_cloud_cover_query_filters_exactly(stac_server, tiny_demo):
 
 
 def test_sorting_by_cloud_cover_is_numeric(stac_server, tiny_demo):
-    got = search(stac_server, collections=["sentinel-2-l2a"],
-                 sortby=[{"field": "properties.eo:cloud_cover", "direction": "asc"}])
+    got = search(
+        stac_server,
+        collections=["sentinel-2-l2a"],
+        sortby=[{"field": "properties.eo:cloud_cover", "direction": "asc"}],
+    )
     values = [f["properties"]["eo:cloud_cover"] for f in got]
     assert len(values) == len(_catalog_cloud_cover(tiny_demo))
     assert values == sorted(values)
@@ -86,7 +95,11 @@ def test_queryables_are_registered(stac_server):
 def test_loading_twice_changes_nothing(stac_server, tiny_demo):
     before = len(search(stac_server, collections=["sentinel-2-l2a"]))
     counts = stac_server.add_catalog(tiny_demo)
-    assert counts["sentinel-2-l2a"] == before == len(search(stac_server, collections=["sentinel-2-l2a"]))
+    assert (
+        counts["sentinel-2-l2a"]
+        == before
+        == len(search(stac_server, collections=["sentinel-2-l2a"]))
+    )
 
 
 def test_stop_leaves_nothing_behind(tiny_demo):

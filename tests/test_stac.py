@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pystac
 import pytest
 
@@ -6,6 +9,8 @@ from cropkit.errors import ConfigError, EmptySearchError, StacConnectionError
 from cropkit.providers import PROVIDERS
 from cropkit.server.postgres import free_port
 from cropkit.stac import StacSource, items_table, load_items, normalize_bbox, open_api, save_items
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_normalize_bbox():
@@ -30,7 +35,9 @@ def test_bad_bbox_is_explained(bbox, message):
 
 def test_unreachable_api_is_explained():
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(StacConnectionError, match=f"Could not reach the STAC API at {url}.*stac='demo'"):
+    with pytest.raises(
+        StacConnectionError, match=f"Could not reach the STAC API at {url}.*stac='demo'"
+    ):
         open_api(url)
 
 
@@ -60,11 +67,13 @@ def test_empty_search_shows_the_query(stac_server):
 
 
 def test_items_table_and_round_trip(tmp_path):
-    items = pystac.ItemCollection([
-        pystac.Item.from_dict(__import__("json").loads(
-            (__import__("pathlib").Path(__file__).parent / "fixtures" / name).read_text()))
-        for name in ("planetary_computer_s2_l2a_baseline0509.json", "planetary_computer_s2_l2a_baseline0300.json")
-    ])
+    names = (
+        "planetary_computer_s2_l2a_baseline0509.json",
+        "planetary_computer_s2_l2a_baseline0300.json",
+    )
+    items = pystac.ItemCollection(
+        [pystac.Item.from_dict(json.loads((FIXTURES / name).read_text())) for name in names]
+    )
     table = items_table(items)
     assert list(table.index) == [
         "S2A_MSIL2A_20210610T105621_R094_T31UCP_20210610T150223",

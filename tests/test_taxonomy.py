@@ -26,7 +26,8 @@ def test_roll_up():
     tax = load_taxonomy()
     labels = np.array([["winter_soft_wheat", "grain_maize"], ["wine_vineyard", "fallow"]])
     assert tax.roll_up(labels, 1).tolist() == [
-        ["arable_crops", "arable_crops"], ["permanent_crops", "fallow_land"],
+        ["arable_crops", "arable_crops"],
+        ["permanent_crops", "fallow_land"],
     ]
     with pytest.raises(TaxonomyError, match="not in the taxonomy"):
         tax.roll_up(np.array(["banana"]), 2)
@@ -47,7 +48,10 @@ HEADER = "code_cultu,tier4,tier3,tier2,tier1\n"
     ("rows", "message"),
     [
         ("BTH,wheat,soft,cereals,arable\nBTH,wheat,soft,cereals,arable\n", "listed more than once"),
-        ("BTH,wheat,soft,cereals,arable\nBDH,wheat,durum,cereals,arable\n", "more than one tier3 parent"),
+        (
+            "BTH,wheat,soft,cereals,arable\nBDH,wheat,durum,cereals,arable\n",
+            "more than one tier3 parent",
+        ),
         ("BTH,wheat,,cereals,arable\n", "empty cells"),
     ],
 )

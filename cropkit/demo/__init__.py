@@ -32,9 +32,9 @@ from shapely.geometry import box
 from ..errors import ConfigError
 from ..paths import cache_dir
 from ..regions import Region, get_region
+from ..static_catalog import write_static_catalog
 from ..taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
-from ..static_catalog import write_static_catalog
 from .catalog import collections, enmap_item, s1_item, s2_item
 from .landscape import simulate_landscape
 from .scene import SceneSimulator
@@ -275,8 +275,14 @@ def build_demo(
         + [("enmap-l2a", i) for i in range(len(en_cal))]
     )
     global _STATE
-    _STATE = dict(spec=spec, region=reg, grid=grid, sim=sim, folder=folder,
-                  calendars={"sentinel-2-l2a": s2_cal, "sentinel-1-rtc": s1_cal, "enmap-l2a": en_cal})
+    _STATE = dict(
+        spec=spec,
+        region=reg,
+        grid=grid,
+        sim=sim,
+        folder=folder,
+        calendars={"sentinel-2-l2a": s2_cal, "sentinel-1-rtc": s1_cal, "enmap-l2a": en_cal},
+    )
     items: dict[str, list[dict]] = {cid: [] for cid in cols}
     try:
         for cid, item in _render_all(tasks, workers):
@@ -286,9 +292,11 @@ def build_demo(
     t0 = stage("imagery", t0)
     write_static_catalog(
         folder,
-        {"id": f"cropkit-demo-{spec.region}-{spec.year}",
-         "title": f"cropkit demo · {reg.name} {spec.year}",
-         "description": f"cropkit simulated demo: {reg.name} ({reg.department}), {spec.year}."},
+        {
+            "id": f"cropkit-demo-{spec.region}-{spec.year}",
+            "title": f"cropkit demo · {reg.name} {spec.year}",
+            "description": f"cropkit simulated demo: {reg.name} ({reg.department}), {spec.year}.",
+        },
         {cid: (fields, items[cid]) for cid, fields in cols.items()},
     )
     stage("stac", t0)

@@ -20,7 +20,9 @@ import pandas as pd
 __all__ = ["s2_calendar", "s1_calendar", "enmap_calendar", "sun_angles"]
 
 
-def sun_angles(doy: np.ndarray, lat: float, local_hour: float = 10.5) -> tuple[np.ndarray, np.ndarray]:
+def sun_angles(
+    doy: np.ndarray, lat: float, local_hour: float = 10.5
+) -> tuple[np.ndarray, np.ndarray]:
     """Solar zenith and azimuth (degrees) at a local solar time.
 
     Parameters
@@ -125,7 +127,10 @@ def s1_calendar(year: int, phase: int) -> pd.DataFrame:
     """
     rows = []
     start = dt.date(year, 1, 1)
-    tracks = [("ascending", phase % 12, 17.75, 88, 34.0), ("descending", (phase + 5) % 12, 5.9, 37, 41.0)]
+    tracks = [
+        ("ascending", phase % 12, 17.75, 88, 34.0),
+        ("descending", (phase + 5) % 12, 5.9, 37, 41.0),
+    ]
     for state, offset, hour, orbit, incidence in tracks:
         for day in range(offset, 366 + (year % 4 == 0), 6):
             date = start + dt.timedelta(days=day)
@@ -136,9 +141,19 @@ def s1_calendar(year: int, phase: int) -> pd.DataFrame:
             if len(units) < 2 and cycle == 1:
                 continue  # one unit: 12-day repeat
             platform = units[cycle % len(units)]
-            when = dt.datetime(date.year, date.month, date.day, int(hour), int(hour % 1 * 60), 14, tzinfo=dt.timezone.utc)
+            when = dt.datetime(
+                date.year,
+                date.month,
+                date.day,
+                int(hour),
+                int(hour % 1 * 60),
+                14,
+                tzinfo=dt.timezone.utc,
+            )
             rows.append((when, platform, state, orbit, incidence))
-    frame = pd.DataFrame(rows, columns=["datetime", "platform", "orbit_state", "relative_orbit", "incidence_deg"])
+    frame = pd.DataFrame(
+        rows, columns=["datetime", "platform", "orbit_state", "relative_orbit", "incidence_deg"]
+    )
     return frame.sort_values("datetime").reset_index(drop=True)
 
 

@@ -35,7 +35,15 @@ __all__ = [
 ]
 
 #: Codes of the true-condition raster written beside each SCL.
-TRUTH_CODES = {"clear": 0, "cloud": 1, "thin_cloud": 2, "cirrus": 3, "shadow": 4, "snow": 5, "nodata": 255}
+TRUTH_CODES = {
+    "clear": 0,
+    "cloud": 1,
+    "thin_cloud": 2,
+    "cirrus": 3,
+    "shadow": 4,
+    "snow": 5,
+    "nodata": 255,
+}
 
 
 def gaussian_field(
@@ -47,6 +55,8 @@ def gaussian_field(
     ----------
     shape : tuple of int
         ``(y, x)`` size.
+    rng : numpy.random.Generator
+        Source of the white noise.
     scale_px : float
         Largest structure size (pixels); the spectrum is flat below ``1 / scale_px``.
     beta : float
@@ -99,7 +109,9 @@ class SkyState:
     shadow_shift: tuple[float, float]
 
 
-def _shadow_shift(height_m: float, zenith: float, azimuth: float, pixel_m: float) -> tuple[float, float]:
+def _shadow_shift(
+    height_m: float, zenith: float, azimuth: float, pixel_m: float
+) -> tuple[float, float]:
     length = height_m * np.tan(np.radians(zenith)) / pixel_m
     away = np.radians(azimuth + 180.0)
     return (-length * np.cos(away), length * np.sin(away))  # rows grow southwards
@@ -131,6 +143,8 @@ def simulate_sky(
         Chance that a cirrus veil is present.
     snow_fraction : float
         Snow cover on open ground (0 ... 1).
+    pixel_m : float
+        Pixel size (m), to turn the shadow offset into pixels.
     """
     height = float(rng.uniform(600.0, 2200.0))
     shift = _shadow_shift(height, zenith, azimuth, pixel_m)

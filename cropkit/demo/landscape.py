@@ -90,7 +90,7 @@ def _subdivide(
     stack, fields = [area], []
     while stack:
         poly = stack.pop()
-        target = mean_ha * 1e4 * np.exp(rng.normal(-sigma**2 / 2, sigma))
+        target = mean_ha * 1e4 * np.exp(rng.normal(-(sigma**2) / 2, sigma))
         if poly.area <= max(1.7 * target, 2500.0):  # a split halves: stop near the mean
             fields.append(poly)
             continue
@@ -116,10 +116,14 @@ def _roads(grid: SceneGrid, rng: np.random.Generator) -> list[Polygon]:
     for k in range(int(rng.integers(2, 4))):
         if k % 2 == 0:
             x0, x1 = rng.uniform(xmin, xmax, 2)
-            line = LineString([(x0, ymin - 50), ((x0 + x1) / 2, (ymin + ymax) / 2), (x1, ymax + 50)])
+            line = LineString(
+                [(x0, ymin - 50), ((x0 + x1) / 2, (ymin + ymax) / 2), (x1, ymax + 50)]
+            )
         else:
             y0, y1 = rng.uniform(ymin, ymax, 2)
-            line = LineString([(xmin - 50, y0), ((xmin + xmax) / 2, (y0 + y1) / 2), (xmax + 50, y1)])
+            line = LineString(
+                [(xmin - 50, y0), ((xmin + xmax) / 2, (y0 + y1) / 2), (xmax + 50, y1)]
+            )
         roads.append(line.buffer(rng.uniform(3.0, 4.0), cap_style="flat"))
     return roads
 

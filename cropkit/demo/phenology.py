@@ -192,7 +192,9 @@ def parcel_trajectories(
         _sigmoid(k_up * (t - green_up)) - 0.6 * _sigmoid(k_down * (t - senescence))
     )
     lai = np.where(fallow, fallow_lai, lai)
-    brown = np.where(fallow, brown_max * _sigmoid(k_down * (t - senescence)) * (0.4 + drought), brown)
+    brown = np.where(
+        fallow, brown_max * _sigmoid(k_down * (t - senescence)) * (0.4 + drought), brown
+    )
 
     # --- perennials: vines, orchards, lavender -------------------------------------------
     perennial = pattern == "perennial"

@@ -5,7 +5,8 @@ For a canopy of leaf area index ``V`` seen at incidence ``θ``:
     σ⁰ = A·cosθ·(1 − τ²) + τ²·σ⁰_soil,    τ² = exp(−2·B·V / cosθ)
 
 (the common form with V₁ = 1 and V₂ = V), with crop-specific ``A`` (the backscatter
-of a dense canopy) and ``B`` (attenuation per unit LAI) per polarisation (``data/crops.csv``). Bare-soil
+of a dense canopy) and ``B`` (attenuation per unit LAI) per polarisation
+(``data/crops.csv``). Bare-soil
 backscatter rises with surface soil moisture and with the roughness of fresh tillage;
 soil moisture follows a daily bucket model driven by random rain events drawn from the
 region's monthly rain-day climatology. Multiplicative speckle follows a Gamma law of
@@ -34,6 +35,8 @@ def soil_moisture_series(
         365 or 366.
     rain_days_per_month : list of float
         Mean number of rain days in each month, January first.
+    rng : numpy.random.Generator
+        Draws the rain events.
 
     Returns
     -------

@@ -17,8 +17,20 @@ from ..taxonomy import Taxonomy
 from . import clouds, sar
 from .acquisitions import sun_angles
 from .landscape import LAND_COVER_CODES, Landscape
-from .phenology import crop_parameters, deciduous_trajectory, land_cover_parameters, parcel_trajectories
-from .spectra import S2_BANDS, SpectralLUT, band_response, canopy_reflectance, enmap_bands, reference_spectrum
+from .phenology import (
+    crop_parameters,
+    deciduous_trajectory,
+    land_cover_parameters,
+    parcel_trajectories,
+)
+from .spectra import (
+    S2_BANDS,
+    SpectralLUT,
+    band_response,
+    canopy_reflectance,
+    enmap_bands,
+    reference_spectrum,
+)
 
 __all__ = ["SceneSimulator", "S2Scene"]
 
@@ -125,9 +137,14 @@ class SceneSimulator:
         eb = enmap_bands()
         srf_en = band_response(eb["center_nm"].to_numpy(), eb["fwhm_nm"].to_numpy())
         names = ["water", "road", "building", "snow", "cloud", "cirrus", "flower"]
-        self.spectra = {"s2": _sensor_spectra(names, srf_s2), "enmap": _sensor_spectra(names, srf_en)}
+        self.spectra = {
+            "s2": _sensor_spectra(names, srf_s2),
+            "enmap": _sensor_spectra(names, srf_en),
+        }
         centers = eb["center_nm"].to_numpy()
-        absorption = np.exp(-(((centers - 1395) / 45) ** 2)) + np.exp(-(((centers - 1890) / 60) ** 2))
+        absorption = np.exp(-(((centers - 1395) / 45) ** 2)) + np.exp(
+            -(((centers - 1890) / 60) ** 2)
+        )
         self.enmap_noise = 0.004 + 0.03 * absorption
 
     # -- canopy state -------------------------------------------------------------------
@@ -160,7 +177,9 @@ class SceneSimulator:
         if per.any():
             p = self.pidx[per]
             grass = np.full(per.sum(), self.lut.sets.index(_GRASS), dtype=np.int16)
-            under = canopy_reflectance(table, grass, self.traj.under_lai[p, day], self.traj.under_brown[p, day])
+            under = canopy_reflectance(
+                table, grass, self.traj.under_lai[p, day], self.traj.under_brown[p, day]
+            )
             fc = self.fcover[per][:, None]
             refl[per] = fc * refl[per] + (1 - fc) * under
         flower = np.zeros(self.pidx.size)
@@ -171,9 +190,7 @@ class SceneSimulator:
         return refl
 
     # -- sensors --------------------------------------------------------------------------
-    def sentinel2(
-        self, when: pd.Timestamp, swath_edge: bool, rng: np.random.Generator
-    ) -> S2Scene:
+    def sentinel2(self, when: pd.Timestamp, swath_edge: bool, rng: np.random.Generator) -> S2Scene:
         """Render one Sentinel-2 L2A acquisition."""
         day = self._day(when)
         h, w = self.grid.shape
@@ -189,7 +206,9 @@ class SceneSimulator:
         snow_cover = sky.snow * np.exp(-0.5 * lai.reshape(h, w))
         sky.snow = snow_cover
         spectra = self.spectra["s2"]
-        observed = clouds.apply_sky(surface, sky, spectra["cloud"], spectra["cirrus"], spectra["snow"], snow_cover)
+        observed = clouds.apply_sky(
+            surface, sky, spectra["cloud"], spectra["cirrus"], spectra["snow"], snow_cover
+        )
         observed += rng.normal(0, 1, observed.shape) * (0.003 + 0.01 * observed)
         valid = np.ones((h, w), dtype=bool)
         if swath_edge:
@@ -204,7 +223,9 @@ class SceneSimulator:
         in_swath = scl != 0
         cloudy = np.isin(scl, (8, 9, 10)) & in_swath
         cover = 100.0 * cloudy.sum() / max(in_swath.sum(), 1)
-        return S2Scene(observed.transpose(2, 0, 1).astype(np.float32), scl, truth, valid, round(cover, 2))
+        return S2Scene(
+            observed.transpose(2, 0, 1).astype(np.float32), scl, truth, valid, round(cover, 2)
+        )
 
     def sentinel1(
         self, when: pd.Timestamp, incidence: float, rng: np.random.Generator
@@ -252,13 +273,23 @@ class SceneSimulator:
         h, w = self.grid.shape
         zenith, azimuth = (float(a[0]) for a in sun_angles([day + 1], self.region.lat))
         surface = self.surface("enmap", day, zenith, rng).reshape(h, w, -1)
-        sky = clouds.simulate_sky((h, w), rng.uniform(0.0, 0.06), zenith, azimuth, rng, cirrus_probability=0.1)
+        sky = clouds.simulate_sky(
+            (h, w), rng.uniform(0.0, 0.06), zenith, azimuth, rng, cirrus_probability=0.1
+        )
         spectra = self.spectra["enmap"]
-        observed = clouds.apply_sky(surface, sky, spectra["cloud"], spectra["cirrus"], spectra["snow"], np.zeros((h, w)))
+        observed = clouds.apply_sky(
+            surface, sky, spectra["cloud"], spectra["cirrus"], spectra["snow"], np.zeros((h, w))
+        )
         _, shape30 = self.grid.at_resolution(30)
         pad = ((0, shape30[0] * 3 - h), (0, shape30[1] * 3 - w), (0, 0))
         observed = np.pad(observed, pad, mode="edge")
         coarse = observed.reshape(shape30[0], 3, shape30[1], 3, -1).mean(axis=(1, 3))
         coarse += rng.normal(0, 1, coarse.shape) * self.enmap_noise
-        cloudy = np.pad(sky.tau > 1.0, pad[:2], mode="edge").reshape(shape30[0], 3, shape30[1], 3).mean(axis=(1, 3))
-        return coarse.transpose(2, 0, 1).astype(np.float32), round(100.0 * float((cloudy > 0.5).mean()), 2)
+        cloudy = (
+            np.pad(sky.tau > 1.0, pad[:2], mode="edge")
+            .reshape(shape30[0], 3, shape30[1], 3)
+            .mean(axis=(1, 3))
+        )
+        return coarse.transpose(2, 0, 1).astype(np.float32), round(
+            100.0 * float((cloudy > 0.5).mean()), 2
+        )

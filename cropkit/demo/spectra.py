@@ -61,13 +61,68 @@ SOIL_BRIGHTNESS = 0.6
 
 # Reference spectra (nm, reflectance) for surfaces PROSAIL does not model.
 _REFERENCE = {
-    "water": [(400, 0.045), (490, 0.04), (560, 0.045), (665, 0.022), (750, 0.008), (900, 0.004), (2500, 0.002)],
+    "water": [
+        (400, 0.045),
+        (490, 0.04),
+        (560, 0.045),
+        (665, 0.022),
+        (750, 0.008),
+        (900, 0.004),
+        (2500, 0.002),
+    ],
     "road": [(400, 0.07), (600, 0.09), (900, 0.12), (1600, 0.16), (2200, 0.15), (2500, 0.14)],
-    "building": [(400, 0.10), (500, 0.12), (600, 0.22), (700, 0.30), (900, 0.34), (1600, 0.40), (2200, 0.36), (2500, 0.33)],
-    "snow": [(400, 0.92), (700, 0.90), (900, 0.82), (1030, 0.55), (1250, 0.35), (1500, 0.06), (1650, 0.12), (2000, 0.02), (2200, 0.05), (2500, 0.01)],
-    "cloud": [(400, 0.62), (700, 0.66), (900, 0.64), (1300, 0.55), (1600, 0.42), (2200, 0.28), (2500, 0.22)],
-    "cirrus": [(400, 0.22), (500, 0.18), (700, 0.14), (900, 0.12), (1600, 0.10), (2200, 0.08), (2500, 0.07)],
-    "flower": [(400, 0.04), (480, 0.05), (520, 0.25), (560, 0.42), (650, 0.46), (700, 0.48), (800, 0.52), (1600, 0.35), (2200, 0.2), (2500, 0.15)],
+    "building": [
+        (400, 0.10),
+        (500, 0.12),
+        (600, 0.22),
+        (700, 0.30),
+        (900, 0.34),
+        (1600, 0.40),
+        (2200, 0.36),
+        (2500, 0.33),
+    ],
+    "snow": [
+        (400, 0.92),
+        (700, 0.90),
+        (900, 0.82),
+        (1030, 0.55),
+        (1250, 0.35),
+        (1500, 0.06),
+        (1650, 0.12),
+        (2000, 0.02),
+        (2200, 0.05),
+        (2500, 0.01),
+    ],
+    "cloud": [
+        (400, 0.62),
+        (700, 0.66),
+        (900, 0.64),
+        (1300, 0.55),
+        (1600, 0.42),
+        (2200, 0.28),
+        (2500, 0.22),
+    ],
+    "cirrus": [
+        (400, 0.22),
+        (500, 0.18),
+        (700, 0.14),
+        (900, 0.12),
+        (1600, 0.10),
+        (2200, 0.08),
+        (2500, 0.07),
+    ],
+    "flower": [
+        (400, 0.04),
+        (480, 0.05),
+        (520, 0.25),
+        (560, 0.42),
+        (650, 0.46),
+        (700, 0.48),
+        (800, 0.52),
+        (1600, 0.35),
+        (2200, 0.2),
+        (2500, 0.15),
+    ],
 }
 
 
@@ -189,7 +244,11 @@ def _lut_key() -> str:
     digest = hashlib.sha256()
     for name in ("crops.csv", "landcover.csv"):
         digest.update(data_file(name).read_bytes())
-    digest.update(repr((LUT_VERSION, LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID, prosail.__version__)).encode())
+    digest.update(
+        repr(
+            (LUT_VERSION, LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID, prosail.__version__)
+        ).encode()
+    )
     digest.update(enmap_bands().to_csv().encode() + S2_BANDS.to_csv().encode())
     return digest.hexdigest()[:16]
 
@@ -224,8 +283,17 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
                 for m, tts in enumerate(TTS_GRID):
                     for q, psoil in enumerate(PSOIL_GRID):
                         spectra[i, k, j, m, q] = prosail.run_sail(
-                            refl, trans, max(lai, 1e-3), tr.ala, 0.05, tts, 5.0, 60.0,
-                            typelidf=2, rsoil=SOIL_BRIGHTNESS, psoil=psoil,
+                            refl,
+                            trans,
+                            max(lai, 1e-3),
+                            tr.ala,
+                            0.05,
+                            tts,
+                            5.0,
+                            60.0,
+                            typelidf=2,
+                            rsoil=SOIL_BRIGHTNESS,
+                            psoil=psoil,
                         )
     lut = SpectralLUT(
         sets=list(traits.index),

@@ -48,6 +48,17 @@ _TEXT_QUERYABLES = {
     "sat:orbit_state": {"type": "string", "enum": ["ascending", "descending"]},
 }
 
+#: stac-fastapi extensions the local API enables (``query`` is what Earth Search supports).
+API_EXTENSIONS = (
+    "query",
+    "sort",
+    "fields",
+    "filter",
+    "pagination",
+    "collection_search",
+    "free_text",
+)
+
 ENV_URL = "CROPKIT_STAC_API"
 ENV_DSN = "CROPKIT_STAC_DSN"
 ENV_FILES = "CROPKIT_STAC_FILES"
@@ -105,16 +116,32 @@ class LocalStacServer:
                 self._register_queryables(db)
             env = {
                 **os.environ,
-                "PGUSER": "postgres", "PGPASSWORD": "", "PGHOST": "127.0.0.1",
-                "PGPORT": str(self.pg.port), "PGDATABASE": "postgres",
+                "PGUSER": "postgres",
+                "PGPASSWORD": "",
+                "PGHOST": "127.0.0.1",
+                "PGPORT": str(self.pg.port),
+                "PGDATABASE": "postgres",
                 "CROPKIT_FILES_DIR": str(self.files_root),
-                "ENABLED_EXTENSIONS": "query,sort,fields,filter,pagination,collection_search,free_text",
+                "ENABLED_EXTENSIONS": ",".join(API_EXTENSIONS),
             }
             log = open(self.pg.root / "uvicorn.log", "w")  # type: ignore[operator]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "cropkit.server.asgi:create_app", "--factory",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "cropkit.server.asgi:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             self._wait(timeout)
         except Exception:
@@ -166,12 +193,15 @@ class LocalStacServer:
     # -- content --------------------------------------------------------------------------
     @staticmethod
     def _register_queryables(db) -> None:
-        rows = [(k, v, "to_float" if v["type"] in ("number", "integer") else "to_text", "BTREE")
-                for k, v in NUMERIC_QUERYABLES.items()]
+        rows = [
+            (k, v, "to_float" if v["type"] in ("number", "integer") else "to_text", "BTREE")
+            for k, v in NUMERIC_QUERYABLES.items()
+        ]
         rows += [(k, v, "to_text", "BTREE") for k, v in _TEXT_QUERYABLES.items()]
         for name, definition, wrapper, index in rows:
             db.query_one(
-                "INSERT INTO pgstac.queryables (name, definition, property_wrapper, property_index_type) "
+                "INSERT INTO pgstac.queryables "
+                "(name, definition, property_wrapper, property_index_type) "
                 "VALUES (%s, %s::jsonb, %s, %s) ON CONFLICT DO NOTHING RETURNING name",
                 (name, json.dumps(definition), wrapper, index),
             )
@@ -205,7 +235,9 @@ class LocalStacServer:
             loader = Loader(db)
             for collection, items in read_static_catalog(path):
                 collection = {k: v for k, v in collection.items() if k != "links"}
-                existing = db.query_one("SELECT content FROM pgstac.collections WHERE id=%s", (collection["id"],))
+                existing = db.query_one(
+                    "SELECT content FROM pgstac.collections WHERE id=%s", (collection["id"],)
+                )
                 if existing:
                     collection["extent"] = _merge_extents(existing["extent"], collection["extent"])
                 loader.load_collections([collection], Methods.upsert)
@@ -220,12 +252,19 @@ class LocalStacServer:
 
 def _merge_extents(a: dict, b: dict) -> dict:
     boxes = a["spatial"]["bbox"] + b["spatial"]["bbox"]
-    union = [min(x[0] for x in boxes), min(x[1] for x in boxes), max(x[2] for x in boxes), max(x[3] for x in boxes)]
+    union = [
+        min(x[0] for x in boxes),
+        min(x[1] for x in boxes),
+        max(x[2] for x in boxes),
+        max(x[3] for x in boxes),
+    ]
     times = a["temporal"]["interval"] + b["temporal"]["interval"]
     starts = [t[0] for t in times if t[0]]
     ends = [t[1] for t in times if t[1]]
-    return {"spatial": {"bbox": [union]},
-            "temporal": {"interval": [[min(starts) if starts else None, max(ends) if ends else None]]}}
+    return {
+        "spatial": {"bbox": [union]},
+        "temporal": {"interval": [[min(starts) if starts else None, max(ends) if ends else None]]},
+    }
 
 
 _ON_DEMAND: LocalStacServer | None = None

@@ -57,7 +57,9 @@ def find_postgres() -> Path:
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
     servers = [c for c in candidates if (c / "postgres").is_file() and (c / "initdb").is_file()]
     if not servers:
-        raise MissingDependencyError(f"No PostgreSQL server (initdb, postgres) was found. {_INSTALL_HINT}")
+        raise MissingDependencyError(
+            f"No PostgreSQL server (initdb, postgres) was found. {_INSTALL_HINT}"
+        )
     for bindir in servers:
         share = _sharedir(bindir)
         if share and (share / "extension" / "postgis.control").is_file():
@@ -101,7 +103,7 @@ class PostgresCluster:
 
     @property
     def dsn(self) -> str:
-        """libpq connection string of the cluster's ``postgres`` database."""
+        """Libpq connection string of the cluster's ``postgres`` database."""
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
@@ -110,7 +112,9 @@ class PostgresCluster:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
-            raise ServerError(f"`{' '.join(args[:2])}` failed:\n{out.stderr.strip() or out.stdout.strip()}")
+            raise ServerError(
+                f"`{' '.join(args[:2])}` failed:\n{out.stderr.strip() or out.stdout.strip()}"
+            )
         return out
 
     def start(self) -> PostgresCluster:
@@ -119,14 +123,35 @@ class PostgresCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         data = self.root / "data"
-        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-instructions", "--locale=C")
+        self._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+            "--locale=C",
+        )
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
         )
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "postgres.log"), "-o", options,
-                  "-w", "-t", "30", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(self.root / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
