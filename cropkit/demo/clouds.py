@@ -108,6 +108,17 @@ class SkyState:
     cloud_height_m: float
     shadow_shift: tuple[float, float]
 
+    def rows(self, rows: slice) -> SkyState:
+        """The same sky over a band of rows (for rendering a scene in pieces)."""
+        return SkyState(
+            self.tau[rows],
+            self.cirrus[rows],
+            self.shadow[rows],
+            self.snow[rows],
+            self.cloud_height_m,
+            self.shadow_shift,
+        )
+
 
 def _shadow_shift(
     height_m: float, zenith: float, azimuth: float, pixel_m: float

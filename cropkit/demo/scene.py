@@ -164,28 +164,61 @@ class SceneSimulator:
         lai = lai * self.vigour * np.exp(rng.normal(0, 0.03, lai.size))
         return lai, brown
 
-    def surface(self, sensor: str, day: int, zenith: float, rng: np.random.Generator) -> np.ndarray:
-        """Clear-sky surface reflectance, dims ``(pixel, band)``."""
+    def surface(
+        self,
+        sensor: str,
+        day: int,
+        zenith: float,
+        lai: np.ndarray,
+        brown: np.ndarray,
+        rng: np.random.Generator,
+        pixels: slice = slice(None),
+    ) -> np.ndarray:
+        """Clear-sky surface reflectance of a run of pixels.
+
+        Parameters
+        ----------
+        sensor : str
+            ``"s2"`` or ``"enmap"``.
+        day : int
+            Day of year, 0-based.
+        zenith : float
+            Solar zenith angle (degrees).
+        lai, brown : numpy.ndarray
+            ``(pixel,)`` canopy state of the whole grid (from :meth:`canopy_state`).
+        rng : numpy.random.Generator
+            Randomness of the reference surfaces.
+        pixels : slice
+            Which pixels (row-major order) to render; all by default. Rendering in
+            slices keeps memory bounded for many bands or large zones.
+
+        Returns
+        -------
+        numpy.ndarray
+            Dims ``(pixel, band)``.
+        """
         mv = self.moisture[day]
         psoil = float(np.clip(1.0 - (mv - 0.05) / 0.37, 0.3, 1.0))
         table = self.lut.at_date(sensor, zenith, psoil)
-        lai, brown = self.canopy_state(day, rng)
-        refl = canopy_reflectance(table, self.set_idx, lai, brown)
-        refl *= (1 + (self.soil - 1) * np.exp(-0.6 * lai))[:, None]
+        lai, brown, pidx = lai[pixels], brown[pixels], self.pidx[pixels]
+        refl = canopy_reflectance(table, self.set_idx[pixels], lai, brown)
+        refl *= (1 + (self.soil[pixels] - 1) * np.exp(-0.6 * lai))[:, None]
         spectra = self.spectra[sensor]
-        per = self.perennial_px
+        per = self.perennial_px[pixels]
         if per.any():
-            p = self.pidx[per]
+            p = pidx[per]
             grass = np.full(per.sum(), self.lut.sets.index(_GRASS), dtype=np.int16)
             under = canopy_reflectance(
                 table, grass, self.traj.under_lai[p, day], self.traj.under_brown[p, day]
             )
-            fc = self.fcover[per][:, None]
+            fc = self.fcover[pixels][per][:, None]
             refl[per] = fc * refl[per] + (1 - fc) * under
-        flower = np.zeros(self.pidx.size)
-        flower[self.crop_px] = self.traj.flower[self.pidx[self.crop_px], day]
+        crop = self.crop_px[pixels]
+        flower = np.zeros(pidx.size)
+        flower[crop] = self.traj.flower[pidx[crop], day]
         refl += flower[:, None] * (spectra["flower"] - refl)
         for name, mask in self.reference_px.items():
+            mask = mask[pixels]
             refl[mask] = spectra[name] * np.exp(rng.normal(0, 0.08, (mask.sum(), 1)))
         return refl
 
@@ -195,14 +228,14 @@ class SceneSimulator:
         day = self._day(when)
         h, w = self.grid.shape
         zenith, azimuth = (float(a[0]) for a in sun_angles([day + 1], self.region.lat))
-        surface = self.surface("s2", day, zenith, rng).reshape(h, w, -1)
+        lai, brown = self.canopy_state(day, rng)
+        surface = self.surface("s2", day, zenith, lai, brown, rng).reshape(h, w, -1)
         props = self.region.properties
         fraction = clouds.draw_cloud_fraction(props["cloud_cover"][when.month - 1], rng)
         snow = 0.0
         if when.month in (12, 1, 2) and rng.random() < props["snow_days"] / 30.0:
             snow = rng.uniform(0.6, 1.0)
         sky = clouds.simulate_sky((h, w), fraction, zenith, azimuth, rng, snow_fraction=snow)
-        lai, _ = self.canopy_state(day, rng)
         snow_cover = sky.snow * np.exp(-0.5 * lai.reshape(h, w))
         sky.snow = snow_cover
         spectra = self.spectra["s2"]
@@ -272,24 +305,33 @@ class SceneSimulator:
         day = self._day(when)
         h, w = self.grid.shape
         zenith, azimuth = (float(a[0]) for a in sun_angles([day + 1], self.region.lat))
-        surface = self.surface("enmap", day, zenith, rng).reshape(h, w, -1)
+        lai, brown = self.canopy_state(day, rng)
         sky = clouds.simulate_sky(
             (h, w), rng.uniform(0.0, 0.06), zenith, azimuth, rng, cirrus_probability=0.1
         )
         spectra = self.spectra["enmap"]
-        observed = clouds.apply_sky(
-            surface, sky, spectra["cloud"], spectra["cirrus"], spectra["snow"], np.zeros((h, w))
-        )
-        _, shape30 = self.grid.at_resolution(30)
-        pad = ((0, shape30[0] * 3 - h), (0, shape30[1] * 3 - w), (0, 0))
-        observed = np.pad(observed, pad, mode="edge")
-        coarse = observed.reshape(shape30[0], 3, shape30[1], 3, -1).mean(axis=(1, 3))
+        _, (h30, w30) = self.grid.at_resolution(30)
+        coarse = np.empty((h30, w30, len(self.enmap_noise)), dtype=np.float32)
+        block = max(1, 196_608 // (3 * w))  # ~200k pixels of 224 bands at a time
+        for r0 in range(0, h30, block):
+            r1 = min(r0 + block, h30)
+            rows = slice(3 * r0, min(3 * r1, h))
+            n = rows.stop - rows.start
+            pixels = slice(rows.start * w, rows.stop * w)
+            surface = self.surface("enmap", day, zenith, lai, brown, rng, pixels).reshape(n, w, -1)
+            observed = clouds.apply_sky(
+                surface,
+                sky.rows(rows),
+                spectra["cloud"],
+                spectra["cirrus"],
+                spectra["snow"],
+                np.zeros((n, w)),
+            )
+            pad = ((0, 3 * (r1 - r0) - n), (0, 3 * w30 - w), (0, 0))
+            observed = np.pad(observed, pad, mode="edge")
+            coarse[r0:r1] = observed.reshape(r1 - r0, 3, w30, 3, -1).mean(axis=(1, 3))
         coarse += rng.normal(0, 1, coarse.shape) * self.enmap_noise
-        cloudy = (
-            np.pad(sky.tau > 1.0, pad[:2], mode="edge")
-            .reshape(shape30[0], 3, shape30[1], 3)
-            .mean(axis=(1, 3))
-        )
-        return coarse.transpose(2, 0, 1).astype(np.float32), round(
-            100.0 * float((cloudy > 0.5).mean()), 2
-        )
+        pad2 = ((0, 3 * h30 - h), (0, 3 * w30 - w))
+        cloudy = np.pad(sky.tau > 1.0, pad2, mode="edge").reshape(h30, 3, w30, 3).mean(axis=(1, 3))
+        cover = round(100.0 * float((cloudy > 0.5).mean()), 2)
+        return coarse.transpose(2, 0, 1).astype(np.float32), cover
