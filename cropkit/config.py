@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,17 +55,25 @@ class RunConfig:
     _region: Region = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.stac = str(self.stac).strip()
         self._region = get_region(self.region)
         self.region = self._region.region_id
         this_year = dt.date.today().year
-        if isinstance(self.year, bool) or not isinstance(self.year, int):
+        if isinstance(self.year, bool) or not isinstance(self.year, numbers.Integral):
             raise ConfigError(f"year must be an integer such as 2023, not {self.year!r}.")
         if not 2017 <= self.year <= this_year:
             raise ConfigError(
                 f"year={self.year} is out of range: Sentinel-2 L2A time series start in 2017 and "
                 f"cannot be later than {this_year}."
             )
-        if not 0 <= float(self.max_cloud) <= 100:
+        try:
+            self.max_cloud = float(self.max_cloud)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                f"max_cloud must be a number (a percentage), not {self.max_cloud!r}."
+            ) from err
+        self.year = int(self.year)
+        if not 0 <= self.max_cloud <= 100:
             raise ConfigError(f"max_cloud={self.max_cloud} must be a percentage between 0 and 100.")
         if self.profile not in PROFILES:
             raise ConfigError(
@@ -85,7 +94,7 @@ class RunConfig:
     @property
     def is_demo(self) -> bool:
         """Whether the run uses the embedded demo."""
-        return self.stac == "demo"
+        return self.provider.name == "demo"
 
     @property
     def demo_spec(self) -> DemoSpec:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import RunConfig
 from .errors import ConfigError
 
-__all__ = ["notebook_paths", "run_notebooks"]
+__all__ = ["notebook_paths", "resolve_notebooks", "run_notebooks"]
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -25,6 +25,31 @@ def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     if not paths:
         raise ConfigError(f"No numbered notebooks (NN_name.ipynb) in {folder}.")
     return paths
+
+
+def resolve_notebooks(names: list[str | Path] | None) -> list[Path]:
+    """Turn notebook names (``"01_stac_discovery"``, ``"01"``) or paths into paths.
+
+    Raises
+    ------
+    ConfigError
+        If a name matches no numbered notebook; the message lists them.
+    """
+    available = notebook_paths()
+    if not names:
+        return available
+    out = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb" and path.exists():
+            out.append(path)
+            continue
+        match = [p for p in available if p.stem == str(name) or p.stem.startswith(f"{name}_")]
+        if len(match) != 1:
+            known = ", ".join(p.stem for p in available)
+            raise ConfigError(f"No notebook called {str(name)!r}; the notebooks are: {known}.")
+        out.append(match[0])
+    return out
 
 
 def run_notebooks(
@@ -39,8 +64,9 @@ def run_notebooks(
     ----------
     config : RunConfig
         Region, year, STAC endpoint, profile and run folder.
-    notebooks : list of path-like, optional
-        Which notebooks (all numbered notebooks by default).
+    notebooks : list of str or path-like, optional
+        Which notebooks, by name (``"01_stac_discovery"`` or ``"01"``) or path; all
+        numbered notebooks by default.
     kernel_name : str
         Jupyter kernel to execute them with.
     log_output : bool
@@ -56,11 +82,10 @@ def run_notebooks(
     from .demo import build_demo
     from .server import LocalStacServer
 
-    paths = [Path(p) for p in notebooks] if notebooks else notebook_paths()
+    paths = resolve_notebooks(notebooks)
     out_dir = config.run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = config.parameters()
-    parameters.pop("seed", None)
     timings: dict[str, float] = {}
     server = LocalStacServer() if config.is_demo else nullcontext()
     saved_env = dict(os.environ)

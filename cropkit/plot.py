@@ -10,23 +10,13 @@ from collections.abc import Mapping
 
 import geopandas as gpd
 import pystac
-from shapely.geometry import box, shape
+from shapely.geometry import shape
 
 from .stac import items_table
 
 __all__ = ["area_map", "cloud_cover_timeline", "footprints"]
 
 _COLORS = {"sentinel-2-l2a": "#1f77b4", "sentinel-1-rtc": "#d62728", "enmap-l2a": "#2ca02c"}
-
-
-def _zones_frame(config) -> gpd.GeoDataFrame:
-    grid = config.grid
-    frame = gpd.GeoDataFrame(
-        {"zone_id": [z.zone_id for z in grid.zones]},
-        geometry=[box(*z.bounds) for z in grid.zones],
-        crs=grid.epsg,
-    )
-    return frame.to_crs(4326)
 
 
 def area_map(config, height: str = "450px"):
@@ -41,7 +31,7 @@ def area_map(config, height: str = "450px"):
     w, s, e, n = config.bbox
     m = leafmap.Map(center=((s + n) / 2, (w + e) / 2), zoom=12, height=height)
     m.add_gdf(
-        _zones_frame(config),
+        config.grid.zones_frame().to_crs(4326),
         layer_name="zones",
         style={"color": "#ff7f0e", "fillOpacity": 0.05},
         zoom_to_layer=True,

@@ -131,7 +131,8 @@ def get_provider(name_or_url: str) -> Provider:
     """Return a provider profile by name, or a generic one for a STAC API URL.
 
     A URL that is the root of a known provider gets that provider's profile; any other
-    ``http(s)://`` URL is assumed to publish Earth Search-style items.
+    ``http(s)://`` URL is assumed to publish Earth Search-style Sentinel-2 items in a
+    ``sentinel-2-l2a`` collection.
 
     Raises
     ------
@@ -145,8 +146,8 @@ def get_provider(name_or_url: str) -> Provider:
         for provider in PROVIDERS.values():
             if provider.url and key.rstrip("/") == provider.url.rstrip("/"):
                 return provider
-        demo = PROVIDERS["demo"]
-        return Provider("custom", key.rstrip("/"), demo.collections, demo.assets, "raster:bands")
+        es = PROVIDERS["earth-search"]
+        return Provider("custom", key.rstrip("/"), es.collections, es.assets, "raster:bands")
     raise ConfigError(
         f"Unknown STAC provider {name_or_url!r}. Use one of {sorted(PROVIDERS)} or the URL of a "
         "STAC API (https://...)."

@@ -89,6 +89,17 @@ class SceneGrid:
         shape = (int(np.ceil(h / factor)), int(np.ceil(w / factor)))
         return Affine(res_m, 0, self.transform.c, 0, -res_m, self.transform.f), shape
 
+    def zones_frame(self):
+        """The zones as a GeoDataFrame (``zone_id``, polygon) in the grid's CRS."""
+        import geopandas as gpd
+        from shapely.geometry import box
+
+        return gpd.GeoDataFrame(
+            {"zone_id": [z.zone_id for z in self.zones]},
+            geometry=[box(*z.bounds) for z in self.zones],
+            crs=self.epsg,
+        )
+
     def lonlat_bounds(self) -> tuple[float, float, float, float]:
         """Bounds in WGS84 longitude/latitude (``west, south, east, north``)."""
         to_ll = Transformer.from_crs(self.epsg, 4326, always_xy=True)

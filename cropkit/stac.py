@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import pystac
 import pystac_client
 import requests
+from pystac_client.errors import ClientTypeError
 from pystac_client.exceptions import APIError
 
 from .errors import ConfigError, EmptySearchError, StacConnectionError, StacSearchError
-from .providers import Provider, get_provider
+from .providers import PROVIDERS, Provider, get_provider
 
 __all__ = [
     "StacSource",
     "connect",
+    "discover_collections",
     "open_api",
     "normalize_bbox",
     "items_table",
@@ -66,14 +68,25 @@ def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
 def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client:
     """Open a STAC API, turning connection failures into :class:`StacConnectionError`."""
     provider = provider or get_provider(url)
+    unreachable = (
+        f"Could not reach the STAC API at {url}. Check the URL and your network, or run "
+        "with stac='demo' to use the local simulated catalog."
+    )
     try:
         return pystac_client.Client.open(url, modifier=provider.modifier(), timeout=30)
-    except (APIError, requests.RequestException, OSError) as err:
+    except APIError as err:
+        if getattr(err, "status_code", None) is None:  # no answer at all
+            raise StacConnectionError(f"{unreachable} ({err})") from err
         raise StacConnectionError(
-            f"Could not reach the STAC API at {url} ({type(err).__name__}: {err}). "
-            "Check the URL and your network, or run with stac='demo' to use the local "
-            "simulated catalog."
+            f"The STAC API at {url} answered HTTP {err.status_code}: {err}. Check the URL."
         ) from err
+    except (ClientTypeError, pystac.STACError, ValueError) as err:
+        raise StacConnectionError(
+            f"{url} answered, but not as a STAC API ({type(err).__name__}: {err}). "
+            "Give the root URL of a STAC API (its landing page lists 'conformsTo')."
+        ) from err
+    except (requests.RequestException, OSError) as err:
+        raise StacConnectionError(f"{unreachable} ({type(err).__name__}: {err})") from err
 
 
 @dataclass
@@ -162,7 +175,8 @@ class StacSource:
                 "Relax the query: raise max_cloud, widen the dates, "
                 "or check that the area is covered by this collection."
             )
-        items.sort(key=lambda it: (it.datetime or dt.datetime.min, it.id))
+        earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        items.sort(key=lambda it: (it.datetime or earliest, it.id))
         return pystac.ItemCollection(items)
 
     def search_all(
@@ -197,17 +211,44 @@ def connect(config) -> StacSource:
         url = demo_api(demo).url
     else:
         url = provider.url or config.stac
-    return StacSource(url=url, provider=provider, client=open_api(url, provider))
+    client = open_api(url, provider)
+    if provider.name == "custom":
+        provider = discover_collections(provider, client)
+    return StacSource(url=url, provider=provider, client=client)
+
+
+def discover_collections(provider: Provider, client: pystac_client.Client) -> Provider:
+    """Offer the sensors whose usual collection ids a custom STAC API serves.
+
+    Looks for ``sentinel-2-l2a``, ``sentinel-1-rtc`` and ``enmap-l2a`` (the ids of
+    Earth Search, Planetary Computer and cropkit's demo) among the API's collections.
+    """
+    served = {c.id for c in client.get_collections()}
+    demo = PROVIDERS["demo"]
+    found = {sensor: cid for sensor, cid in demo.collections.items() if cid in served}
+    if not found:
+        raise StacSearchError(
+            f"The STAC API at {provider.url} serves none of the collections cropkit knows "
+            f"({', '.join(demo.collections.values())}); "
+            f"it serves: {', '.join(sorted(served)) or 'none'}."
+        )
+    assets = {sensor: demo.assets[sensor] for sensor in found}
+    return replace(provider, collections=found, assets=assets)
 
 
 def items_table(items: pystac.ItemCollection | Sequence[pystac.Item]) -> pd.DataFrame:
-    """One row per item: id, time, platform, cloud cover, orbit and footprint bounds.
+    """One row per item: id, time, collection, platform, cloud cover, orbit, assets.
+
+    ``orbit`` is the orbit direction of radar items and the relative orbit number of
+    optical ones.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``id``, sorted by ``datetime``.
+        Indexed by ``id``, sorted by ``datetime`` (empty, with the same columns, for
+        no items).
     """
+    columns = ["id", "datetime", "collection", "platform", "eo:cloud_cover", "orbit", "assets"]
     rows = []
     for it in items:
         p = it.properties
@@ -218,11 +259,11 @@ def items_table(items: pystac.ItemCollection | Sequence[pystac.Item]) -> pd.Data
                 "collection": it.collection_id,
                 "platform": p.get("platform"),
                 "eo:cloud_cover": p.get("eo:cloud_cover"),
-                "orbit": p.get("sat:orbit_state") or p.get("sat:relative_orbit"),
+                "orbit": str(p.get("sat:orbit_state") or p.get("sat:relative_orbit") or ""),
                 "assets": len(it.assets),
             }
         )
-    return pd.DataFrame(rows).sort_values("datetime").set_index("id")
+    return pd.DataFrame(rows, columns=columns).sort_values("datetime").set_index("id")
 
 
 def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:

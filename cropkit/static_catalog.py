@@ -31,6 +31,11 @@ def _dump(path: Path, obj: dict) -> None:
 
 
 def _extent(items: list[dict]) -> dict:
+    if not items:  # an empty collection still needs a valid extent
+        return {
+            "spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]},
+            "temporal": {"interval": [[None, None]]},
+        }
     boxes = [it["bbox"] for it in items]
     times = sorted(it["properties"]["datetime"] for it in items)
     return {
@@ -97,7 +102,7 @@ def write_static_catalog(
             "stac_version": STAC_VERSION,
             "id": cid,
             **fields,
-            "extent": _extent(items) if items else fields.get("extent"),
+            "extent": _extent(items),
             "links": links,
         }
         _dump(folder / cid / "collection.json", collection)
@@ -107,6 +112,16 @@ def write_static_catalog(
     path = folder / "catalog.json"
     _dump(path, {"type": "Catalog", "stac_version": STAC_VERSION, **catalog, "links": root_links})
     return path
+
+
+def _read_json(path: Path, kind: str) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(
+            f"STAC {kind} {path} could not be read ({err}). The catalog is incomplete: "
+            "rebuild it (for the demo: build_demo(..., force=True))."
+        ) from err
 
 
 def read_static_catalog(path: str | Path) -> Iterator[tuple[dict, list[dict]]]:
@@ -121,21 +136,18 @@ def read_static_catalog(path: str | Path) -> Iterator[tuple[dict, list[dict]]]:
         If ``path`` is not a STAC catalog.
     """
     path = Path(path)
-    try:
-        root = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"{path} is not a readable STAC catalog ({err}).") from err
+    root = _read_json(path, "catalog")
     for link in root.get("links", []):
         if link["rel"] != "child":
             continue
         cpath = (path.parent / link["href"]).resolve()
-        collection = json.loads(cpath.read_text())
+        collection = _read_json(cpath, "collection")
         items = []
         for ilink in collection.get("links", []):
             if ilink["rel"] != "item":
                 continue
             ipath = (cpath.parent / ilink["href"]).resolve()
-            item = json.loads(ipath.read_text())
+            item = _read_json(ipath, "item")
             for asset in item["assets"].values():
                 if "://" not in asset["href"]:
                     asset["href"] = str((ipath.parent / asset["href"]).resolve())

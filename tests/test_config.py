@@ -48,3 +48,12 @@ def test_real_provider_config():
     cfg = RunConfig(stac="planetary-computer", region="colmar")
     assert not cfg.is_demo and cfg.provider.signed
     assert cfg.grid.epsg == 32632
+
+
+def test_loose_but_valid_values_are_normalised():
+    import numpy as np
+
+    cfg = RunConfig(year=np.int64(2022), max_cloud="35", stac=" demo ")
+    assert cfg.year == 2022 and cfg.max_cloud == 35.0 and cfg.is_demo
+    with pytest.raises(ConfigError, match="max_cloud must be a number"):
+        RunConfig(max_cloud="cloudy")

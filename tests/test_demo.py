@@ -185,3 +185,35 @@ def test_demo_json_records_what_was_built(tiny_demo):
     info = json.loads((tiny_demo.root / "demo.json").read_text())
     assert info["spec"]["zone_px"] == 64 and info["epsg"] == 32631
     assert info["parcels"] == len(tiny_demo.parcels())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"colour": "red"}, "Unknown demo settings \\['colour'\\]"),
+        ({"zones": 3}, "must be two counts"),
+        ({"zone_px": 10}, "zone_px=10 is out of range"),
+        ({"seed": -1}, "non-negative integer"),
+        ({"enmap_scenes": 40}, "between 0 and 12"),
+    ],
+)
+def test_bad_demo_settings_are_explained(kwargs, message):
+    seed = kwargs.pop("seed", 0)
+    with pytest.raises(ConfigError, match=message):
+        demo_spec("chartres", 2023, seed=seed, **kwargs)
+
+
+def test_editing_a_table_changes_the_cache_key(tmp_path, monkeypatch):
+    import shutil
+
+    from cropkit.paths import data_dir
+
+    before = demo_spec("riom", 2023).key
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    crops = copy / "crops.csv"
+    crops.write_text(
+        crops.read_text().replace("winter_soft_wheat,winter,285", "winter_soft_wheat,winter,280")
+    )
+    monkeypatch.setenv("CROPKIT_DATA_DIR", str(copy))
+    assert demo_spec("riom", 2023).key != before

@@ -36,3 +36,9 @@ def test_soil_moisture_rises_with_rain_and_stays_physical():
     dry = soil_moisture_series(365, [1] * 12, np.random.default_rng(0))
     assert 0.05 <= dry.min() and wet.max() <= 0.42
     assert wet.mean() > dry.mean() + 0.1
+
+
+def test_gamma0_is_sigma0_over_cosine_of_incidence():
+    from cropkit.demo.sar import sigma0_to_gamma0
+
+    assert sigma0_to_gamma0(np.array([0.5]), 60.0)[0] == pytest.approx(1.0)

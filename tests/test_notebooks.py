@@ -72,3 +72,15 @@ def test_01_executed_copy_shows_its_products(demo_run):
     assert any(
         "text/html" in o.get("data", {}) for o in outputs
     )  # maps and plots render statically
+
+
+def test_notebooks_are_found_by_name():
+    from cropkit.errors import ConfigError
+    from cropkit.notebooks import resolve_notebooks
+
+    assert [p.stem for p in resolve_notebooks(["01"])] == ["01_stac_discovery"]
+    assert resolve_notebooks(["01_stac_discovery"]) == resolve_notebooks(None)[:1]
+    with pytest.raises(
+        ConfigError, match="No notebook called '09_x'; the notebooks are: 01_stac_discovery"
+    ):
+        resolve_notebooks(["09_x"])

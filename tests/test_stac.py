@@ -6,7 +6,7 @@ import pytest
 
 from cropkit.config import RunConfig
 from cropkit.errors import ConfigError, EmptySearchError, StacConnectionError
-from cropkit.providers import PROVIDERS
+from cropkit.providers import PROVIDERS, get_provider
 from cropkit.server.postgres import free_port
 from cropkit.stac import StacSource, items_table, load_items, normalize_bbox, open_api, save_items
 
@@ -82,3 +82,27 @@ def test_items_table_and_round_trip(tmp_path):
     assert table["eo:cloud_cover"].tolist() == [3.5, 3.5]
     path = save_items(items, tmp_path / "items" / "s2.json")
     assert [it.id for it in load_items(path)] == [it.id for it in items]
+
+
+@pytest.mark.server
+def test_a_url_that_is_not_a_stac_api_is_explained(stac_server):
+    with pytest.raises(StacConnectionError, match="answered HTTP 404"):
+        open_api(f"{stac_server.url}/no-such-page")
+
+
+@pytest.mark.server
+def test_a_custom_url_offers_the_collections_it_serves(stac_server):
+    from cropkit.stac import discover_collections
+
+    provider = discover_collections(get_provider(stac_server.url), open_api(stac_server.url))
+    assert provider.collections == {
+        "s2": "sentinel-2-l2a",
+        "s1": "sentinel-1-rtc",
+        "enmap": "enmap-l2a",
+    }
+    assert provider.asset_key("s2", "B04") == "red"
+
+
+def test_items_table_of_nothing_is_empty():
+    table = items_table([])
+    assert table.empty and "eo:cloud_cover" in table.columns

@@ -18,8 +18,10 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing as mp
+import numbers
 import os
 import shutil
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,11 +29,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import box
 
 from ..errors import ConfigError
-from ..paths import cache_dir
-from ..regions import Region, get_region
+from ..paths import cache_dir, data_file
+from ..regions import get_region
 from ..static_catalog import write_static_catalog
 from ..taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
@@ -42,7 +43,8 @@ from .spectra import build_lut
 
 __all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec"]
 
-FORMAT_VERSION = 1
+#: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class DemoSpec:
     @property
     def key(self) -> str:
         """Short name of the cache folder."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        fields = {**asdict(self), "format_version": FORMAT_VERSION, "tables": _tables_digest()}
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.region}-{self.year}-{self.zones[0]}x{self.zones[1]}x{self.zone_px}-{digest}"
 
 
@@ -88,22 +91,41 @@ PROFILES = {
 
 
 def demo_spec(region: str, year: int, profile: str = "ci", seed: int = 0, **overrides) -> DemoSpec:
-    """Build a :class:`DemoSpec` from a profile name and overrides.
+    """Build and check a :class:`DemoSpec` from a profile name and overrides.
 
     Raises
     ------
     ConfigError
-        For an unknown profile or a year outside 2017-2030.
+        For an unknown profile or override, a year outside 2017-2030, a negative
+        seed, or a zone layout that :meth:`cropkit.regions.Region.grid` rejects.
+    UnknownRegionError
+        For an unknown region.
     """
     if profile not in PROFILES:
         raise ConfigError(f"Unknown demo profile {profile!r}; choose one of {sorted(PROFILES)}.")
-    if not isinstance(year, (int, np.integer)) or not 2017 <= int(year) <= 2030:
+    if isinstance(year, bool) or not isinstance(year, numbers.Integral) or not 2017 <= year <= 2030:
         raise ConfigError(
             f"year={year!r} is outside the simulated period; use a year from 2017 to 2030."
         )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ConfigError(f"seed={seed!r} must be a non-negative integer.")
+    allowed = {"zone_px", "zones", "enmap_scenes"}
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ConfigError(f"Unknown demo settings {unknown}; you can override {sorted(allowed)}.")
     settings = {**PROFILES[profile], **overrides}
-    settings["zones"] = tuple(settings["zones"])
-    return DemoSpec(region=get_region(region).region_id, year=int(year), seed=seed, **settings)
+    zones = settings["zones"]
+    if not (isinstance(zones, (tuple, list)) and len(zones) == 2):
+        raise ConfigError(
+            f"zones={zones!r} must be two counts (west-east, north-south), e.g. (2, 1)."
+        )
+    settings["zones"] = (int(zones[0]), int(zones[1]))
+    settings["zone_px"] = int(settings["zone_px"])
+    if not 0 <= int(settings.get("enmap_scenes", 3)) <= 12:
+        raise ConfigError("enmap_scenes must be between 0 and 12.")
+    reg = get_region(region)
+    reg.grid(settings["zone_px"], settings["zones"])  # raises ConfigError on a bad layout
+    return DemoSpec(region=reg.region_id, year=int(year), seed=int(seed), **settings)
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,23 @@ def _rng(spec: DemoSpec, *stream: int) -> np.random.Generator:
     return np.random.default_rng([spec.seed, region_code, spec.year, *stream])
 
 
+#: State of the rendering processes (set by :func:`_init_worker`).
 _STATE: dict | None = None
+
+#: The committed tables a demo is simulated from; editing one invalidates cached demos.
+DATA_TABLES = ("regions.geojson", "taxonomy.csv", "crops.csv", "landcover.csv")
+
+
+def _tables_digest() -> str:
+    digest = hashlib.sha256()
+    for name in DATA_TABLES:
+        digest.update(data_file(name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _init_worker(state: dict | None) -> None:
+    global _STATE
+    _STATE = state
 
 
 def _render(task: tuple[str, int]) -> tuple[str, dict]:
@@ -167,7 +205,7 @@ def _render(task: tuple[str, int]) -> tuple[str, dict]:
     out = folder / cid
     if cid == "sentinel-2-l2a":
         scene = sim.sentinel2(pd.Timestamp(when), bool(acq.swath_edge), _rng(spec, 3, i))
-        item = s2_item(out, reg, grid, when, acq.platform, acq.relative_orbit, scene, int(acq.seq))
+        item = s2_item(out, reg, grid, when, acq.platform, acq.relative_orbit, scene)
     elif cid == "sentinel-1-rtc":
         bands = sim.sentinel1(pd.Timestamp(when), float(acq.incidence_deg), _rng(spec, 4, i))
         item = s1_item(out, reg, grid, when, acq, bands)
@@ -177,19 +215,28 @@ def _render(task: tuple[str, int]) -> tuple[str, dict]:
     return cid, item.to_dict(include_self_link=False, transform_hrefs=False)  # no migration
 
 
-def _render_all(tasks: list[tuple[str, int]], workers: int | None):
-    """Yield ``(collection_id, item dict)`` for every task, in task order."""
+def _render_all(tasks: list[tuple[str, int]], state: dict, workers: int | None) -> list:
+    """Render every task, in task order, in a process pool when ``workers > 1``.
+
+    Forking a process that runs threads (a Jupyter kernel, a dask client) can deadlock,
+    so the pool forks only from a single-threaded process and otherwise starts its
+    workers from a clean server process (``forkserver``).
+    """
     workers = workers or min(os.cpu_count() or 1, 4)
-    if workers > 1 and "fork" in mp.get_all_start_methods():
-        with mp.get_context("fork").Pool(workers) as pool:
-            results = list(pool.imap(_render, tasks, chunksize=4))
-    else:
-        results = [_render(t) for t in tasks]
-    yield from results
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    if workers > 1 and method in mp.get_all_start_methods():
+        ctx = mp.get_context(method)
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(state,)) as pool:
+            return list(pool.imap(_render, tasks, chunksize=4))
+    _init_worker(state)
+    try:
+        return [_render(t) for t in tasks]
+    finally:
+        _init_worker(None)
 
 
 def build_demo(
-    region: str | Region = "chartres",
+    region: str = "chartres",
     year: int = 2023,
     profile: str = "ci",
     seed: int = 0,
@@ -201,9 +248,13 @@ def build_demo(
 ) -> DemoData:
     """Simulate a region and year and write it as COGs + a static STAC catalog.
 
+    The build happens in a temporary folder that is renamed into place when complete,
+    so an interrupted build leaves no half-written demo and two processes building the
+    same demo do not corrupt each other.
+
     Parameters
     ----------
-    region : str or Region
+    region : str
         Region id or name.
     year : int
         Calendar year (2017-2030).
@@ -227,18 +278,29 @@ def build_demo(
     -------
     DemoData
     """
-    region_id = region.region_id if isinstance(region, Region) else region
-    spec = demo_spec(region_id, year, profile, seed, **overrides)
+    spec = demo_spec(region, year, profile, seed, **overrides)
     parent = Path(root) if root else cache_dir("demo")
     folder = parent / spec.key
-    marker = folder / "demo.json"
-    if marker.exists() and not force:
+    if (folder / "demo.json").exists() and not force:
         return DemoData(folder, spec)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    work = parent / f".{spec.key}.tmp-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        info = _build(spec, work, progress, workers)
+        (work / "demo.json").write_text(json.dumps(info, indent=2))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(work, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return DemoData(folder, spec)
+
+
+def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) -> dict:
+    """Simulate ``spec`` into ``folder``; returns the contents of ``demo.json``."""
     start = time.perf_counter()
-    timings = {}
+    timings: dict[str, float] = {}
 
     def stage(name: str, t0: float) -> float:
         timings[name] = round(time.perf_counter() - t0, 2)
@@ -253,12 +315,7 @@ def build_demo(
     landscape = simulate_landscape(reg, grid, taxonomy, _rng(spec, 1))
     landscape.parcels.to_parquet(folder / "parcels.parquet")
     landscape.land_cover.to_parquet(folder / "landcover.parquet")
-    zones = gpd.GeoDataFrame(
-        {"zone_id": [z.zone_id for z in grid.zones]},
-        geometry=[box(*z.bounds) for z in grid.zones],
-        crs=grid.epsg,
-    )
-    zones.to_file(folder / "zones.geojson", driver="GeoJSON")
+    grid.zones_frame().to_file(folder / "zones.geojson", driver="GeoJSON")
     t0 = stage("landscape", t0)
     lut = build_lut()
     t0 = stage("prosail_lut", t0)
@@ -266,29 +323,16 @@ def build_demo(
 
     cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10
-    s2_cal = s2_calendar(spec.year, phase, reg.properties["s2_orbit_overlap"])
-    s1_cal = s1_calendar(spec.year, phase)
-    en_cal = enmap_calendar(spec.year, _rng(spec, 5), spec.enmap_scenes)
-    tasks = (
-        [("sentinel-2-l2a", i) for i in range(len(s2_cal))]
-        + [("sentinel-1-rtc", i) for i in range(len(s1_cal))]
-        + [("enmap-l2a", i) for i in range(len(en_cal))]
-    )
-    global _STATE
-    _STATE = dict(
-        spec=spec,
-        region=reg,
-        grid=grid,
-        sim=sim,
-        folder=folder,
-        calendars={"sentinel-2-l2a": s2_cal, "sentinel-1-rtc": s1_cal, "enmap-l2a": en_cal},
-    )
+    calendars = {
+        "sentinel-2-l2a": s2_calendar(spec.year, phase, reg.properties["s2_orbit_overlap"]),
+        "sentinel-1-rtc": s1_calendar(spec.year, phase),
+        "enmap-l2a": enmap_calendar(spec.year, _rng(spec, 5), spec.enmap_scenes),
+    }
+    tasks = [(cid, i) for cid, cal in calendars.items() for i in range(len(cal))]
+    state = dict(spec=spec, region=reg, grid=grid, sim=sim, folder=folder, calendars=calendars)
     items: dict[str, list[dict]] = {cid: [] for cid in cols}
-    try:
-        for cid, item in _render_all(tasks, workers):
-            items[cid].append(item)
-    finally:
-        _STATE = None
+    for cid, item in _render_all(tasks, state, workers):
+        items[cid].append(item)
     t0 = stage("imagery", t0)
     write_static_catalog(
         folder,
@@ -300,7 +344,7 @@ def build_demo(
         {cid: (fields, items[cid]) for cid, fields in cols.items()},
     )
     stage("stac", t0)
-    info = {
+    return {
         "format_version": FORMAT_VERSION,
         "spec": asdict(spec),
         "region": reg.region_id,
@@ -314,5 +358,3 @@ def build_demo(
         "timings": timings,
         "built": dt.date.today().isoformat(),
     }
-    marker.write_text(json.dumps(info, indent=2))
-    return DemoData(folder, spec)

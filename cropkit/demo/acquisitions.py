@@ -89,8 +89,8 @@ def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per acquisition: ``datetime`` (UTC), ``platform``,
-        ``relative_orbit``, ``swath_edge`` (bool), ``seq`` (0, or 1 for a second
-        scene of the same unit and day), sorted by time.
+        ``relative_orbit``, ``swath_edge`` (bool), sorted by time. The two orbits of
+        an overlap never fall on the same day (their phases differ by 3 days).
     """
     rows = []
     start = dt.date(year, 1, 1)
@@ -110,10 +110,7 @@ def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
             when = dt.datetime(date.year, date.month, date.day, 10, 56, 29, tzinfo=dt.timezone.utc)
             rows.append((when, platform, orbit, edge))
     frame = pd.DataFrame(rows, columns=["datetime", "platform", "relative_orbit", "swath_edge"])
-    frame = frame.sort_values("datetime").reset_index(drop=True)
-    # two acquisitions by one unit on one day get sequence numbers, as in Earth Search ids
-    frame["seq"] = frame.groupby([frame["datetime"].dt.date, "platform"]).cumcount()
-    return frame
+    return frame.sort_values("datetime").reset_index(drop=True)
 
 
 def s1_calendar(year: int, phase: int) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import rasterio
 import shapely
 from pyproj import Transformer
 from rasterio import features
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import mapping, shape
 from shapely.ops import unary_union
 
 from ..regions import Region, SceneGrid
@@ -81,7 +81,7 @@ def _footprint(valid: np.ndarray, transform, epsg: int) -> dict:
     shapes = [
         shape(g) for g, v in features.shapes(valid.astype("uint8"), transform=transform) if v == 1
     ]
-    geom = unary_union(shapes).simplify(20) if shapes else box(0, 0, 0, 0)
+    geom = unary_union(shapes).simplify(20)  # every scene keeps part of its swath
     to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
     return mapping(
         shapely.transform(geom, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
@@ -120,7 +120,6 @@ def s2_item(
     platform: str,
     relative_orbit: int,
     scene,
-    seq: int = 0,
 ) -> pystac.Item:
     """Write one Sentinel-2 acquisition's COGs into ``folder`` and return its STAC item.
 
@@ -140,11 +139,9 @@ def s2_item(
         Relative orbit number.
     scene : cropkit.demo.scene.S2Scene
         The rendered acquisition.
-    seq : int
-        Sequence number of the scene among the unit's scenes of the day.
     """
     tile = region.mgrs_tile
-    item_id = f"S2{platform[-1].upper()}_{tile}_{when:%Y%m%d}_{seq}_L2A"
+    item_id = f"S2{platform[-1].upper()}_{tile}_{when:%Y%m%d}_0_L2A"
     t20, s20 = grid.at_resolution(20)
     props = {
         "platform": platform,

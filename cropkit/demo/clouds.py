@@ -76,7 +76,8 @@ def draw_cloud_fraction(mean: float, rng: np.random.Generator) -> float:
     Most scenes are either nearly clear or nearly overcast, as in real archives.
     """
     mean = float(np.clip(mean, 0.02, 0.98))
-    return float(rng.beta(0.9 * mean / (1 - mean) ** 0.2, 0.9 * (1 - mean) / mean**0.2))
+    concentration = 0.9  # below 1 on both sides: a U-shaped law with mean ``mean``
+    return float(rng.beta(concentration * mean, concentration * (1 - mean)))
 
 
 @dataclass

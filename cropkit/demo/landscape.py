@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 from rasterio import features
 from shapely import affinity
 from shapely.geometry import LineString, Polygon, box
 from shapely.ops import split, unary_union
 
+from ..errors import TaxonomyError
 from ..regions import Region, SceneGrid
 from ..taxonomy import Taxonomy
 
@@ -202,7 +202,10 @@ def simulate_landscape(
     weights = np.array(list(region.crop_mix.values()))
     unknown = [c for c in codes if c not in taxonomy.table.index]
     if unknown:
-        raise ValueError(f"Region {region.region_id}: crop codes {unknown} missing from taxonomy.")
+        raise TaxonomyError(
+            f"Region {region.region_id!r} grows crop codes {unknown} that the taxonomy does not "
+            "list; add them to data/taxonomy.csv or remove them from the region's crop_mix."
+        )
     rows = []
     for field in fields:
         parcel = field.buffer(-rng.uniform(1.0, 3.0)).difference(cut)  # field margins
@@ -223,11 +226,7 @@ def simulate_landscape(
     )
     parcels["CODE_GROUP"] = taxonomy.table.loc[parcels["CODE_CULTU"], "code_group"].to_numpy()
     parcels["SURF_PARC"] = (parcels.area / 1e4).round(2)
-    zone_boxes = gpd.GeoDataFrame(
-        {"zone_id": [z.zone_id for z in grid.zones]},
-        geometry=[box(*z.bounds) for z in grid.zones],
-        crs=grid.epsg,
-    )
+    zone_boxes = grid.zones_frame()
     centroids = gpd.GeoDataFrame(geometry=parcels.representative_point(), crs=grid.epsg)
     joined = gpd.sjoin(centroids, zone_boxes, how="left", predicate="within")
     parcels["zone_id"] = joined["zone_id"].groupby(level=0).first().to_numpy()
@@ -284,8 +283,3 @@ def rasterize_landscape(
             )
     parcel_index[cover != LAND_COVER_CODES["crop"]] = 0
     return parcel_index, cover
-
-
-def parcel_table(landscape: Landscape) -> pd.DataFrame:
-    """Parcels without geometry, in raster order (row ``i`` is index value ``i + 1``)."""
-    return pd.DataFrame(landscape.parcels.drop(columns="geometry"))

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
 from ..paths import data_file
 
 __all__ = [
@@ -56,7 +57,9 @@ class Trajectories:
     lai : numpy.ndarray
         Leaf area index of the main canopy (m² m⁻²), green and senescent leaves.
     brown : numpy.ndarray
-        PROSAIL brown-pigment content (0 green ... ~2 straw).
+        Senescence state (0 green ... ~2 straw): the brown axis of the PROSAIL
+        lookup table, which lowers chlorophyll and water and adds brown pigments
+        (see :func:`cropkit.demo.spectra.build_lut`).
     flower : numpy.ndarray
         Fraction of the canopy top covered by yellow flowers (rapeseed, sunflower).
     under_lai, under_brown : numpy.ndarray
@@ -108,6 +111,12 @@ def parcel_trajectories(
     """
     params = crop_parameters()
     crops = np.asarray(tier4)
+    missing = sorted(set(crops) - set(params.index))
+    if missing:
+        raise DataError(
+            f"Crops {missing} have no phenology in data/crops.csv; add a row for each "
+            "(the tier4 column must match the taxonomy's tier4 names)."
+        )
     n = len(crops)
     t = np.asarray(doy, dtype=float)[None, :]
     pattern = params.loc[crops, "pattern"].to_numpy()[:, None]
@@ -139,13 +148,14 @@ def parcel_trajectories(
     brown = np.where(annual & before_harvest, brown_max * decline, brown)
 
     # spring and summer crops: last season's cover until it is ploughed in spring
-    ploughed = green_up - rng.uniform(25, 60, (n, 1))
+    sowing = _col(params, "sow_doy", crops) + shift
+    ploughed = sowing - rng.uniform(5, 30, (n, 1))
     catch_last_year = rng.random((n, 1)) < 0.35
     residue = np.where(catch_last_year, 1.2 * np.exp(-t / 60.0), 0.0)
     early = annual & (pattern != "winter") & (t < ploughed)
     lai = np.where(early, np.maximum(lai, residue), lai)
     brown = np.where(early & catch_last_year, 0.4, brown)
-    tilled |= annual & (pattern != "winter") & (t >= ploughed) & (t < green_up - 10)
+    tilled |= annual & (pattern != "winter") & (t >= ploughed) & (t < sowing + 10)
 
     # after harvest: stubble, then tillage, then bare soil, a catch crop or a winter crop
     tillage = harvest + rng.uniform(8, 40, (n, 1))
@@ -225,7 +235,7 @@ def parcel_trajectories(
     return Trajectories(
         lai=np.clip(lai, 0.0, 8.0),
         brown=np.clip(brown, 0.0, 2.0),
-        flower=np.nan_to_num(flower),
+        flower=flower,
         under_lai=under_lai,
         under_brown=under_brown,
         tilled=tilled,

@@ -9,8 +9,9 @@ of a dense canopy) and ``B`` (attenuation per unit LAI) per polarisation
 (``data/crops.csv``). Bare-soil
 backscatter rises with surface soil moisture and with the roughness of fresh tillage;
 soil moisture follows a daily bucket model driven by random rain events drawn from the
-region's monthly rain-day climatology. Multiplicative speckle follows a Gamma law of
-the number of looks of a 10 m RTC product. Values are linear gamma-nought (γ⁰), as in
+region's monthly rain-day climatology. The model gives σ⁰; RTC products publish
+γ⁰ = σ⁰ / cos θ (:func:`sigma0_to_gamma0`), with multiplicative speckle following a
+Gamma law of the number of looks of a 10 m product. Values are linear γ⁰, as in
 Planetary Computer's ``sentinel-1-rtc``.
 """
 
@@ -18,7 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["soil_moisture_series", "soil_backscatter_db", "water_cloud", "speckle"]
+__all__ = [
+    "soil_moisture_series",
+    "soil_backscatter_db",
+    "water_cloud",
+    "sigma0_to_gamma0",
+    "speckle",
+]
 
 #: Equivalent number of looks of a 10 m RTC product.
 ENL = 4.4
@@ -51,9 +58,9 @@ def soil_moisture_series(
     mv = np.empty(year_days)
     level = 0.3
     for d in range(year_days):
-        level = level + 0.012 * rain[d]
+        level = min(level + 0.012 * rain[d], 0.42)  # a saturated soil drains the excess
         level = 0.05 + (level - 0.05) * (1 - drying[d])
-        mv[d] = min(level, 0.42)
+        mv[d] = level
     return mv
 
 
@@ -74,6 +81,11 @@ def water_cloud(
     cos_t = np.cos(np.radians(incidence_deg))
     tau2 = np.exp(-2.0 * b * lai / cos_t)
     return a * cos_t * (1 - tau2) + tau2 * 10 ** (soil_db / 10.0)
+
+
+def sigma0_to_gamma0(sigma0: np.ndarray, incidence_deg: float) -> np.ndarray:
+    """Normalise σ⁰ to γ⁰ (``γ⁰ = σ⁰ / cos θ``), the convention of RTC products."""
+    return sigma0 / np.cos(np.radians(incidence_deg))
 
 
 def speckle(shape: tuple[int, ...], rng: np.random.Generator, looks: float = ENL) -> np.ndarray:

@@ -24,12 +24,11 @@ from .phenology import (
     parcel_trajectories,
 )
 from .spectra import (
-    S2_BANDS,
     SpectralLUT,
-    band_response,
     canopy_reflectance,
     enmap_bands,
     reference_spectrum,
+    sensor_response,
 )
 
 __all__ = ["SceneSimulator", "S2Scene"]
@@ -133,15 +132,9 @@ class SceneSimulator:
         self.roughness_db = rng.normal(0.0, 1.0, len(tier4))
         self.moisture_offset = rng.normal(0.0, 0.03, len(tier4))
         self.woods = {name: deciduous_trajectory(name, self.doy) for name in ("forest", "hedge")}
-        srf_s2 = band_response(S2_BANDS["center_nm"].to_numpy(), S2_BANDS["fwhm_nm"].to_numpy())
-        eb = enmap_bands()
-        srf_en = band_response(eb["center_nm"].to_numpy(), eb["fwhm_nm"].to_numpy())
         names = ["water", "road", "building", "snow", "cloud", "cirrus", "flower"]
-        self.spectra = {
-            "s2": _sensor_spectra(names, srf_s2),
-            "enmap": _sensor_spectra(names, srf_en),
-        }
-        centers = eb["center_nm"].to_numpy()
+        self.spectra = {s: _sensor_spectra(names, sensor_response(s)) for s in ("s2", "enmap")}
+        centers = enmap_bands()["center_nm"].to_numpy()
         absorption = np.exp(-(((centers - 1395) / 45) ** 2)) + np.exp(
             -(((centers - 1890) / 60) ** 2)
         )
@@ -150,6 +143,12 @@ class SceneSimulator:
     # -- canopy state -------------------------------------------------------------------
     def _day(self, when: pd.Timestamp) -> int:
         return int(min(when.dayofyear, self.days_in_year)) - 1
+
+    def _sun(self, when: pd.Timestamp) -> tuple[float, float]:
+        """Solar zenith and azimuth at the acquisition's local solar time."""
+        solar_hour = when.hour + when.minute / 60 + self.region.lon / 15.0
+        zenith, azimuth = sun_angles([when.dayofyear], self.region.lat, local_hour=solar_hour)
+        return float(zenith[0]), float(azimuth[0])
 
     def canopy_state(self, day: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """LAI and brown pigment of every pixel on ``day`` (0-based), dims ``(pixel,)``."""
@@ -227,7 +226,7 @@ class SceneSimulator:
         """Render one Sentinel-2 L2A acquisition."""
         day = self._day(when)
         h, w = self.grid.shape
-        zenith, azimuth = (float(a[0]) for a in sun_angles([day + 1], self.region.lat))
+        zenith, azimuth = self._sun(when)
         lai, brown = self.canopy_state(day, rng)
         surface = self.surface("s2", day, zenith, lai, brown, rng).reshape(h, w, -1)
         props = self.region.properties
@@ -289,7 +288,8 @@ class SceneSimulator:
                 if name == "water":
                     level += rng.normal(0, 2.5)  # wind on the water surface
                 sigma[mask] = 10 ** (level / 10.0)
-            out[pol] = (sigma * sar.speckle(sigma.shape, rng)).reshape(h, w).astype(np.float32)
+            gamma0 = sar.sigma0_to_gamma0(sigma, incidence)
+            out[pol] = (gamma0 * sar.speckle(sigma.shape, rng)).reshape(h, w).astype(np.float32)
         return out
 
     def enmap(self, when: pd.Timestamp, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -304,7 +304,7 @@ class SceneSimulator:
         """
         day = self._day(when)
         h, w = self.grid.shape
-        zenith, azimuth = (float(a[0]) for a in sun_angles([day + 1], self.region.lat))
+        zenith, azimuth = self._sun(when)
         lai, brown = self.canopy_state(day, rng)
         sky = clouds.simulate_sky(
             (h, w), rng.uniform(0.0, 0.06), zenith, azimuth, rng, cirrus_probability=0.1

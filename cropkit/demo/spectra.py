@@ -11,7 +11,9 @@ interpolation per pixel.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,14 +29,17 @@ __all__ = [
     "build_lut",
     "reference_spectrum",
     "band_response",
+    "sensor_response",
+    "canopy_reflectance",
 ]
 
 #: Wavelengths of PROSAIL's output (nm).
 WAVELENGTHS = np.arange(400, 2501, dtype=float)
 #: Bump when the way the LUT is computed changes (invalidates cached LUTs).
-LUT_VERSION = 3
+LUT_VERSION = 4
 
-#: Sentinel-2 MSI bands: (Earth Search asset key, centre nm, FWHM nm, resolution m).
+#: Sentinel-2 MSI bands: ESA band id (index), Earth Search asset key (``common_name``),
+#: centre and full width at half maximum (nm), resolution (m).
 S2_BANDS = pd.DataFrame(
     [
         ("B02", "blue", 492.4, 66.0, 10),
@@ -58,6 +63,11 @@ TTS_GRID = np.array([20.0, 45.0, 72.0])
 PSOIL_GRID = np.array([0.3, 1.0])  # soil moisture: 0.3 wet ... 1 dry (PROSAIL psoil)
 #: Soil brightness factor of PROSAIL's soil spectra (a mid-bright loam).
 SOIL_BRIGHTNESS = 0.6
+#: Fixed geometry and canopy structure of the LUT: hot-spot parameter, view zenith
+#: (near nadir) and relative azimuth (degrees).
+HOTSPOT, VIEW_ZENITH, RELATIVE_AZIMUTH = 0.05, 5.0, 60.0
+#: Scaling of the brown-pigment axis into PROSPECT's Cbrown.
+CBROWN_PER_BROWN = 0.3
 
 # Reference spectra (nm, reflectance) for surfaces PROSAIL does not model.
 _REFERENCE = {
@@ -147,6 +157,19 @@ def band_response(centers: np.ndarray, fwhm: np.ndarray) -> np.ndarray:
     sigma = np.asarray(fwhm)[:, None] / (2 * np.sqrt(2 * np.log(2)))
     srf = np.exp(-0.5 * ((WAVELENGTHS[None, :] - np.asarray(centers)[:, None]) / sigma) ** 2)
     return srf / srf.sum(axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=2)
+def sensor_response(sensor: str) -> np.ndarray:
+    """Spectral response functions of ``"s2"`` (10 bands) or ``"enmap"`` (224 bands).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dims ``(band, wavelength)``; rows sum to 1.
+    """
+    bands = S2_BANDS if sensor == "s2" else enmap_bands()
+    return band_response(bands["center_nm"].to_numpy(), bands["fwhm_nm"].to_numpy())
 
 
 def reference_spectrum(name: str) -> np.ndarray:
@@ -244,11 +267,9 @@ def _lut_key() -> str:
     digest = hashlib.sha256()
     for name in ("crops.csv", "landcover.csv"):
         digest.update(data_file(name).read_bytes())
-    digest.update(
-        repr(
-            (LUT_VERSION, LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID, prosail.__version__)
-        ).encode()
-    )
+    constants = (LUT_VERSION, SOIL_BRIGHTNESS, HOTSPOT, VIEW_ZENITH, RELATIVE_AZIMUTH)
+    grids = (LAI_GRID, BROWN_GRID, TTS_GRID, PSOIL_GRID)
+    digest.update(repr((constants, CBROWN_PER_BROWN, grids, prosail.__version__)).encode())
     digest.update(enmap_bands().to_csv().encode() + S2_BANDS.to_csv().encode())
     return digest.hexdigest()[:16]
 
@@ -266,9 +287,7 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
     if use_cache and path.exists():
         with np.load(path) as saved:
             return SpectralLUT(list(saved["sets"]), saved["s2"], saved["enmap"])
-    srf_s2 = band_response(S2_BANDS["center_nm"].to_numpy(), S2_BANDS["fwhm_nm"].to_numpy())
-    eb = enmap_bands()
-    srf_en = band_response(eb["center_nm"].to_numpy(), eb["fwhm_nm"].to_numpy())
+    srf_s2, srf_en = sensor_response("s2"), sensor_response("enmap")
     shape = (len(traits), LAI_GRID.size, BROWN_GRID.size, TTS_GRID.size, PSOIL_GRID.size)
     spectra = np.empty((*shape, WAVELENGTHS.size), dtype=np.float32)
     for i, tr in enumerate(traits.itertuples()):
@@ -277,7 +296,7 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
             cab = tr.cab * max(0.02, 1 - 0.65 * cbrown)
             cw = tr.cw * max(0.15, 1 - 0.5 * cbrown)
             _, refl, trans = prosail.run_prospect(
-                tr.n_leaf, cab, tr.car, 0.3 * cbrown, cw, tr.cm, prospect_version="D"
+                tr.n_leaf, cab, tr.car, CBROWN_PER_BROWN * cbrown, cw, tr.cm, prospect_version="D"
             )
             for k, lai in enumerate(LAI_GRID):
                 for m, tts in enumerate(TTS_GRID):
@@ -287,10 +306,10 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
                             trans,
                             max(lai, 1e-3),
                             tr.ala,
-                            0.05,
+                            HOTSPOT,
                             tts,
-                            5.0,
-                            60.0,
+                            VIEW_ZENITH,
+                            RELATIVE_AZIMUTH,
                             typelidf=2,
                             rsoil=SOIL_BRIGHTNESS,
                             psoil=psoil,
@@ -300,5 +319,7 @@ def build_lut(use_cache: bool = True) -> SpectralLUT:
         s2=(spectra @ srf_s2.T).astype(np.float32),
         enmap=(spectra @ srf_en.T).astype(np.float32),
     )
-    np.savez_compressed(path, sets=np.array(lut.sets), s2=lut.s2, enmap=lut.enmap)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    np.savez_compressed(tmp, sets=np.array(lut.sets), s2=lut.s2, enmap=lut.enmap)
+    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
     return lut

@@ -78,7 +78,9 @@ class LocalStacServer:
 
     def __init__(self, files_root: str | Path | None = None, port: int | None = None) -> None:
         self.files_root = Path(files_root or cache_dir("demo")).resolve()
-        self.port = port or free_port()
+        self._requested_port = port
+        self.port = port or 0
+        self._log = None
         self.pg: PostgresCluster | None = None
         self.process: subprocess.Popen | None = None
         self._dsn: str | None = None
@@ -103,14 +105,17 @@ class LocalStacServer:
         return self._dsn
 
     def start(self, timeout: float = 60.0) -> LocalStacServer:
-        """Start PostgreSQL, install pgstac and launch the API; returns when it answers."""
+        """Start PostgreSQL, install pgstac and launch the API; returns when it answers.
+
+        On any failure everything already started is stopped and removed.
+        """
         from pypgstac.db import PgstacDB
         from pypgstac.migrate import Migrate
 
         t0 = time.perf_counter()
-        self.pg = PostgresCluster().start()
-        self._dsn = self.pg.dsn
         try:
+            self.pg = PostgresCluster().start()
+            self._dsn = self.pg.dsn
             with PgstacDB(dsn=self._dsn) as db:
                 Migrate(db).run_migration()
                 self._register_queryables(db)
@@ -124,7 +129,9 @@ class LocalStacServer:
                 "CROPKIT_FILES_DIR": str(self.files_root),
                 "ENABLED_EXTENSIONS": ",".join(API_EXTENSIONS),
             }
-            log = open(self.pg.root / "uvicorn.log", "w")  # type: ignore[operator]
+            if self._requested_port is None:
+                self.port = free_port()  # chosen as late as possible
+            self._log = open(self.pg.root / "uvicorn.log", "w")  # noqa: SIM115 (closed in stop)
             self.process = subprocess.Popen(
                 [
                     sys.executable,
@@ -140,11 +147,11 @@ class LocalStacServer:
                     "warning",
                 ],
                 env=env,
-                stdout=log,
+                stdout=self._log,
                 stderr=subprocess.STDOUT,
             )
             self._wait(timeout)
-        except Exception:
+        except BaseException:
             self.stop()
             raise
         self.timings["start_s"] = round(time.perf_counter() - t0, 2)
@@ -175,6 +182,9 @@ class LocalStacServer:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self.pg is not None:
             self.pg.stop()
             self.pg = None
@@ -193,17 +203,14 @@ class LocalStacServer:
     # -- content --------------------------------------------------------------------------
     @staticmethod
     def _register_queryables(db) -> None:
-        rows = [
-            (k, v, "to_float" if v["type"] in ("number", "integer") else "to_text", "BTREE")
-            for k, v in NUMERIC_QUERYABLES.items()
-        ]
-        rows += [(k, v, "to_text", "BTREE") for k, v in _TEXT_QUERYABLES.items()]
-        for name, definition, wrapper, index in rows:
+        rows = [(k, v, "to_float") for k, v in NUMERIC_QUERYABLES.items()]
+        rows += [(k, v, "to_text") for k, v in _TEXT_QUERYABLES.items()]
+        for name, definition, wrapper in rows:
             db.query_one(
                 "INSERT INTO pgstac.queryables "
                 "(name, definition, property_wrapper, property_index_type) "
-                "VALUES (%s, %s::jsonb, %s, %s) ON CONFLICT DO NOTHING RETURNING name",
-                (name, json.dumps(definition), wrapper, index),
+                "VALUES (%s, %s::jsonb, %s, 'BTREE') RETURNING name",
+                (name, json.dumps(definition), wrapper),
             )
 
     def _href(self, path: str) -> str:
@@ -259,8 +266,8 @@ def _merge_extents(a: dict, b: dict) -> dict:
         max(x[3] for x in boxes),
     ]
     times = a["temporal"]["interval"] + b["temporal"]["interval"]
-    starts = [t[0] for t in times if t[0]]
-    ends = [t[1] for t in times if t[1]]
+    starts = [t[0] for t in times if t and t[0]]
+    ends = [t[1] for t in times if t and t[1]]
     return {
         "spatial": {"bbox": [union]},
         "temporal": {"interval": [[min(starts) if starts else None, max(ends) if ends else None]]},
