@@ -84,3 +84,41 @@ def test_notebooks_are_found_by_name():
         ConfigError, match="No notebook called '09_x'; the notebooks are: 01_stac_discovery"
     ):
         resolve_notebooks(["09_x"])
+
+
+def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monkeypatch):
+    """Run by hand (no runner), the notebook starts a local API and leaves nothing behind."""
+    import glob
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import papermill as pm
+
+    from cropkit.server import ENV_DSN, ENV_URL
+
+    monkeypatch.delenv(ENV_URL, raising=False)
+    monkeypatch.delenv(ENV_DSN, raising=False)
+    pattern = f"{tempfile.gettempdir()}/cropkit-pg-*"
+    before = set(glob.glob(pattern))
+    out = tmp_path / "01.ipynb"
+    pm.execute_notebook(
+        str(notebook_paths()[0]),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
+        parameters={"run_root": str(tmp_path / "runs"), "max_cloud": 30},
+    )
+    manifest = json.loads((tmp_path / "runs" / "chartres-2023" / "manifest.json").read_text())
+    assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["max_cloud"] == 30
+    assert (
+        0
+        < len(manifest["items"]["s2"])
+        < len(json.loads((demo_run[0].run_dir / "manifest.json").read_text())["items"]["s2"])
+    )
+    # the kernel started its own cluster; once the kernel is gone, it is gone too
+    started = set(glob.glob(pattern)) - before
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(p).exists() for p in started):
+        time.sleep(0.5)
+    assert not any(Path(p).exists() for p in started)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -6,6 +8,7 @@ import requests
 from cropkit.errors import MissingDependencyError
 from cropkit.server import LocalStacServer
 from cropkit.server import postgres as pg_module
+from cropkit.server.reaper import alive
 from cropkit.static_catalog import read_static_catalog
 
 pytestmark = pytest.mark.server
@@ -148,3 +151,30 @@ def test_start_failure_cleans_up(monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         server.start()
     assert server.pg is None and server.process is None
+
+
+def test_reaper_cleans_up_after_a_killed_owner(tmp_path):
+    """A server whose owner is SIGKILLed (a killed kernel) is stopped by its watcher."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import time; from cropkit.server import LocalStacServer\n"
+        "s = LocalStacServer().start()\n"
+        "print(s.pg.root, s.port, s.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    root, port, uvicorn_pid = owner.stdout.readline().split()
+    assert requests.get(f"http://127.0.0.1:{port}", timeout=5).status_code == 200
+    owner.send_signal(signal.SIGKILL)  # no atexit, no stop()
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(root).exists():
+        time.sleep(0.5)
+    assert not Path(root).exists()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}", timeout=2)
+    assert not alive(int(uvicorn_pid))

@@ -5,7 +5,9 @@ pgstac with pypgstac, registers numeric queryables, and runs stac-fastapi-pgstac
 uvicorn on 127.0.0.1; the demo's COGs are served by the same process under ``/files``
 with HTTP Range support. One server can serve a whole run of notebooks (the runner
 exports its address in ``CROPKIT_STAC_API`` and ``CROPKIT_STAC_DSN``), and a notebook
-run on its own starts one on demand with :func:`demo_api`.
+run on its own starts one on demand with :func:`demo_api`. A watcher process
+(:mod:`cropkit.server.reaper`) stops the server and removes its cluster if the owning
+process dies without stopping it, as a killed Jupyter kernel does.
 
 Examples
 --------
@@ -81,6 +83,7 @@ class LocalStacServer:
         self._requested_port = port
         self.port = port or 0
         self._log = None
+        self._reaper: subprocess.Popen | None = None
         self.pg: PostgresCluster | None = None
         self.process: subprocess.Popen | None = None
         self._dsn: str | None = None
@@ -151,6 +154,20 @@ class LocalStacServer:
                 stderr=subprocess.STDOUT,
             )
             self._wait(timeout)
+            self._reaper = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cropkit.server.reaper",
+                    str(os.getpid()),
+                    str(self.process.pid),
+                    str(self.pg.root),
+                    str(self.pg.port),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except BaseException:
             self.stop()
             raise
@@ -188,6 +205,12 @@ class LocalStacServer:
         if self.pg is not None:
             self.pg.stop()
             self.pg = None
+        if self._reaper is not None:  # it sees the cluster gone and exits
+            try:
+                self._reaper.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._reaper.kill()
+            self._reaper = None
         self.timings["stop_s"] = round(time.perf_counter() - t0, 2)
 
     def __enter__(self) -> LocalStacServer:

@@ -121,6 +121,13 @@ class PostgresCluster:
             )
         return out
 
+    @classmethod
+    def attach(cls, root: Path, port: int) -> PostgresCluster:
+        """A handle on a cluster started elsewhere (to stop it)."""
+        cluster = cls(port=port)
+        cluster.root = Path(root)
+        return cluster
+
     def start(self) -> PostgresCluster:
         """Create the cluster and start the server (about 1 s).
 
