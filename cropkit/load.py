@@ -1,0 +1,237 @@
+"""Load STAC items into lazy, dask-backed data cubes with stackstac.
+
+Every cube is on the study area's UTM grid (``SceneGrid``), whatever the provider:
+
+* :func:`load_s2`: surface reflectance ``(time, band, y, x)`` at 10 m, 20 m bands
+  resampled bilinearly, the provider's scale and offset applied per item (Earth Search
+  ``raster:bands`` or Planetary Computer's processing-baseline rule), nodata as NaN,
+  bands named ``B02`` ... ``B12``.
+* :func:`load_scl`: the Scene Classification Layer ``(time, y, x)`` at 10 m, nearest
+  neighbour, 0 where there is no data.
+* :func:`load_s1`: backscatter ``(time, band, y, x)`` in dB, bands ``VV`` and ``VH``.
+* :func:`load_enmap`: hyperspectral reflectance ``(time, band, y, x)`` on its own 30 m
+  grid (or any resolution asked for), band coordinate ``wavelength`` in nm.
+
+The EPSG code is always passed to stackstac (pystac >= 1.15 turns ``proj:epsg`` into
+``proj:code``, which stackstac does not read), and stackstac never rescales: cropkit
+applies the provider's convention itself, the same way for every provider. Items that
+lack a needed asset are skipped with a warning that names them; COGs that cannot be
+read become NaN with a warning instead of failing the whole computation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pystac
+import stackstac
+import xarray as xr
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+
+from .errors import DataError, EmptySearchError
+from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
+from .regions import SceneGrid
+
+__all__ = ["load_s2", "load_scl", "load_s1", "load_enmap", "usable_items", "SkippedItemsWarning"]
+
+#: Read errors that become NaN instead of failing (logged by stackstac as warnings).
+READ_ERRORS_AS_NODATA = (RasterioIOError(".*"),)
+
+
+class SkippedItemsWarning(UserWarning):
+    """Some items were left out of a cube (a needed asset is missing)."""
+
+
+def _as_items(items) -> list[pystac.Item]:
+    out = list(items)
+    if not out:
+        raise EmptySearchError("No items to load: the item collection is empty.")
+    return [it if isinstance(it, pystac.Item) else pystac.Item.from_dict(it) for it in out]
+
+
+def usable_items(items, assets: Sequence[str]) -> list[pystac.Item]:
+    """Keep the items that have every asset in ``assets``; warn about the others.
+
+    Raises
+    ------
+    DataError
+        If no item has them all.
+    """
+    items = _as_items(items)
+    keep = [it for it in items if all(a in it.assets for a in assets)]
+    skipped = [it.id for it in items if it not in keep]
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} of {len(items)} items that lack one of the assets "
+            f"{list(assets)}: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
+            SkippedItemsWarning,
+            stacklevel=3,
+        )
+    if not keep:
+        raise DataError(f"None of the {len(items)} items has all the assets {list(assets)}.")
+    return keep
+
+
+def _stack(items, assets, grid: SceneGrid, resolution: float, resampling, dtype, fill, chunks):
+    return stackstac.stack(
+        [it.to_dict(transform_hrefs=False) for it in items],
+        assets=list(assets),
+        epsg=grid.epsg,
+        resolution=resolution,
+        bounds=grid.bounds,
+        resampling=resampling,
+        dtype=dtype,
+        fill_value=fill,
+        rescale=False,
+        xy_coords="center",
+        chunksize=(1, 1, chunks, chunks),
+        errors_as_nodata=READ_ERRORS_AS_NODATA,
+        properties=False,
+        band_coords=False,
+    )
+
+
+def _tidy(cube: xr.DataArray, names: Sequence[str], name: str) -> xr.DataArray:
+    cube = cube.assign_coords(band=list(names))
+    keep = {"time", "band", "x", "y", "id", "epsg"}
+    cube = cube.drop_vars([c for c in cube.coords if c not in keep])
+    cube.name = name
+    return cube
+
+
+def load_s2(
+    items,
+    provider: Provider,
+    grid: SceneGrid,
+    bands: Sequence[str] = S2_BAND_NAMES,
+    chunks: int = 512,
+) -> xr.DataArray:
+    """Sentinel-2 L2A surface reflectance on the 10 m grid.
+
+    Parameters
+    ----------
+    items : iterable of pystac.Item or dict
+        Sentinel-2 L2A items of one provider.
+    provider : Provider
+        Their provider (asset names and reflectance convention).
+    grid : SceneGrid
+        Output grid (CRS, bounds; 10 m).
+    bands : sequence of str
+        cropkit band names, ``B02`` ... ``B12``.
+    chunks : int
+        Spatial chunk size (pixels).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(time, band, y, x)``, float32 reflectance, NaN where there is no data,
+        coordinates ``time``, ``band``, ``y``, ``x`` and ``id`` (item id per time).
+    """
+    keys = [provider.asset_key("s2", b) for b in bands]
+    items = usable_items(items, keys)
+    cube = _stack(items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks)
+    scale = np.empty((len(items), len(bands)), dtype=np.float32)
+    offset = np.empty_like(scale)
+    for i, item in enumerate(items):
+        for j, band in enumerate(bands):
+            scale[i, j], offset[i, j] = reflectance_scale_offset(item, band, provider)
+    scale_da = xr.DataArray(scale, dims=("time", "band"))
+    offset_da = xr.DataArray(offset, dims=("time", "band"))
+    cube = cube * scale_da + offset_da
+    cube = _tidy(cube, bands, "reflectance")
+    cube.attrs.update(units="1", long_name="surface reflectance", crs=f"EPSG:{grid.epsg}")
+    return cube
+
+
+def load_scl(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+    """Sentinel-2 Scene Classification Layer on the 10 m grid (nearest neighbour).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(time, y, x)``, uint8 SCL codes, 0 where there is no data.
+    """
+    key = provider.asset_key("s2", "SCL")
+    items = usable_items(items, [key])
+    cube = _stack(items, [key], grid, 10, Resampling.nearest, "uint8", np.uint8(0), chunks)
+    cube = _tidy(cube, ["SCL"], "scl").isel(band=0, drop=True)
+    cube.attrs.update(long_name="scene classification", crs=f"EPSG:{grid.epsg}")
+    return cube
+
+
+def load_s1(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+    """Sentinel-1 RTC backscatter in dB on the 10 m grid.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(time, band, y, x)`` with bands ``VV`` and ``VH``, float32 dB
+        (``10 log10(γ⁰)``), NaN where there is no data.
+    """
+    keys = [provider.asset_key("s1", b) for b in ("VV", "VH")]
+    items = usable_items(items, keys)
+    linear = _stack(
+        items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks
+    )
+    linear = linear.where(linear > 0)
+    cube = _tidy(10 * np.log10(linear), ["VV", "VH"], "backscatter")
+    cube.attrs.update(units="dB", long_name="gamma0 backscatter", crs=f"EPSG:{grid.epsg}")
+    return cube
+
+
+def load_enmap(
+    items, provider: Provider, grid: SceneGrid, resolution: float = 30, chunks: int = 256
+) -> xr.DataArray:
+    """EnMAP L2A reflectance on the study area, at 30 m unless asked otherwise.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(time, band, y, x)`` float32 reflectance; coordinate ``wavelength``
+        (nm) along ``band``.
+    """
+    key = provider.asset_key("enmap", "reflectance")
+    items = usable_items(items, [key])
+    first = items[0].assets[key].to_dict()
+    eo = first.get("eo:bands") or []
+    rb = (first.get("raster:bands") or [{}])[0]
+    if not eo:
+        raise DataError(f"EnMAP item {items[0].id} lists no eo:bands; cannot name its bands.")
+    # stackstac makes one band per asset: open the multi-band COG per item with rioxarray
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    transform, shape = grid.at_resolution(resolution)
+    scale, offset = float(rb.get("scale", 1.0)), float(rb.get("offset", 0.0))
+    arrays = []
+    for item in items:
+        href = item.assets[key].get_absolute_href()
+        da = xr.open_dataarray(
+            href, engine="rasterio", chunks={"band": -1, "x": chunks, "y": chunks}
+        )
+        on_grid = (
+            da.rio.crs is not None
+            and da.rio.crs.to_epsg() == grid.epsg
+            and da.rio.transform() == transform
+            and da.shape[1:] == shape
+        )
+        if not on_grid:
+            da = da.rio.reproject(
+                f"EPSG:{grid.epsg}",
+                transform=transform,
+                shape=shape,
+                resampling=Resampling.bilinear,
+            )
+        arrays.append((da.where(da != da.rio.nodata) * scale + offset).astype("float32"))
+    times = [np.datetime64(it.datetime.replace(tzinfo=None), "ns") for it in items]
+    cube = xr.concat(arrays, dim="time").assign_coords(time=times)
+    wavelength = [1000 * b["center_wavelength"] for b in eo]
+    cube = cube.assign_coords(band=[b["name"] for b in eo], wavelength=("band", wavelength))
+    cube = cube.drop_vars(
+        [c for c in cube.coords if c not in {"time", "band", "x", "y", "wavelength"}]
+    )
+    cube.name = "reflectance"
+    cube.attrs = {"units": "1", "long_name": "surface reflectance", "crs": f"EPSG:{grid.epsg}"}
+    return cube

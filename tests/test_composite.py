@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from cropkit.composite import clearest, period_bounds, period_mean_db, period_median, period_starts
+from cropkit.errors import ConfigError
+
+
+def cube(values, times, bands=("B04",)):
+    v = np.asarray(values, dtype=float)
+    return xr.DataArray(
+        v.reshape(len(times), len(bands), *v.shape[-2:])
+        if v.ndim > 2
+        else v.reshape(len(times), len(bands), 1, 1),
+        dims=("time", "band", "y", "x"),
+        coords={"time": pd.to_datetime(times), "band": list(bands)},
+    )
+
+
+def test_period_starts():
+    assert len(period_starts("month", 2023)) == 12
+    half = period_starts("half-month", 2023)
+    assert len(half) == 24 and half[1] == pd.Timestamp("2023-01-16")
+    dek = period_starts("10-day", 2024)
+    assert len(dek) == 36 and dek[-1] == pd.Timestamp("2024-12-21")
+    with pytest.raises(ConfigError, match="Unknown compositing period 'week'"):
+        period_starts("week", 2023)
+
+
+def test_period_bounds_of_sorted_times():
+    times = pd.to_datetime(["2023-01-31", "2023-02-01", "2023-02-28", "2023-12-31"])
+    b = period_bounds(times, period_starts("month", 2023))
+    assert b[0].tolist() == [0, 1] and b[1].tolist() == [1, 3] and b[2].tolist() == [3, 3]
+    assert b[11].tolist() == [3, 4]
+    with pytest.raises(ConfigError, match="sorted"):
+        period_bounds(times[::-1], period_starts("month", 2023))
+
+
+def test_median_equals_numpy_reference():
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2023-01-03", "2023-12-29", freq="5D")
+    values = rng.random((len(times), 2, 3, 4))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    c = xr.DataArray(
+        values, dims=("time", "band", "y", "x"), coords={"time": times, "band": ["a", "b"]}
+    )
+    ds = period_median(c, "month")
+    for m in range(12):
+        sel = values[times.month == m + 1]
+        with (
+            np.errstate(all="ignore"),
+            pytest.warns(RuntimeWarning) if np.isnan(sel).all(axis=0).any() else _null(),
+        ):
+            ref = np.nanmedian(sel, axis=0)
+        np.testing.assert_allclose(ds["median"].values[m], ref, rtol=1e-6, equal_nan=True)
+        np.testing.assert_array_equal(
+            ds["count"].values[m], np.isfinite(sel).any(axis=1).sum(axis=0)
+        )
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_empty_periods_are_kept_as_gaps():
+    c = cube([1.0, 3.0, 10.0], ["2023-01-02", "2023-01-20", "2023-04-10"])
+    ds = period_median(c, "month", year=2023)
+    assert ds["median"].values[:, 0, 0, 0][:4].tolist()[0] == 2.0
+    assert np.isnan(ds["median"].values[1:3]).all()
+    assert ds["count"].values[:, 0, 0].tolist() == [2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert ds.attrs == {"period": "month", "year": 2023}
+
+
+def test_dask_and_numpy_agree():
+    rng = np.random.default_rng(1)
+    times = pd.date_range("2023-01-01", periods=40, freq="9D")
+    values = rng.random((40, 3, 20, 30))
+    values[rng.random(values.shape) < 0.5] = np.nan
+    c = xr.DataArray(
+        values, dims=("time", "band", "y", "x"), coords={"time": times, "band": list("abc")}
+    )
+    eager = period_median(c, "half-month")
+    lazy = period_median(c.chunk({"time": 5, "band": 1, "y": 8, "x": 16}), "half-month")
+    np.testing.assert_array_equal(eager["median"].values, lazy["median"].values)
+    np.testing.assert_array_equal(eager["count"].values, lazy["count"].values)
+
+
+def test_sar_mean_in_linear_power():
+    c = cube([-10.0, -20.0, np.nan], ["2023-03-01", "2023-03-13", "2023-03-25"])
+    ds = period_mean_db(c, "month", year=2023)
+    expected = 10 * np.log10((0.1 + 0.01) / 2)
+    assert ds["mean"].values[2, 0, 0, 0] == pytest.approx(expected, rel=1e-5)
+    assert ds["count"].values[2, 0, 0] == 2
+
+
+def test_clearest_acquisition_per_pixel():
+    values = np.array([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]).reshape(3, 1, 1, 2)
+    c = xr.DataArray(
+        values,
+        dims=("time", "band", "y", "x"),
+        coords={"time": pd.to_datetime(["2023-05-01", "2023-06-01", "2023-07-01"])},
+    )
+    best = clearest(c, [1.0, 30.0, 5.0])
+    assert best.values[0, 0].tolist() == [1.0, 5.0]
+    assert best["source_time"].values == np.datetime64("2023-05-01")
+
+
+def test_wrong_dims_are_explained():
+    with pytest.raises(ConfigError, match="dims \\(time, band, y, x\\)"):
+        period_median(xr.DataArray(np.zeros((2, 2)), dims=("time", "x")))
