@@ -35,7 +35,15 @@ from .errors import DataError, EmptySearchError
 from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
 from .regions import SceneGrid
 
-__all__ = ["load_s2", "load_scl", "load_s1", "load_enmap", "usable_items", "SkippedItemsWarning"]
+__all__ = [
+    "load_s2",
+    "load_scl",
+    "load_truth",
+    "load_s1",
+    "load_enmap",
+    "usable_items",
+    "SkippedItemsWarning",
+]
 
 #: Read errors that become NaN instead of failing (logged by stackstac as warnings).
 READ_ERRORS_AS_NODATA = (RasterioIOError(".*"),)
@@ -159,6 +167,21 @@ def load_scl(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> x
     cube = _stack(items, [key], grid, 10, Resampling.nearest, "uint8", np.uint8(0), chunks)
     cube = _tidy(cube, ["SCL"], "scl").isel(band=0, drop=True)
     cube.attrs.update(long_name="scene classification", crs=f"EPSG:{grid.epsg}")
+    return cube
+
+
+def load_truth(items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+    """The demo's true sky condition (asset ``cloud_truth``), dims ``(time, y, x)``.
+
+    Codes as :data:`cropkit.demo.clouds.TRUTH_CODES`; 255 where there is no data. Only
+    simulated items have this asset.
+    """
+    items = usable_items(items, ["cloud_truth"])
+    cube = _stack(
+        items, ["cloud_truth"], grid, 10, Resampling.nearest, "uint8", np.uint8(255), chunks
+    )
+    cube = _tidy(cube, ["truth"], "truth").isel(band=0, drop=True)
+    cube.attrs.update(long_name="true sky condition (simulation)", crs=f"EPSG:{grid.epsg}")
     return cube
 
 

@@ -123,6 +123,32 @@ class RunFolder:
         self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
         return manifest
 
+    def add_items(self, name: str, ids: list[str]) -> None:
+        """Record the ids of the ``name`` items in the manifest."""
+        manifest = self.manifest()
+        manifest.setdefault("items", {})[name] = list(ids)
+        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+
+    def notebook_parameters(self, notebook: str) -> dict:
+        """Parameters recorded by ``notebook`` in this run ({} if it has not run)."""
+        return dict(self.manifest().get("notebooks", {}).get(notebook, {}).get("parameters", {}))
+
+    def item_ids(self, name: str) -> list[str]:
+        """Ids of the ``name`` items (``"s2"``, ``"s1"``, ``"enmap"``) recorded in the manifest.
+
+        Raises
+        ------
+        DataError
+            If notebook 01 has not recorded them for this run.
+        """
+        ids = self.manifest().get("items", {}).get(name)
+        if not ids:
+            raise DataError(
+                f"The run {self.path} has no {name!r} items yet: run notebook 01_stac_discovery "
+                "for this region and year first."
+            )
+        return list(ids)
+
     def save_items(self, name: str, items: pystac.ItemCollection) -> Path:
         """Save an item collection as ``items/<name>.json``."""
         return save_items(items, self.path / "items" / f"{name}.json")

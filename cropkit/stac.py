@@ -20,7 +20,7 @@ import requests
 from pystac_client.errors import ClientTypeError
 from pystac_client.exceptions import APIError
 
-from .errors import ConfigError, EmptySearchError, StacConnectionError, StacSearchError
+from .errors import ConfigError, DataError, EmptySearchError, StacConnectionError, StacSearchError
 from .providers import PROVIDERS, Provider, get_provider
 
 __all__ = [
@@ -178,6 +178,36 @@ class StacSource:
         earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         items.sort(key=lambda it: (it.datetime or earliest, it.id))
         return pystac.ItemCollection(items)
+
+    def fetch(self, sensor: str, ids: Sequence[str]) -> pystac.ItemCollection:
+        """Fetch items by id from this API (fresh, signed hrefs), in time order.
+
+        Notebooks store item ids in the run folder and fetch the items again: asset
+        URLs of the local demo API change from one server to the next, and Planetary
+        Computer's signed URLs expire.
+
+        Raises
+        ------
+        DataError
+            If some ids are not found (the message names them).
+        """
+        collection = self.provider.collection(sensor)
+        ids = list(ids)
+        found: list[pystac.Item] = []
+        for start in range(0, len(ids), 100):
+            search = self.client.search(
+                collections=[collection], ids=ids[start : start + 100], limit=100
+            )
+            found.extend(search.items())
+        missing = sorted(set(ids) - {it.id for it in found})
+        if missing:
+            raise DataError(
+                f"{len(missing)} {sensor} items of the run are not in {collection!r} at "
+                f"{self.url}: {', '.join(missing[:5])}. Rerun notebook 01 to search again."
+            )
+        earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        found.sort(key=lambda it: (it.datetime or earliest, it.id))
+        return pystac.ItemCollection(found)
 
     def search_all(
         self, bbox: Sequence[float], year: int, max_cloud: float | None = None

@@ -1,0 +1,70 @@
+"""Zarr stores of the run folder: write once, reuse on the next run.
+
+Examples
+--------
+>>> ds = cached_zarr(run.path / "s2.zarr", make_composite)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import xarray as xr
+
+from .errors import DataError
+
+__all__ = ["write_zarr", "open_zarr", "cached_zarr"]
+
+_COMPLETE = "cropkit_complete"
+
+
+def write_zarr(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` (computing it if lazy) to a Zarr store, replacing any old one.
+
+    The store is written next to its final place and renamed when complete, so a
+    failed write never leaves a half-written store behind.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    ds = ds.assign_attrs({_COMPLETE: True})
+    for var in ds.variables.values():
+        var.encoding.pop("chunks", None)
+        var.encoding.pop("preferred_chunks", None)
+    ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)  # v2: widest reader support
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    return path
+
+
+def open_zarr(path: str | Path) -> xr.Dataset:
+    """Open a store written by :func:`write_zarr` (lazily, dask-backed)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist: run the notebook that makes it first.")
+    ds = xr.open_zarr(path, consolidated=True)
+    if not ds.attrs.get(_COMPLETE):
+        raise DataError(f"{path} is incomplete; delete it and run again.")
+    return ds
+
+
+def cached_zarr(
+    path: str | Path, make: Callable[[], xr.Dataset], overwrite: bool = False
+) -> xr.Dataset:
+    """Open ``path`` if it exists, else build it with ``make()``, write it and open it.
+
+    Parameters
+    ----------
+    path : path-like
+        The Zarr store.
+    make : callable
+        Returns the dataset to store (lazy is fine: it is computed while writing).
+    overwrite : bool
+        Rebuild even if the store exists.
+    """
+    path = Path(path)
+    if overwrite or not path.exists():
+        write_zarr(make(), path)
+    return open_zarr(path)

@@ -1,0 +1,200 @@
+"""The steps that notebooks 02 and 03 chain: items of the run, masked cubes, composites.
+
+Each function does one step with the helpers of :mod:`cropkit.load`,
+:mod:`cropkit.cloudmask`, :mod:`cropkit.composite` and :mod:`cropkit.gapfill`, and
+reads or writes the run folder, so that every notebook can also run on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pystac
+import xarray as xr
+
+from . import cloudmask, composite, gapfill, load
+from .errors import DataError
+from .run import RunFolder
+from .stac import StacSource
+from .store import cached_zarr
+
+__all__ = [
+    "MaskedS2",
+    "run_items",
+    "masked_s2",
+    "s2_composite",
+    "s1_composite",
+    "enmap_composite",
+    "run_parcels",
+]
+
+
+def run_items(source: StacSource, run: RunFolder, config, sensor: str) -> pystac.ItemCollection:
+    """The run's items of ``sensor``, fetched fresh from ``source``.
+
+    Uses the ids that notebook 01 recorded; when it has not run, searches now (with
+    the run's parameters) and records the ids.
+    """
+    try:
+        ids = run.item_ids(sensor)
+    except DataError:
+        max_cloud = None if sensor == "s1" else config.max_cloud
+        items = source.search(sensor, config.bbox, config.year, max_cloud=max_cloud)
+        run.add_items(sensor, [it.id for it in items])
+        return items
+    return source.fetch(sensor, ids)
+
+
+@dataclass
+class MaskedS2:
+    """A Sentinel-2 cube with its scene classification and clear mask.
+
+    Attributes
+    ----------
+    reflectance : xarray.DataArray
+        Dims ``(time, band, y, x)``, unmasked.
+    scl : xarray.DataArray
+        Dims ``(time, y, x)``.
+    clear : xarray.DataArray
+        Dims ``(time, y, x)``, bool.
+    items : pystac.ItemCollection
+        The items, in time order.
+    """
+
+    reflectance: xr.DataArray
+    scl: xr.DataArray
+    clear: xr.DataArray
+    items: pystac.ItemCollection
+
+    @property
+    def masked(self) -> xr.DataArray:
+        """Reflectance with cloudy observations set to NaN."""
+        return cloudmask.apply_mask(self.reflectance, self.clear)
+
+
+def masked_s2(
+    source: StacSource,
+    items: pystac.ItemCollection,
+    grid,
+    keep: Iterable[int] = cloudmask.DEFAULT_KEEP,
+    buffer_px: int = 0,
+) -> MaskedS2:
+    """Load Sentinel-2 reflectance and SCL lazily and build the clear mask."""
+    reflectance = load.load_s2(items, source.provider, grid)
+    scl = load.load_scl(items, source.provider, grid)
+    clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
+    return MaskedS2(reflectance, scl, clear, items)
+
+
+def s2_composite(
+    s2: MaskedS2,
+    run: RunFolder,
+    period: str = "month",
+    year: int | None = None,
+    overwrite: bool = False,
+) -> xr.Dataset:
+    """Gap-filled median composites of Sentinel-2, cached as ``s2_composite.zarr``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``median`` ``(period, band, y, x)``, ``count`` and ``flags`` ``(period, y, x)``.
+    """
+
+    def make() -> xr.Dataset:
+        ds = composite.period_median(s2.masked, period, year)
+        ds = gapfill.fill_gaps(ds, "median")
+        ds.attrs.update(crs=s2.reflectance.attrs.get("crs"), sensor="sentinel-2")
+        return ds
+
+    return cached_zarr(_store(run, "s2_composite", period), make, overwrite)
+
+
+def s1_composite(
+    source: StacSource,
+    items,
+    grid,
+    run: RunFolder,
+    period: str = "month",
+    year: int | None = None,
+    overwrite: bool = False,
+) -> xr.Dataset:
+    """Gap-filled mean backscatter (dB, averaged in linear power), ``s1_composite.zarr``."""
+
+    def make() -> xr.Dataset:
+        cube = load.load_s1(items, source.provider, grid)
+        ds = gapfill.fill_gaps(composite.period_mean_db(cube, period, year), "mean")
+        ds.attrs.update(crs=cube.attrs.get("crs"), sensor="sentinel-1")
+        return ds
+
+    return cached_zarr(_store(run, "s1_composite", period), make, overwrite)
+
+
+def enmap_composite(
+    source: StacSource, items, grid, run: RunFolder, overwrite: bool = False
+) -> xr.Dataset:
+    """The clearest EnMAP acquisition per pixel (30 m), ``enmap_clearest.zarr``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``reflectance`` ``(band, y, x)`` with the ``wavelength`` coordinate.
+    """
+
+    def make() -> xr.Dataset:
+        cube = load.load_enmap(items, source.provider, grid)
+        cover = [it.properties.get("eo:cloud_cover", 0.0) for it in items]
+        best = composite.clearest(cube, cover)
+        return best.to_dataset(name="reflectance").assign_attrs(
+            crs=cube.attrs["crs"], sensor="enmap"
+        )
+
+    return cached_zarr(run.path / "enmap_clearest.zarr", make, overwrite)
+
+
+def _store(run: RunFolder, name: str, period: str) -> Path:
+    suffix = "" if period == "month" else f"_{period}"
+    return run.path / f"{name}{suffix}.zarr"
+
+
+def run_parcels(config, parcels_path: str | None = None) -> gpd.GeoDataFrame:
+    """The parcels of the run: a user file, or the demo's simulated RPG parcels.
+
+    Parameters
+    ----------
+    config : cropkit.config.RunConfig
+        The run.
+    parcels_path : str, optional
+        GeoParquet, GeoPackage, Shapefile or GeoJSON with a ``CODE_CULTU`` column;
+        required for real providers.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With a ``tier4`` column from the taxonomy (``None`` for unknown codes).
+    """
+    from .taxonomy import load_taxonomy
+
+    if parcels_path:
+        path = Path(parcels_path)
+        if not path.exists():
+            raise DataError(f"Parcel file {path} does not exist.")
+        parcels = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
+    elif config.is_demo:
+        from .demo import build_demo
+
+        parcels = build_demo(config.region, config.year, config.profile, seed=config.seed).parcels()
+    else:
+        raise DataError(
+            "Give parcels_path (an RPG file with CODE_CULTU) to use parcels with real data."
+        )
+    if "CODE_CULTU" not in parcels.columns:
+        raise DataError(
+            f"The parcels have no CODE_CULTU column (columns: {list(parcels.columns)})."
+        )
+    table = load_taxonomy().table
+    parcels["tier4"] = parcels["CODE_CULTU"].map(table["tier4"])
+    return parcels
