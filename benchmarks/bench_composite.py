@@ -40,6 +40,9 @@ with tempfile.TemporaryDirectory() as cache:
     cube = load_s2(items, source.provider, cfg.grid)
     clear = cloudmask.clear_mask(load_scl(items, source.provider, cfg.grid))
     masked = cloudmask.apply_mask(cube, clear).compute()  # the same in-memory cube for both
+    masked = masked.where(
+        masked.notnull().all("band")
+    )  # complete observations only, as cropkit counts
     print(f"cube {dict(masked.sizes)}, {np.isfinite(masked.values).mean():.0%} valid")
 
     ours, t_ours, m_ours = timed(lambda: composite.period_median(masked, "month", year=2023))

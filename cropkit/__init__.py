@@ -32,6 +32,16 @@ _LAZY = {
     "get_provider": "cropkit.providers",
 }
 _SUBMODULES = {
+    "cloudmask",
+    "cluster",
+    "composite",
+    "gapfill",
+    "load",
+    "profiles",
+    "static_catalog",
+    "store",
+    "notebooks",
+    "workflow",
     "config",
     "demo",
     "errors",

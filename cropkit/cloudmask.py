@@ -37,6 +37,7 @@ __all__ = [
     "valid_count",
     "class_breakdown",
     "score_mask",
+    "most_mixed_date",
 ]
 
 #: Sentinel-2 L2A Scene Classification Layer codes.
@@ -194,3 +195,8 @@ def score_mask(clear: xr.DataArray, truth: xr.DataArray) -> dict[str, float]:
         "leak": float(1 - r),
         "pixels": int(scored.sum()),
     }
+
+
+def most_mixed_date(fraction: xr.DataArray) -> np.datetime64:
+    """The date whose clear share is closest to one half (a good date to look at a mask)."""
+    return fraction["time"].values[int(np.abs(fraction.values - 0.5).argmin())]

@@ -70,30 +70,35 @@ def period_bounds(times: pd.DatetimeIndex, starts: pd.DatetimeIndex) -> np.ndarr
     return np.stack([idx[:-1], idx[1:]], axis=1)
 
 
+def _complete(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop partial observations (some band missing): ``(chunk with NaN, valid count)``."""
+    valid = np.isfinite(chunk).all(axis=1)
+    return np.where(valid[:, None], chunk, np.float32(np.nan)), valid.sum(axis=0)
+
+
 def _median_block(block: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """``(time, band, y, x)`` -> ``(period, band + 1, y, x)``: medians, then the count."""
-    n_period = len(bounds)
-    out = np.full((n_period, block.shape[1] + 1, *block.shape[2:]), np.nan, dtype=np.float32)
+    out = np.full((len(bounds), block.shape[1] + 1, *block.shape[2:]), np.nan, dtype=np.float32)
     for k, (start, stop) in enumerate(bounds):
+        out[k, -1] = 0
         if stop > start:
-            chunk = block[start:stop]
+            chunk, count = _complete(block[start:stop])
             out[k, :-1] = bn.nanmedian(chunk, axis=0)
-            out[k, -1] = np.isfinite(chunk).any(axis=1).sum(axis=0)
-        else:
-            out[k, -1] = 0
+            out[k, -1] = count
     return out
 
 
 def _mean_db_block(block: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Like :func:`_median_block`, with the mean in linear power of dB values."""
     out = np.full((len(bounds), block.shape[1] + 1, *block.shape[2:]), np.nan, dtype=np.float32)
-    linear = np.power(10.0, block / 10.0, dtype=np.float32)
     for k, (start, stop) in enumerate(bounds):
+        out[k, -1] = 0
         if stop > start:
+            chunk, count = _complete(block[start:stop])
             with np.errstate(divide="ignore"):
-                out[k, :-1] = 10 * np.log10(bn.nanmean(linear[start:stop], axis=0))
-            out[k, -1] = np.isfinite(block[start:stop]).any(axis=1).sum(axis=0)
-        else:
-            out[k, -1] = 0
+                linear = np.power(np.float32(10.0), chunk / 10.0)
+                out[k, :-1] = 10 * np.log10(bn.nanmean(linear, axis=0))
+            out[k, -1] = count
     return out
 
 
@@ -131,6 +136,10 @@ def _reduce(cube: xr.DataArray, period: str, year: int | None, kernel, name: str
 def period_median(cube: xr.DataArray, period: str = "month", year: int | None = None) -> xr.Dataset:
     """Median of the valid observations in each period.
 
+    An observation counts only when all its bands are valid (a pixel at the edge of a
+    swath can lack its 20 m bands): partial observations are left out of the median and
+    of the count, so that a period is either fully observed or a gap.
+
     Parameters
     ----------
     cube : xarray.DataArray
@@ -145,7 +154,7 @@ def period_median(cube: xr.DataArray, period: str = "month", year: int | None = 
     -------
     xarray.Dataset
         ``median`` with dims ``(period, band, y, x)`` (float32) and ``count`` with
-        dims ``(period, y, x)``: the number of observations behind each value.
+        dims ``(period, y, x)``: the number of complete observations behind each value.
     """
     return _reduce(cube, period, year, _median_block, "median")
 

@@ -106,6 +106,7 @@ def _tidy(cube: xr.DataArray, names: Sequence[str], name: str) -> xr.DataArray:
     cube = cube.assign_coords(band=list(names))
     keep = {"time", "band", "x", "y", "id", "epsg"}
     cube = cube.drop_vars([c for c in cube.coords if c not in keep])
+    cube.attrs = {}  # stackstac's spec objects are not serialisable; the crs is set by the caller
     cube.name = name
     return cube
 

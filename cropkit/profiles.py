@@ -20,7 +20,7 @@ from rasterio import features
 
 from .errors import DataError
 
-__all__ = ["parcel_raster", "crop_profiles", "ndvi"]
+__all__ = ["parcel_raster", "crop_profiles", "crop_spectra", "ndvi"]
 
 
 def ndvi(cube: xr.DataArray) -> xr.DataArray:
@@ -96,3 +96,28 @@ def crop_profiles(values: xr.DataArray, raster: xr.DataArray, crop_of_parcel) ->
                 (values[step].values[k], crop, s["50%"], s["25%"], s["75%"], int(s["count"]))
             )
     return pd.DataFrame(rows, columns=[step, "crop", "median", "q25", "q75", "parcels"])
+
+
+def crop_spectra(reflectance: xr.DataArray, raster: xr.DataArray, crop_of_parcel) -> pd.DataFrame:
+    """Median spectrum over parcels of each crop.
+
+    Parameters
+    ----------
+    reflectance : xarray.DataArray
+        Dims ``(band, y, x)`` with a ``wavelength`` coordinate (nm) along ``band``.
+    raster : xarray.DataArray
+        Dims ``(y, x)``, from :func:`parcel_raster` on the same grid.
+    crop_of_parcel : array-like
+        Crop name of each parcel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``wavelength``, ``crop``, ``reflectance`` (median), ``q25``, ``q75``.
+    """
+    stats = crop_profiles(reflectance, raster, crop_of_parcel)
+    wavelength = dict(zip(reflectance["band"].values, reflectance["wavelength"].values))
+    stats["wavelength"] = stats["band"].map(wavelength)
+    return stats.rename(columns={"median": "reflectance"})[
+        ["wavelength", "crop", "reflectance", "q25", "q75"]
+    ]

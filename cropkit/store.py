@@ -7,6 +7,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,18 @@ __all__ = ["write_zarr", "open_zarr", "cached_zarr"]
 _COMPLETE = "cropkit_complete"
 
 
+def _plain(attrs: dict) -> dict:
+    """The attributes that JSON can hold (drops objects such as an Affine or a RasterSpec)."""
+    out = {}
+    for key, value in attrs.items():
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue
+        out[key] = value
+    return out
+
+
 def write_zarr(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` (computing it if lazy) to a Zarr store, replacing any old one.
 
@@ -29,8 +42,10 @@ def write_zarr(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    ds = ds.assign_attrs({_COMPLETE: True})
+    ds = ds.copy()
+    ds.attrs = {**_plain(ds.attrs), _COMPLETE: True}
     for var in ds.variables.values():
+        var.attrs = _plain(var.attrs)
         var.encoding.pop("chunks", None)
         var.encoding.pop("preferred_chunks", None)
     ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)  # v2: widest reader support

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pystac
 import xarray as xr
 
@@ -19,7 +20,7 @@ from . import cloudmask, composite, gapfill, load
 from .errors import DataError
 from .run import RunFolder
 from .stac import StacSource
-from .store import cached_zarr
+from .store import cached_zarr, write_zarr
 
 __all__ = [
     "MaskedS2",
@@ -29,6 +30,9 @@ __all__ = [
     "s1_composite",
     "enmap_composite",
     "run_parcels",
+    "mask_settings",
+    "mask_scores",
+    "save_mask_summary",
 ]
 
 
@@ -198,3 +202,46 @@ def run_parcels(config, parcels_path: str | None = None) -> gpd.GeoDataFrame:
     table = load_taxonomy().table
     parcels["tier4"] = parcels["CODE_CULTU"].map(table["tier4"])
     return parcels
+
+
+def mask_settings(run: RunFolder) -> tuple[list[int], int]:
+    """The SCL keep-set and buffer chosen in notebook 02 for this run (or the defaults)."""
+    params = run.notebook_parameters("02_cloud_masking")
+    return list(params.get("keep_classes", cloudmask.DEFAULT_KEEP)), int(params.get("buffer_px", 1))
+
+
+def mask_scores(
+    s2: MaskedS2, grid, keep: Iterable[int], buffers: Iterable[int] = (0, 1, 2, 3)
+) -> pd.DataFrame | None:
+    """Precision and recall of the SCL mask for several buffers, against the demo's truth.
+
+    Returns ``None`` for real data (only simulated items carry a ``cloud_truth`` asset).
+    """
+    if not all("cloud_truth" in it.assets for it in s2.items):
+        return None
+    truth = load.load_truth(s2.items, grid).values
+    scl = s2.scl.values
+    rows = []
+    for buffer_px in buffers:
+        clear = cloudmask.clear_mask(xr.DataArray(scl, dims=s2.scl.dims), keep, buffer_px).values
+        rows.append(
+            {
+                "buffer_px": buffer_px,
+                **cloudmask.score_mask(clear, truth),
+                "kept": float(clear.mean()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("buffer_px")
+
+
+def save_mask_summary(
+    run: RunFolder, fraction: xr.DataArray, count: xr.DataArray, scores: pd.DataFrame | None
+) -> dict[str, Path]:
+    """Write notebook 02's products: ``cloudmask.zarr`` and ``cloudmask_scores.csv``."""
+    ds = xr.Dataset({"clear_fraction": fraction.astype("float32"), "valid_count": count})
+    products = {"cloudmask": write_zarr(ds, run.path / "cloudmask.zarr")}
+    if scores is not None:
+        path = run.path / "cloudmask_scores.csv"
+        scores.round(4).to_csv(path)
+        products["cloudmask_scores"] = path
+    return products

@@ -22,9 +22,7 @@ def demo_run(tmp_path_factory):
         profile="ci",
         run_root=str(tmp_path_factory.mktemp("runs")),
     )
-    timings = run_notebooks(
-        cfg, notebooks=[p for p in notebook_paths() if p.name.startswith("01_")]
-    )
+    timings = run_notebooks(cfg)  # every notebook, in order, against one local STAC API
     return cfg, timings
 
 
@@ -122,3 +120,45 @@ def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monke
     while time.monotonic() < deadline and any(Path(p).exists() for p in started):
         time.sleep(0.5)
     assert not any(Path(p).exists() for p in started)
+
+
+def test_02_scores_the_mask_and_saves_its_summary(demo_run):
+    import pandas as pd
+    import xarray as xr
+
+    cfg, timings = demo_run
+    manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
+    entry = manifest["notebooks"]["02_cloud_masking"]
+    assert (
+        entry["parameters"]["keep_classes"] == [4, 5, 6, 7]
+        and entry["parameters"]["buffer_px"] == 1
+    )
+    assert entry["metrics"]["scenes"] == len(manifest["items"]["s2"])
+    scores = pd.read_csv(cfg.run_dir / "cloudmask_scores.csv", index_col="buffer_px")
+    assert list(scores.index) == [0, 1, 2, 3]
+    assert scores.loc[0, "precision"] > 0.85 and scores.loc[0, "recall"] > 0.6
+    assert scores["recall"].is_monotonic_increasing  # a wider buffer catches more
+    assert scores["kept"].is_monotonic_decreasing  # ... and keeps fewer pixels
+    summary = xr.open_zarr(cfg.run_dir / "cloudmask.zarr")
+    assert summary["clear_fraction"].sizes["time"] == len(manifest["items"]["s2"])
+    assert summary["valid_count"].shape == (256, 512)
+    assert timings["02_cloud_masking"] > 0
+
+
+def test_03_writes_gap_filled_composites(demo_run):
+    import xarray as xr
+
+    cfg, _ = demo_run
+    s2 = xr.open_zarr(cfg.run_dir / "s2_composite.zarr")
+    assert dict(s2["median"].sizes) == {"period": 12, "band": 10, "y": 256, "x": 512}
+    flags = s2["flags"].values
+    assert (flags == 0).mean() > 0.5 and (
+        flags == 3
+    ).sum() == 0  # observed mostly; nothing left missing
+    assert not bool(s2["median"].isnull().any().compute())
+    s1 = xr.open_zarr(cfg.run_dir / "s1_composite.zarr")
+    assert list(s1["band"].values) == ["VV", "VH"] and float(s1["mean"].mean()) < -5
+    enmap = xr.open_zarr(cfg.run_dir / "enmap_clearest.zarr")
+    assert enmap["reflectance"].sizes["band"] == 224
+    manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
+    assert manifest["notebooks"]["03_composites"]["metrics"]["periods"] == 12
