@@ -46,7 +46,7 @@ def dask_client(
     -------
     distributed.Client
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if address:
         try:
@@ -57,11 +57,11 @@ def dask_client(
                 "Check the address, or leave it empty to start a local cluster."
             ) from err
     workers = n_workers or min(os.cpu_count() or 1, 4)
-    cluster = LocalCluster(
+    # a client that starts its own LocalCluster also shuts it down on client.close()
+    return Client(
         n_workers=workers,
         threads_per_worker=threads_per_worker,
         memory_limit=memory_limit,
         processes=True,
         dashboard_address=":0" if dashboard else None,
     )
-    return Client(cluster)

@@ -1,0 +1,98 @@
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from pyproj import Transformer
+
+from cropkit.errors import DataError
+from cropkit.load import SkippedItemsWarning, load_enmap, load_s1, load_s2, load_scl, usable_items
+from cropkit.providers import PROVIDERS
+from cropkit.regions import SceneGrid, get_region
+from cropkit.stac import StacSource, open_api
+
+pytestmark = pytest.mark.server
+
+GRID = get_region("chartres").grid(64, (2, 1))
+
+
+@pytest.fixture(scope="module")
+def source(stac_server):
+    return StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))
+
+
+@pytest.fixture(scope="module")
+def s2_items(source):
+    return source.search("s2", GRID.lonlat_bounds(), 2023, max_cloud=100)
+
+
+def _local(tiny_demo, item, name):
+    with rasterio.open(tiny_demo.root / "sentinel-2-l2a" / item.id / name) as src:
+        return src.read(1)
+
+
+def test_reflectance_is_dn_times_scale_plus_offset(source, s2_items, tiny_demo):
+    cube = load_s2(s2_items[:3], source.provider, GRID)
+    assert cube.dims == ("time", "band", "y", "x") and cube.shape == (3, 10, 64, 128)
+    assert list(cube["band"].values[:3]) == ["B02", "B03", "B04"]
+    dn = _local(tiny_demo, s2_items[0], "B04.tif").astype("float32")
+    expected = np.where(dn == 0, np.nan, dn * np.float32(1e-4) - np.float32(0.1))
+    np.testing.assert_allclose(cube.sel(band="B04").values[0], expected, rtol=1e-6, equal_nan=True)
+    assert float(cube["x"][0]) == GRID.bounds[0] + 5  # pixel centres
+
+
+def test_twenty_metre_bands_are_resampled_onto_the_10_m_grid(source, s2_items, tiny_demo):
+    cube = load_s2(s2_items[:1], source.provider, GRID, bands=["B11"])
+    dn20 = _local(tiny_demo, s2_items[0], "B11.tif").astype(float) * 1e-4 - 0.1
+    got = cube.values[0, 0]
+    assert got.shape == (64, 128)
+    # block means agree with the 20 m pixels (bilinear keeps the mean)
+    assert np.nanmean(got) == pytest.approx(np.mean(dn20[dn20 > -0.1]), rel=0.02)
+
+
+def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo):
+    scl = load_scl(s2_items[:1], source.provider, GRID).values[0]
+    native = _local(tiny_demo, s2_items[0], "SCL.tif")
+    np.testing.assert_array_equal(scl, np.kron(native, np.ones((2, 2), dtype=native.dtype)))
+
+
+def test_sentinel1_in_db_and_enmap_with_wavelengths(source):
+    s1 = load_s1(source.search("s1", GRID.lonlat_bounds(), 2023)[:2], source.provider, GRID)
+    assert list(s1["band"].values) == ["VV", "VH"] and s1.attrs["units"] == "dB"
+    values = s1.values
+    assert -25 < np.nanmedian(values[:, 0]) < -3 and np.nanmedian(values[:, 1]) < np.nanmedian(
+        values[:, 0]
+    )
+    enmap = load_enmap(source.search("enmap", GRID.lonlat_bounds(), 2023), source.provider, GRID)
+    assert enmap.sizes["band"] == 224 and enmap.shape[-2:] == (22, 43)
+    assert float(enmap["wavelength"][0]) == pytest.approx(418.2)
+
+
+def test_items_missing_an_asset_are_skipped_by_name(source, s2_items):
+    broken = [it.clone() for it in s2_items[:3]]
+    del broken[1].assets["red"]
+    with pytest.warns(SkippedItemsWarning, match=f"Skipped 1 of 3 .*{broken[1].id}"):
+        cube = load_s2(broken, source.provider, GRID, bands=["B04"])
+    assert cube.sizes["time"] == 2
+    with pytest.raises(DataError, match="None of the 1 items"):
+        usable_items(broken[1:2], ["red"])
+
+
+def test_an_unreadable_cog_becomes_nodata_with_a_warning(source, s2_items):
+    broken = [it.clone() for it in s2_items[:2]]
+    broken[0].assets["red"].href = broken[0].assets["red"].href.replace("B04.tif", "MISSING.tif")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        values = load_s2(broken, source.provider, GRID, bands=["B04"]).values
+    assert np.isnan(values[0]).all() and np.isfinite(values[1]).any()
+
+
+def test_items_in_another_crs_are_reprojected(source, s2_items):
+    """The same UTM 31 items read onto a grid of the neighbouring UTM zone are warped."""
+    t = Transformer.from_crs(32631, 32630, always_xy=True)
+    x0, y0 = t.transform(GRID.bounds[0], GRID.bounds[3])
+    other = SceneGrid(32630, Affine(10, 0, round(x0, -1), 0, -10, round(y0, -1)), (64, 128), ())
+    cube = load_s2(s2_items[:1], source.provider, other, bands=["B08"])
+    assert cube.attrs["crs"] == "EPSG:32630"
+    assert np.isfinite(cube.values).mean() > 0.9

@@ -1,0 +1,56 @@
+import pytest
+
+from cropkit.config import RunConfig
+from cropkit.errors import DataError
+from cropkit.run import RunFolder
+from cropkit.workflow import mask_settings, run_parcels
+
+
+def test_mask_settings_come_from_notebook_02(tmp_path):
+    run = RunFolder(tmp_path)
+    assert mask_settings(run) == ([4, 5, 6, 7], 1)
+    run.record("02_cloud_masking", {"keep_classes": [4, 5], "buffer_px": 3})
+    assert mask_settings(run) == ([4, 5], 3)
+
+
+def test_parcels_need_a_file_for_real_data(tmp_path):
+    with pytest.raises(DataError, match="Give parcels_path"):
+        run_parcels(RunConfig(stac="earth-search"))
+    with pytest.raises(DataError, match="does not exist"):
+        run_parcels(RunConfig(), str(tmp_path / "rpg.gpkg"))
+
+
+def test_user_parcels_get_their_tier4(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    path = tmp_path / "rpg.geojson"
+    gpd.GeoDataFrame(
+        {"CODE_CULTU": ["BTH", "XYZ"]}, geometry=[box(0, 0, 1, 1)] * 2, crs=4326
+    ).to_file(path)
+    parcels = run_parcels(RunConfig(stac="earth-search"), str(path))
+    assert (
+        parcels["tier4"].tolist()[0] == "winter_soft_wheat" and parcels["tier4"].isna().tolist()[1]
+    )
+    (tmp_path / "bad.geojson").write_text(
+        gpd.GeoDataFrame({"code": ["BTH"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_json()
+    )
+    with pytest.raises(DataError, match="no CODE_CULTU column"):
+        run_parcels(RunConfig(stac="earth-search"), str(tmp_path / "bad.geojson"))
+
+
+@pytest.mark.server
+def test_run_items_search_when_notebook_01_did_not_run(stac_server, tmp_path):
+    from cropkit.providers import PROVIDERS
+    from cropkit.stac import StacSource, open_api
+    from cropkit.workflow import run_items
+
+    source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))
+    cfg = RunConfig(run_root=str(tmp_path), max_cloud=20)
+    run = RunFolder.for_config(cfg)
+    found = run_items(source, run, cfg, "s2")
+    assert run.item_ids("s2") == [it.id for it in found]
+    again = run_items(source, run, cfg, "s2")  # now fetched by id
+    assert [it.id for it in again] == [it.id for it in found]
+    with pytest.raises(DataError, match="not in 'sentinel-2-l2a'.*Rerun notebook 01"):
+        source.fetch("s2", ["S2X_NOPE"])
