@@ -42,6 +42,7 @@ lab: system env
 bench: system env
 	$(PY) benchmarks/bench_demo.py
 	$(PY) benchmarks/bench_server.py
+	$(PY) benchmarks/bench_composite.py
 
 lint: env
 	$(VENV)/bin/ruff check cropkit tests benchmarks notebooks

@@ -1,0 +1,58 @@
+"""Composite a large demo zone (2048 x 2048 pixels, one year) on workers limited in memory.
+
+The cube (about 73 dates x 10 bands x 2048 x 2048 float32, 12 GB) does not fit in the
+workers' memory; cropkit composites it spatial chunk by spatial chunk. Prints the time,
+the peak memory of each worker and the size of the cube.
+
+Usage: python benchmarks/large_zone.py [--memory-limit 3GiB] [--workers 2]
+"""
+
+import argparse
+import json
+import tempfile
+import time
+
+from distributed.diagnostics import MemorySampler
+
+from cropkit import cloudmask, composite, gapfill
+from cropkit.cluster import dask_client
+from cropkit.config import RunConfig
+from cropkit.load import load_s2, load_scl
+from cropkit.stac import connect
+from cropkit.store import write_zarr
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--memory-limit", default="3GiB")
+parser.add_argument("--workers", type=int, default=2)
+parser.add_argument("--region", default="auch")
+args = parser.parse_args()
+
+cfg = RunConfig(region=args.region, year=2023, profile="large", max_cloud=100)
+source = connect(cfg)
+items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
+cube = load_s2(items, source.provider, cfg.grid, chunks=512)
+clear = cloudmask.clear_mask(load_scl(items, source.provider, cfg.grid, chunks=512), buffer_px=1)
+masked = cloudmask.apply_mask(cube, clear)
+result = gapfill.fill_gaps(composite.period_median(masked, "month", cfg.year))
+size_gb = masked.size * 4 / 1e9
+
+client = dask_client(n_workers=args.workers, memory_limit=args.memory_limit)
+sampler = MemorySampler()
+t0 = time.perf_counter()
+with tempfile.TemporaryDirectory() as tmp, sampler.sample("composite"):
+    write_zarr(result, f"{tmp}/s2_composite.zarr")
+seconds = time.perf_counter() - t0
+frame = sampler.to_pandas()
+client.close()
+print(
+    json.dumps(
+        {
+            "shape": dict(masked.sizes),
+            "cube_gb": round(size_gb, 1),
+            "workers": args.workers,
+            "memory_limit": args.memory_limit,
+            "seconds": round(seconds, 1),
+            "peak_cluster_memory_gb": round(float(frame["composite"].max()) / 1e9, 2),
+        }
+    )
+)
