@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pystac
+import rasterio
 import stackstac
 import xarray as xr
 from rasterio.enums import Resampling
@@ -60,26 +62,63 @@ def _as_items(items) -> list[pystac.Item]:
     return [it if isinstance(it, pystac.Item) else pystac.Item.from_dict(it) for it in out]
 
 
-def usable_items(items, assets: Sequence[str]) -> list[pystac.Item]:
+def _readable(href: str) -> bool:
+    try:
+        with rasterio.open(href):
+            return True
+    except RasterioIOError:
+        return False
+
+
+def _warn_skipped(skipped: list[str], total: int, why: str) -> None:
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} of {total} items {why}: "
+            f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
+            SkippedItemsWarning,
+            stacklevel=4,
+        )
+
+
+def usable_items(items, assets: Sequence[str], check_readable: bool = False) -> list[pystac.Item]:
     """Keep the items that have every asset in ``assets``; warn about the others.
+
+    Parameters
+    ----------
+    items : iterable of pystac.Item or dict
+        Items to check.
+    assets : sequence of str
+        Asset keys every item needs.
+    check_readable : bool
+        Also open each asset's header (in parallel) and skip items with a COG that
+        cannot be read. Without it, unreadable COGs become NaN when the cube is
+        computed (with a warning from stackstac that names the file).
 
     Raises
     ------
     DataError
-        If no item has them all.
+        If no item is left.
     """
     items = _as_items(items)
+    total = len(items)
     keep = [it for it in items if all(a in it.assets for a in assets)]
-    skipped = [it.id for it in items if it not in keep]
-    if skipped:
-        warnings.warn(
-            f"Skipped {len(skipped)} of {len(items)} items that lack one of the assets "
-            f"{list(assets)}: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
-            SkippedItemsWarning,
-            stacklevel=3,
+    _warn_skipped(
+        [it.id for it in items if it not in keep],
+        total,
+        f"that lack one of the assets {list(assets)}",
+    )
+    if check_readable and keep:
+        hrefs = [[it.assets[a].get_absolute_href() for a in assets] for it in keep]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            ok = list(pool.map(lambda hs: all(_readable(h) for h in hs), hrefs))
+        _warn_skipped(
+            [it.id for it, good in zip(keep, ok) if not good],
+            total,
+            "with a COG that cannot be read",
         )
+        keep = [it for it, good in zip(keep, ok) if good]
     if not keep:
-        raise DataError(f"None of the {len(items)} items has all the assets {list(assets)}.")
+        raise DataError(f"None of the {total} items has all the assets {list(assets)} readable.")
     return keep
 
 
@@ -117,6 +156,7 @@ def load_s2(
     grid: SceneGrid,
     bands: Sequence[str] = S2_BAND_NAMES,
     chunks: int = 512,
+    check_readable: bool = False,
 ) -> xr.DataArray:
     """Sentinel-2 L2A surface reflectance on the 10 m grid.
 
@@ -132,6 +172,8 @@ def load_s2(
         cropkit band names, ``B02`` ... ``B12``.
     chunks : int
         Spatial chunk size (pixels).
+    check_readable : bool
+        Skip (and count) items whose COGs cannot be opened; see :func:`usable_items`.
 
     Returns
     -------
@@ -140,7 +182,7 @@ def load_s2(
         coordinates ``time``, ``band``, ``y``, ``x`` and ``id`` (item id per time).
     """
     keys = [provider.asset_key("s2", b) for b in bands]
-    items = usable_items(items, keys)
+    items = usable_items(items, keys, check_readable)
     cube = _stack(items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)

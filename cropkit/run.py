@@ -103,7 +103,7 @@ class RunFolder:
         products : dict, optional
             Product name -> file path (stored relative to the run folder).
         items : dict, optional
-            Collection -> list of STAC item ids used.
+            Sensor key (``"s2"``, ``"s1"``, ``"enmap"``) -> list of STAC item ids used.
         metrics : dict, optional
             Numbers worth keeping (counts, scores, timings).
         """

@@ -33,11 +33,34 @@ def _plain(attrs: dict) -> dict:
     return out
 
 
-def write_zarr(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` (computing it if lazy) to a Zarr store, replacing any old one.
+def _compute_with_progress(delayed, progress: bool) -> None:
+    """Compute on the active dask.distributed client (with its progress bar), else locally."""
+    try:
+        from distributed import get_client
+        from distributed import progress as show_progress
 
-    The store is written next to its final place and renamed when complete, so a
-    failed write never leaves a half-written store behind.
+        client = get_client()
+    except (ImportError, ValueError):
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(minimum=5):
+                delayed.compute()
+        else:
+            delayed.compute()
+        return
+    future = client.compute(delayed)
+    if progress:
+        show_progress(future)
+    future.result()
+
+
+def write_zarr(ds: xr.Dataset, path: str | Path, progress: bool = True) -> Path:
+    """Write ``ds`` (computing it if lazy) to a Zarr store (format 2), replacing any old one.
+
+    The computation runs on the active dask.distributed client when there is one, with
+    a progress bar. The store is written next to its final place and renamed when
+    complete, so a failed write never leaves a half-written store behind.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -48,7 +71,8 @@ def write_zarr(ds: xr.Dataset, path: str | Path) -> Path:
         var.attrs = _plain(var.attrs)
         var.encoding.pop("chunks", None)
         var.encoding.pop("preferred_chunks", None)
-    ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)  # v2: widest reader support
+    delayed = ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, compute=False)
+    _compute_with_progress(delayed, progress)
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
     return path

@@ -85,8 +85,17 @@ def masked_s2(
     grid,
     keep: Iterable[int] = cloudmask.DEFAULT_KEEP,
     buffer_px: int = 0,
+    check_readable: bool = False,
 ) -> MaskedS2:
-    """Load Sentinel-2 reflectance and SCL lazily and build the clear mask."""
+    """Load Sentinel-2 reflectance and SCL lazily and build the clear mask.
+
+    Items with a missing asset, or (with ``check_readable``, which opens every COG
+    header first) an unreadable COG, are skipped with a
+    :class:`~cropkit.load.SkippedItemsWarning` that names and counts them. Without the
+    check an unreadable COG becomes NaN when computed.
+    """
+    keys = [source.provider.asset_key("s2", b) for b in (*load.S2_BAND_NAMES, "SCL")]
+    items = pystac.ItemCollection(load.usable_items(items, keys, check_readable))
     reflectance = load.load_s2(items, source.provider, grid)
     scl = load.load_scl(items, source.provider, grid)
     clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)

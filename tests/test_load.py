@@ -96,3 +96,14 @@ def test_items_in_another_crs_are_reprojected(source, s2_items):
     cube = load_s2(s2_items[:1], source.provider, other, bands=["B08"])
     assert cube.attrs["crs"] == "EPSG:32630"
     assert np.isfinite(cube.values).mean() > 0.9
+
+
+def test_unreadable_cogs_can_be_skipped_and_counted_up_front(source, s2_items):
+    broken = [it.clone() for it in s2_items[:3]]
+    broken[2].assets["red"].href = broken[2].assets["red"].href.replace("B04.tif", "MISSING.tif")
+    with pytest.warns(
+        SkippedItemsWarning,
+        match=f"Skipped 1 of 3 items with a COG that cannot be read: {broken[2].id}",
+    ):
+        kept = usable_items(broken, ["red", "nir"], check_readable=True)
+    assert [it.id for it in kept] == [it.id for it in broken[:2]]
