@@ -21,38 +21,46 @@ from cropkit.load import load_s2, load_scl
 from cropkit.stac import connect
 from cropkit.store import write_zarr
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--memory-limit", default="3GiB")
-parser.add_argument("--workers", type=int, default=2)
-parser.add_argument("--region", default="auch")
-args = parser.parse_args()
 
-cfg = RunConfig(region=args.region, year=2023, profile="large", max_cloud=100)
-source = connect(cfg)
-items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
-cube = load_s2(items, source.provider, cfg.grid, chunks=512)
-clear = cloudmask.clear_mask(load_scl(items, source.provider, cfg.grid, chunks=512), buffer_px=1)
-masked = cloudmask.apply_mask(cube, clear)
-result = gapfill.fill_gaps(composite.period_median(masked, "month", cfg.year))
-size_gb = masked.size * 4 / 1e9
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memory-limit", default="3GiB")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--region", default="auch")
+    args = parser.parse_args()
 
-client = dask_client(n_workers=args.workers, memory_limit=args.memory_limit)
-sampler = MemorySampler()
-t0 = time.perf_counter()
-with tempfile.TemporaryDirectory() as tmp, sampler.sample("composite"):
-    write_zarr(result, f"{tmp}/s2_composite.zarr")
-seconds = time.perf_counter() - t0
-frame = sampler.to_pandas()
-client.close()
-print(
-    json.dumps(
-        {
-            "shape": dict(masked.sizes),
-            "cube_gb": round(size_gb, 1),
-            "workers": args.workers,
-            "memory_limit": args.memory_limit,
-            "seconds": round(seconds, 1),
-            "peak_cluster_memory_gb": round(float(frame["composite"].max()) / 1e9, 2),
-        }
+    cfg = RunConfig(region=args.region, year=2023, profile="large", max_cloud=100)
+    source = connect(cfg)
+    items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
+    cube = load_s2(items, source.provider, cfg.grid, chunks=512)
+    clear = cloudmask.clear_mask(
+        load_scl(items, source.provider, cfg.grid, chunks=512), buffer_px=1
     )
-)
+    masked = cloudmask.apply_mask(cube, clear)
+    result = gapfill.fill_gaps(composite.period_median(masked, "month", cfg.year))
+    size_gb = masked.size * 4 / 1e9
+
+    client = dask_client(n_workers=args.workers, memory_limit=args.memory_limit)
+    sampler = MemorySampler()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, sampler.sample("composite"):
+        write_zarr(result, f"{tmp}/s2_composite.zarr")
+    seconds = time.perf_counter() - t0
+    frame = sampler.to_pandas()
+    client.close()
+    print(
+        json.dumps(
+            {
+                "shape": dict(masked.sizes),
+                "cube_gb": round(size_gb, 1),
+                "workers": args.workers,
+                "memory_limit": args.memory_limit,
+                "seconds": round(seconds, 1),
+                "peak_cluster_memory_gb": round(float(frame["composite"].max()) / 1e9, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":  # dask starts worker processes: guard the entry point
+    main()
