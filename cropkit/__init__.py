@@ -36,6 +36,7 @@ _SUBMODULES = {
     "cluster",
     "composite",
     "gapfill",
+    "labels",
     "load",
     "profiles",
     "static_catalog",

@@ -1,0 +1,99 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import xarray as xr
+from shapely.geometry import Polygon, box
+
+from cropkit.errors import DataError
+from cropkit.labels import NO_LABEL, check_parcels, rasterize_labels, read_parcels
+
+
+@pytest.fixture()
+def grid():
+    # 6 x 8 pixels of 10 m (pixel centres), origin at (500000, 5000060)
+    x = 500005.0 + 10 * np.arange(8)
+    y = 5000055.0 - 10 * np.arange(6)
+    return xr.DataArray(
+        np.zeros((6, 8)), dims=("y", "x"), coords={"y": y, "x": x}, attrs={"crs": "EPSG:32631"}
+    )
+
+
+def two_parcels(crs=32631):
+    return gpd.GeoDataFrame(
+        {"ID_PARCEL": ["a", "b"], "CODE_CULTU": ["BTH", "MIS"]},
+        geometry=[box(500000, 5000020, 500040, 5000060), box(500040, 5000000, 500080, 5000060)],
+        crs=crs,
+    )
+
+
+def test_two_parcels_on_a_hand_made_grid(grid):
+    parcels, report = check_parcels(two_parcels())
+    assert report.kept == 2 and report.unknown_codes == {}
+    layers = rasterize_labels(parcels, grid)
+    assert layers["parcel"].values.tolist() == [[1] * 4 + [2] * 4] * 4 + [[0] * 4 + [2] * 4] * 2
+    assert layers["tier4"].attrs["classes"] == ["grain_maize", "winter_soft_wheat"]
+    assert layers["tier4"].values[0].tolist() == [1] * 4 + [0] * 4
+    assert layers["tier4"].values[5, 0] == NO_LABEL
+    assert layers["tier1"].attrs["classes"] == ["arable_crops"]
+    assert set(np.unique(layers["tier1"].values)) == {0, NO_LABEL}
+
+
+def test_inward_buffer_drops_border_pixels_and_min_area_drops_parcels(grid):
+    parcels, _ = check_parcels(two_parcels())
+    layers = rasterize_labels(parcels, grid, buffer_m=10)
+    a = layers["parcel"].values == 1
+    assert a.sum() == 2 * 2  # the 4 x 4 parcel loses a pixel on each side
+    small = rasterize_labels(parcels, grid, min_area_m2=2000)
+    assert set(np.unique(small["parcel"].values)) == {0, 2}  # 'a' is 1600 m2
+
+
+def test_parcels_in_another_crs_are_reprojected(grid):
+    wgs84 = two_parcels().to_crs(4326)
+    parcels, _ = check_parcels(wgs84)
+    layers = rasterize_labels(parcels, grid)
+    assert (layers["parcel"].values == 1).sum() == pytest.approx(16, abs=2)
+
+
+def test_bad_geometries_and_unknown_codes_are_reported():
+    bowtie = Polygon([(500000, 5000000), (500010, 5000010), (500010, 5000000), (500000, 5000010)])
+    frame = gpd.GeoDataFrame(
+        {"CODE_CULTU": ["BTH", "BTH", "XXX", "XXX", "MIS"]},
+        geometry=[
+            bowtie,
+            Polygon(),
+            box(0, 0, 1, 1),
+            box(0, 0, 2, 2),
+            box(500000, 5000000, 500010, 5000010),
+        ],
+        crs=32631,
+    )
+    with pytest.warns(
+        UserWarning, match="2 of 5 parcels kept.*1 geometries repaired, 1 empty dropped.*XXX: 2"
+    ):
+        parcels, report = check_parcels(frame)
+    assert (report.total, report.repaired, report.dropped_empty, report.kept) == (5, 1, 1, 2)
+    assert report.unknown_codes == {"XXX": 2}
+    assert parcels.is_valid.all() and list(parcels["tier4"]) == ["winter_soft_wheat", "grain_maize"]
+
+
+def test_unusable_inputs_are_explained(tmp_path):
+    with pytest.raises(DataError, match="no 'CODE_CULTU' column.*code_column="):
+        check_parcels(two_parcels().rename(columns={"CODE_CULTU": "code"}))
+    with pytest.raises(DataError, match="no CRS"):
+        check_parcels(two_parcels().set_crs(None, allow_override=True))
+    with pytest.raises(DataError, match="No usable parcel left"):
+        check_parcels(two_parcels().assign(CODE_CULTU="ZZZ"))
+    with pytest.raises(DataError, match="does not exist"):
+        read_parcels(tmp_path / "rpg.gpkg")
+    (tmp_path / "junk.geojson").write_text("not json")
+    with pytest.raises(DataError, match="Could not read parcels from .*junk.geojson"):
+        read_parcels(tmp_path / "junk.geojson")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".gpkg", ".geojson", ".shp"])
+def test_every_vector_format_reads(tmp_path, suffix):
+    path = tmp_path / f"rpg{suffix}"
+    frame = two_parcels()
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_file(path)
+    parcels, report = read_parcels(path)
+    assert report.kept == 2 and list(parcels["CODE_CULTU"]) == ["BTH", "MIS"]
