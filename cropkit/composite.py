@@ -76,33 +76,29 @@ def _complete(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(valid[:, None], chunk, np.float32(np.nan)), valid.sum(axis=0)
 
 
-def _median_block(block: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """``(time, band, y, x)`` -> ``(period, band + 1, y, x)``: medians, then the count."""
+def _nanmedian(chunk: np.ndarray) -> np.ndarray:
+    return bn.nanmedian(chunk, axis=0)
+
+
+def _nanmean_db(chunk: np.ndarray) -> np.ndarray:
+    """Mean in linear power of dB values, back in dB."""
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(bn.nanmean(np.power(np.float32(10.0), chunk / 10.0), axis=0))
+
+
+def _period_block(block: np.ndarray, bounds: np.ndarray, reducer) -> np.ndarray:
+    """``(time, band, y, x)`` -> ``(period, band + 1, y, x)``: reduced values, then the count."""
     out = np.full((len(bounds), block.shape[1] + 1, *block.shape[2:]), np.nan, dtype=np.float32)
     for k, (start, stop) in enumerate(bounds):
         out[k, -1] = 0
         if stop > start:
             chunk, count = _complete(block[start:stop])
-            out[k, :-1] = bn.nanmedian(chunk, axis=0)
+            out[k, :-1] = reducer(chunk)
             out[k, -1] = count
     return out
 
 
-def _mean_db_block(block: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Like :func:`_median_block`, with the mean in linear power of dB values."""
-    out = np.full((len(bounds), block.shape[1] + 1, *block.shape[2:]), np.nan, dtype=np.float32)
-    for k, (start, stop) in enumerate(bounds):
-        out[k, -1] = 0
-        if stop > start:
-            chunk, count = _complete(block[start:stop])
-            with np.errstate(divide="ignore"):
-                linear = np.power(np.float32(10.0), chunk / 10.0)
-                out[k, :-1] = 10 * np.log10(bn.nanmean(linear, axis=0))
-            out[k, -1] = count
-    return out
-
-
-def _reduce(cube: xr.DataArray, period: str, year: int | None, kernel, name: str) -> xr.Dataset:
+def _reduce(cube: xr.DataArray, period: str, year: int | None, reducer, name: str) -> xr.Dataset:
     if tuple(cube.dims) != ("time", "band", "y", "x"):
         raise ConfigError(f"Expected a cube with dims (time, band, y, x), got {cube.dims}.")
     times = pd.DatetimeIndex(cube["time"].values)
@@ -114,13 +110,14 @@ def _reduce(cube: xr.DataArray, period: str, year: int | None, kernel, name: str
     if isinstance(data, da.Array):
         data = data.astype(np.float32).rechunk({0: -1, 1: -1})
         result = data.map_blocks(
-            kernel,
+            _period_block,
             bounds,
+            reducer,
             dtype=np.float32,
             chunks=((shape_out[0],), (shape_out[1],), data.chunks[2], data.chunks[3]),
         )
     else:
-        result = kernel(np.asarray(data, dtype=np.float32), bounds)
+        result = _period_block(np.asarray(data, dtype=np.float32), bounds, reducer)
     coords = {"period": starts, "band": cube["band"].values, "y": cube["y"], "x": cube["x"]}
     values = xr.DataArray(result[:, :-1], dims=("period", "band", "y", "x"), coords=coords)
     count = xr.DataArray(
@@ -156,7 +153,7 @@ def period_median(cube: xr.DataArray, period: str = "month", year: int | None = 
         ``median`` with dims ``(period, band, y, x)`` (float32) and ``count`` with
         dims ``(period, y, x)``: the number of complete observations behind each value.
     """
-    return _reduce(cube, period, year, _median_block, "median")
+    return _reduce(cube, period, year, _nanmedian, "median")
 
 
 def period_mean_db(
@@ -166,7 +163,7 @@ def period_mean_db(
 
     Parameters and returns as :func:`period_median` (variable ``mean``), for a cube in dB.
     """
-    return _reduce(cube, period, year, _mean_db_block, "mean")
+    return _reduce(cube, period, year, _nanmean_db, "mean")
 
 
 def clearest(cube: xr.DataArray, cloud_cover: np.ndarray | list[float]) -> xr.DataArray:

@@ -24,11 +24,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import xarray as xr
-from affine import Affine
-from rasterio import features
 from shapely import make_valid
 
 from .errors import DataError
+from .profiles import burn, grid_crs
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 __all__ = ["ParcelReport", "read_parcels", "check_parcels", "rasterize_labels", "NO_LABEL"]
@@ -194,24 +193,15 @@ def rasterize_labels(
         (int16 class index, :data:`NO_LABEL` outside), dims ``(y, x)``. Each tier's
         class names are in its ``classes`` attribute (index order).
     """
-    crs = crs or like.attrs.get("crs")
+    crs = crs or grid_crs(like)
     if crs is None:
         raise DataError("The grid has no CRS (no 'crs' attribute); pass crs=.")
-    x, y = like["x"].values, like["y"].values
-    res_x, res_y = float(x[1] - x[0]), float(y[1] - y[0])
-    transform = Affine(res_x, 0, x[0] - res_x / 2, 0, res_y, y[0] - res_y / 2)
     frame = parcels.to_crs(crs)
     geoms = frame.geometry.buffer(-buffer_m) if buffer_m else frame.geometry
     keep = ~geoms.is_empty & (geoms.area >= min_area_m2)
     geoms = geoms[keep]
-    burnt = features.rasterize(
-        zip(geoms, np.flatnonzero(keep) + 1),
-        out_shape=(y.size, x.size),
-        transform=transform,
-        fill=0,
-        dtype="int32",
-    )
-    coords = {"y": y, "x": x}
+    burnt = burn(zip(geoms, np.flatnonzero(keep) + 1), like)
+    coords = {"y": like["y"].values, "x": like["x"].values}
     out = {"parcel": xr.DataArray(burnt, dims=("y", "x"), coords=coords)}
     inside = burnt > 0
     for tier in TIERS:

@@ -20,7 +20,7 @@ from rasterio import features
 
 from .errors import DataError
 
-__all__ = ["parcel_raster", "crop_profiles", "crop_spectra", "ndvi"]
+__all__ = ["parcel_raster", "burn", "grid_crs", "crop_profiles", "crop_spectra", "ndvi"]
 
 
 def ndvi(cube: xr.DataArray) -> xr.DataArray:
@@ -45,17 +45,34 @@ def parcel_raster(parcels: gpd.GeoDataFrame, like: xr.DataArray | xr.Dataset) ->
     xarray.DataArray
         Dims ``(y, x)``, int32: row of ``parcels`` + 1, 0 outside parcels.
     """
+    crs = grid_crs(like)
+    if crs is None:
+        raise DataError("The grid has no CRS (no 'crs' attribute); cannot place the parcels on it.")
+    burnt = burn(zip(parcels.to_crs(crs).geometry, range(1, len(parcels) + 1)), like)
+    return xr.DataArray(
+        burnt, dims=("y", "x"), coords={"y": like["y"], "x": like["x"]}, name="parcel"
+    )
+
+
+def grid_crs(like: xr.DataArray | xr.Dataset) -> str | None:
+    """CRS of a cube: its ``crs`` attribute, or its stackstac ``epsg`` coordinate."""
+    return like.attrs.get("crs") or (f"EPSG:{int(like['epsg'])}" if "epsg" in like.coords else None)
+
+
+def burn(shapes, like: xr.DataArray | xr.Dataset) -> np.ndarray:
+    """Rasterize ``(geometry, value)`` pairs onto the pixel-centre ``x``/``y`` grid of ``like``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dims ``(y, x)``, int32, 0 where no shape falls.
+    """
     x, y = like["x"].values, like["y"].values
     res_x, res_y = float(x[1] - x[0]), float(y[1] - y[0])
     transform = Affine(res_x, 0, x[0] - res_x / 2, 0, res_y, y[0] - res_y / 2)
-    crs = like.attrs.get("crs") or (f"EPSG:{int(like['epsg'])}" if "epsg" in like.coords else None)
-    if crs is None:
-        raise DataError("The grid has no CRS (no 'crs' attribute); cannot place the parcels on it.")
-    shapes = zip(parcels.to_crs(crs).geometry, range(1, len(parcels) + 1))
-    burnt = features.rasterize(
+    return features.rasterize(
         shapes, out_shape=(y.size, x.size), transform=transform, fill=0, dtype="int32"
     )
-    return xr.DataArray(burnt, dims=("y", "x"), coords={"y": y, "x": x}, name="parcel")
 
 
 def crop_profiles(values: xr.DataArray, raster: xr.DataArray, crop_of_parcel) -> pd.DataFrame:
