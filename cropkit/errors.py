@@ -16,6 +16,7 @@ __all__ = [
     "StacSearchError",
     "EmptySearchError",
     "StacConnectionError",
+    "ServiceConnectionError",
     "ServerError",
     "MissingDependencyError",
 ]
@@ -52,7 +53,11 @@ class EmptySearchError(StacSearchError):
     """A STAC search matched no item."""
 
 
-class StacConnectionError(StacSearchError, ConnectionError):
+class ServiceConnectionError(CropkitError, ConnectionError):
+    """A remote service (a STAC API, a WFS) could not be reached or answered an error."""
+
+
+class StacConnectionError(StacSearchError, ServiceConnectionError):
     """A STAC API could not be reached."""
 
 

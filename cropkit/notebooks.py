@@ -57,6 +57,7 @@ def run_notebooks(
     notebooks: list[str | Path] | None = None,
     kernel_name: str = "python3",
     log_output: bool = False,
+    overrides: dict[str, dict] | None = None,
 ) -> dict[str, float]:
     """Execute notebooks in order with the run's parameters.
 
@@ -71,6 +72,9 @@ def run_notebooks(
         Jupyter kernel to execute them with.
     log_output : bool
         Stream cell outputs to the terminal.
+    overrides : dict, optional
+        Notebook name or number (``"04"``) -> extra parameters for that notebook only,
+        e.g. ``{"04": {"folds": 0}}``.
 
     Returns
     -------
@@ -104,7 +108,7 @@ def run_notebooks(
                 pm.execute_notebook(
                     str(path),
                     str(out_dir / path.name),
-                    parameters=parameters,
+                    parameters={**parameters, **_overrides_for(path, overrides)},
                     kernel_name=kernel_name,
                     log_output=log_output,
                     progress_bar=False,
@@ -115,3 +119,11 @@ def run_notebooks(
         os.environ.clear()
         os.environ.update(saved_env)
     return timings
+
+
+def _overrides_for(path: Path, overrides: dict[str, dict] | None) -> dict:
+    out: dict = {}
+    for key, values in (overrides or {}).items():
+        if path.stem == key or path.stem.split("_")[0] == key:
+            out.update(values)
+    return out

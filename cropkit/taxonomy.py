@@ -56,8 +56,9 @@ class Taxonomy:
         return str(self.table.at[code, _tier_column(tier)])
 
     def roll_up(self, tier4_labels: np.ndarray | pd.Series, tier: int) -> np.ndarray:
-        """Map tier-4 class names to their class at a coarser ``tier``."""
-        parent = self.table.drop_duplicates("tier4").set_index("tier4")[_tier_column(tier)]
+        """Map tier-4 class names to their class at ``tier`` (4 returns them unchanged)."""
+        table = self.table.drop_duplicates("tier4")
+        parent = pd.Series(table[_tier_column(tier)].to_numpy(), index=table["tier4"].to_numpy())
         labels = pd.Series(np.asarray(tier4_labels).ravel())
         unknown = sorted(set(labels) - set(parent.index))
         if unknown:

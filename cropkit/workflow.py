@@ -16,11 +16,11 @@ import pandas as pd
 import pystac
 import xarray as xr
 
-from . import cloudmask, composite, gapfill, load
+from . import cloudmask, composite, gapfill, labels, load
 from .errors import DataError
 from .run import RunFolder
 from .stac import StacSource
-from .store import cached_zarr, write_zarr
+from .store import cached_zarr, open_zarr, write_zarr
 
 __all__ = [
     "MaskedS2",
@@ -30,6 +30,7 @@ __all__ = [
     "s1_composite",
     "enmap_composite",
     "run_parcels",
+    "load_composites",
     "mask_settings",
     "mask_scores",
     "save_mask_summary",
@@ -173,44 +174,104 @@ def _store(run: RunFolder, name: str, period: str) -> Path:
     return run.path / f"{name}{suffix}.zarr"
 
 
-def run_parcels(config, parcels_path: str | None = None) -> gpd.GeoDataFrame:
-    """The parcels of the run: a user file, or the demo's simulated RPG parcels.
+def run_parcels(
+    config, parcels_path: str | None = None, run: RunFolder | None = None
+) -> gpd.GeoDataFrame:
+    """The checked parcels of the run: a user file, IGN's RPG service, or the demo's.
 
     Parameters
     ----------
     config : cropkit.config.RunConfig
         The run.
     parcels_path : str, optional
-        GeoParquet, GeoPackage, Shapefile or GeoJSON with a ``CODE_CULTU`` column;
-        required for real providers.
+        A GeoParquet, GeoPackage, Shapefile or GeoJSON file with a ``CODE_CULTU``
+        column, or ``"ign-wfs"`` to download the RPG of the study area from IGN's
+        public WFS (saved as ``rpg.parquet`` in the run folder and reused). Required for
+        real providers; the demo's simulated parcels otherwise.
+    run : cropkit.run.RunFolder, optional
+        Where ``"ign-wfs"`` keeps its download (the config's run folder by default).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        With a ``tier4`` column from the taxonomy (``None`` for unknown codes).
+        With columns ``tier4`` ... ``tier1`` (see :func:`cropkit.labels.check_parcels`,
+        which also warns about and counts dropped parcels).
     """
-    from .taxonomy import load_taxonomy
+    if parcels_path == "ign-wfs":
+        from .rpg import fetch_rpg
 
-    if parcels_path:
-        path = Path(parcels_path)
+        path = (run or RunFolder.for_config(config)).path / "rpg.parquet"
         if not path.exists():
-            raise DataError(f"Parcel file {path} does not exist.")
-        parcels = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
-    elif config.is_demo:
+            fetch_rpg(config.bbox, config.year).to_parquet(path)
+        return labels.read_parcels(path)[0]
+    if parcels_path:
+        return labels.read_parcels(parcels_path)[0]
+    if config.is_demo:
         from .demo import build_demo
 
-        parcels = build_demo(config.region, config.year, config.profile, seed=config.seed).parcels()
-    else:
-        raise DataError(
-            "Give parcels_path (an RPG file with CODE_CULTU) to use parcels with real data."
-        )
-    if "CODE_CULTU" not in parcels.columns:
-        raise DataError(
-            f"The parcels have no CODE_CULTU column (columns: {list(parcels.columns)})."
-        )
-    table = load_taxonomy().table
-    parcels["tier4"] = parcels["CODE_CULTU"].map(table["tier4"])
-    return parcels
+        demo = build_demo(config.region, config.year, config.profile, seed=config.seed)
+        return labels.check_parcels(demo.parcels())[0]
+    raise DataError(
+        "Give parcels_path (an RPG file with CODE_CULTU, or 'ign-wfs' to download the RPG "
+        "from IGN) to use parcels with real data."
+    )
+
+
+def load_composites(
+    source: StacSource | None,
+    config,
+    run: RunFolder,
+    inputs: Iterable[str] = ("s2", "s1", "enmap"),
+    period: str = "month",
+) -> dict[str, xr.Dataset]:
+    """The composites of notebook 03, built now if it has not run.
+
+    Parameters
+    ----------
+    source : StacSource or None
+        Where to fetch items if a composite must be built (``None``: connect with
+        :func:`cropkit.stac.connect` only when needed).
+    config : cropkit.config.RunConfig
+        The run.
+    run : RunFolder
+        The run folder.
+    inputs : iterable of str
+        Any of ``"s2"``, ``"s1"``, ``"enmap"``.
+    period : str
+        Compositing period.
+
+    Returns
+    -------
+    dict
+        Input name -> composite dataset.
+    """
+    unknown = sorted(set(inputs) - {"s2", "s1", "enmap"})
+    if unknown:
+        raise DataError(f"Unknown inputs {unknown}; choose from 's2', 's1', 'enmap'.")
+    stores = {
+        "s2": _store(run, "s2_composite", period),
+        "s1": _store(run, "s1_composite", period),
+        "enmap": run.path / "enmap_clearest.zarr",
+    }
+    out = {}
+    for name in inputs:
+        if stores[name].exists():
+            out[name] = open_zarr(stores[name])
+            continue
+        if source is None:
+            from .stac import connect
+
+            source = connect(config)
+        items = run_items(source, run, config, name)
+        if name == "s2":
+            keep, buffer_px = mask_settings(run)
+            masked = masked_s2(source, items, config.grid, keep, buffer_px)
+            out[name] = s2_composite(masked, run, period, config.year)
+        elif name == "s1":
+            out[name] = s1_composite(source, items, config.grid, run, period, config.year)
+        else:
+            out[name] = enmap_composite(source, items, config.grid, run)
+    return out
 
 
 def mask_settings(run: RunFolder) -> tuple[list[int], int]:

@@ -43,3 +43,91 @@ def stac_server(tiny_demo):
     server.add_catalog(tiny_demo)
     yield server
     server.stop()
+
+
+# -- a hand-made labelled scene for splits, datasets, models -------------------------------
+
+TOY_CODES = ["BTH", "ORH", "MIS", "CZH"]  # soft wheat, winter barley, grain maize, rapeseed
+
+
+@pytest.fixture(scope="session")
+def toy_scene():
+    """Two 40 x 40 zones of 16 square parcels each, labels and a 12-month composite.
+
+    Parcel ``k`` (row-major over the 4 x 8 parcel grid) grows ``TOY_CODES[k % 4]``. Each
+    crop has its own seasonal curve in every band, plus per-parcel and per-pixel noise.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+    from shapely.geometry import box
+
+    from cropkit.labels import check_parcels, rasterize_labels
+
+    x0, y0, size = 500000.0, 5400000.0, 100.0  # parcels of 10 x 10 pixels
+    geoms, codes = [], []
+    for r in range(4):
+        for c in range(8):
+            geoms.append(
+                box(x0 + c * size, y0 - (r + 1) * size, x0 + (c + 1) * size, y0 - r * size)
+            )
+            codes.append(TOY_CODES[(r * 8 + c) % 4])
+    parcels = gpd.GeoDataFrame({"CODE_CULTU": codes}, geometry=geoms, crs=32631)
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["z1", "z2"]},
+        geometry=[box(x0, y0 - 400, x0 + 400, y0), box(x0 + 400, y0 - 400, x0 + 800, y0)],
+        crs=32631,
+    )
+    xs = x0 + 5 + 10 * np.arange(80)
+    ys = y0 - 5 - 10 * np.arange(40)
+    like = xr.DataArray(np.zeros((40, 80)), dims=("y", "x"), coords={"y": ys, "x": xs})
+    like.attrs["crs"] = "EPSG:32631"
+    parcels, _ = check_parcels(parcels)
+    labels = rasterize_labels(parcels, like)
+    rng = np.random.default_rng(0)
+    crop = labels["tier4"].values
+    months = np.arange(12)
+    peak = np.array([3.0, 4.0, 7.0, 2.0])[np.clip(crop, 0, 3)]  # per class index
+    season = np.exp(-0.5 * ((months[:, None, None] - peak[None]) / 1.5) ** 2)
+    parcel_noise = rng.normal(0, 0.05, 33)[labels["parcel"].values]
+    bands = np.linspace(0.05, 0.4, 10)
+    median = (
+        bands[None, :, None, None] * (1 + season[:, None] + parcel_noise[None, None])
+        + rng.normal(0, 0.01, (12, 10, 40, 80))
+    ).astype("float32")
+    flags = (rng.random((12, 40, 80)) < 0.2).astype("uint8")  # 20 % interpolated
+    periods = pd.date_range("2023-01-01", periods=12, freq="MS")
+    band_names = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
+    s2 = xr.Dataset(
+        {
+            "median": (("period", "band", "y", "x"), median),
+            "flags": (("period", "y", "x"), flags),
+        },
+        coords={"period": periods, "band": band_names, "y": ys, "x": xs},
+        attrs={"crs": "EPSG:32631"},
+    )
+    s1 = xr.Dataset(
+        {"mean": (("period", "band", "y", "x"), -15 + 5 * np.stack([season, season], 1))},
+        coords={"period": periods, "band": ["VV", "VH"], "y": ys, "x": xs},
+        attrs={"crs": "EPSG:32631"},
+    )
+    ex, ey = x0 + 15 + 30 * np.arange(27), y0 - 15 - 30 * np.arange(14)
+    enmap = xr.Dataset(
+        {"reflectance": (("band", "y", "x"), rng.random((5, 14, 27)).astype("float32"))},
+        coords={
+            "band": [f"B{i:03d}" for i in range(1, 6)],
+            "y": ey,
+            "x": ex,
+            "wavelength": ("band", [450.0, 550.0, 650.0, 750.0, 850.0]),
+        },
+        attrs={"crs": "EPSG:32631"},
+    )
+    return {
+        "parcels": parcels,
+        "zones": zones,
+        "labels": labels,
+        "s2": s2,
+        "s1": s1,
+        "enmap": enmap,
+    }

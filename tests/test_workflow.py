@@ -20,7 +20,7 @@ def test_parcels_need_a_file_for_real_data(tmp_path):
         run_parcels(RunConfig(), str(tmp_path / "rpg.gpkg"))
 
 
-def test_user_parcels_get_their_tier4(tmp_path):
+def test_user_parcels_are_checked_and_get_their_tiers(tmp_path):
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -28,14 +28,14 @@ def test_user_parcels_get_their_tier4(tmp_path):
     gpd.GeoDataFrame(
         {"CODE_CULTU": ["BTH", "XYZ"]}, geometry=[box(0, 0, 1, 1)] * 2, crs=4326
     ).to_file(path)
-    parcels = run_parcels(RunConfig(stac="earth-search"), str(path))
-    assert (
-        parcels["tier4"].tolist()[0] == "winter_soft_wheat" and parcels["tier4"].isna().tolist()[1]
-    )
+    with pytest.warns(UserWarning, match=r"1 of 2 parcels kept.*XYZ: 1"):
+        parcels = run_parcels(RunConfig(stac="earth-search"), str(path))
+    assert parcels["tier4"].tolist() == ["winter_soft_wheat"]
+    assert parcels["tier1"].tolist() == ["arable_crops"]
     (tmp_path / "bad.geojson").write_text(
         gpd.GeoDataFrame({"code": ["BTH"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_json()
     )
-    with pytest.raises(DataError, match="no CODE_CULTU column"):
+    with pytest.raises(DataError, match="no 'CODE_CULTU' column"):
         run_parcels(RunConfig(stac="earth-search"), str(tmp_path / "bad.geojson"))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from rasterio import features
 from shapely import affinity
 from shapely.geometry import LineString, Polygon, box
@@ -206,30 +207,28 @@ def simulate_landscape(
             f"Region {region.region_id!r} grows crop codes {unknown} that the taxonomy does not "
             "list; add them to data/taxonomy.csv or remove them from the region's crop_mix."
         )
-    rows = []
+    geoms = []
     for field in fields:
         parcel = field.buffer(-rng.uniform(1.0, 3.0)).difference(cut)  # field margins
         if parcel.is_empty or parcel.area < 1500:
             continue
         if parcel.geom_type == "MultiPolygon":
             parcel = max(parcel.geoms, key=lambda g: g.area)
-        rows.append((rng.choice(codes, p=weights / weights.sum()), parcel))
+        geoms.append(parcel)
 
     prefix = region.region_id[:3].upper()
     parcels = gpd.GeoDataFrame(
-        {
-            "ID_PARCEL": [f"{prefix}{i + 1:06d}" for i in range(len(rows))],
-            "CODE_CULTU": [code for code, _ in rows],
-        },
-        geometry=[geom for _, geom in rows],
+        {"ID_PARCEL": [f"{prefix}{i + 1:06d}" for i in range(len(geoms))]},
+        geometry=geoms,
         crs=grid.epsg,
     )
-    parcels["CODE_GROUP"] = taxonomy.table.loc[parcels["CODE_CULTU"], "code_group"].to_numpy()
-    parcels["SURF_PARC"] = (parcels.area / 1e4).round(2)
     zone_boxes = grid.zones_frame()
     centroids = gpd.GeoDataFrame(geometry=parcels.representative_point(), crs=grid.epsg)
     joined = gpd.sjoin(centroids, zone_boxes, how="left", predicate="within")
     parcels["zone_id"] = joined["zone_id"].groupby(level=0).first().to_numpy()
+    parcels["CODE_CULTU"] = _allocate_crops(parcels["zone_id"], codes, weights, rng)
+    parcels["CODE_GROUP"] = taxonomy.table.loc[parcels["CODE_CULTU"], "code_group"].to_numpy()
+    parcels["SURF_PARC"] = (parcels.area / 1e4).round(2)
     parcels = parcels[["ID_PARCEL", "CODE_CULTU", "CODE_GROUP", "SURF_PARC", "zone_id", "geometry"]]
 
     houses = [h for block in urban for h in _village(block, rng)]
@@ -248,6 +247,30 @@ def simulate_landscape(
     land_cover = land_cover[~land_cover.is_empty].reset_index(drop=True)
     parcel_index, cover = rasterize_landscape(parcels, land_cover, grid)
     return Landscape(parcels, land_cover, parcel_index, cover)
+
+
+def _allocate_crops(
+    zone_ids: pd.Series, codes: np.ndarray, weights: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Crop code per parcel: each zone grows the region's mix.
+
+    Systematic sampling per zone: a zone of ``n`` parcels gets each crop ``n * share``
+    times, rounded up or down, in random places. Every zone then holds every crop it
+    has room for, as a zone-held-out test set must (a crop missing from the training
+    zones cannot be learnt).
+    """
+    share = weights / weights.sum()
+    zone_ids = zone_ids.fillna("")
+    out = np.empty(len(zone_ids), dtype=object)
+    for zone in pd.unique(zone_ids):
+        members = np.flatnonzero((zone_ids == zone).to_numpy())
+        n = members.size
+        positions = (np.arange(n) + rng.random()) / n
+        drawn = codes[
+            np.searchsorted(np.cumsum(share), positions, side="right").clip(0, len(codes) - 1)
+        ]
+        out[rng.permutation(members)] = drawn
+    return out
 
 
 def rasterize_landscape(

@@ -1,0 +1,343 @@
+"""Training datasets: labelled pixel time series and patches, from composites and labels.
+
+:func:`pixel_dataset` gathers every labelled pixel into an :class:`xarray.Dataset` with
+a ``sample`` dimension: Sentinel-2 series ``(sample, time, band)``, a validity mask
+from the gap-filling flags, day of year, optional Sentinel-1 ``(sample, time, pol)``
+and EnMAP ``(sample, wavelength)``, the labels of every tier, the parcel id and the
+split. :func:`patch_dataset` cuts the same inputs into ``(patch, time, band, h, w)``
+windows for spatial models. Both are saved in the run folder (``datasets/*.zarr``) so
+the later notebooks and models reuse them; :mod:`cropkit.torchdata` wraps them for
+PyTorch.
+
+Everything here is array in, array out; only :func:`save_dataset` and
+:func:`open_dataset` touch the disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import DataError
+from .gapfill import FLAGS
+from .labels import NO_LABEL
+from .splits import UNUSED
+from .store import open_zarr, write_zarr
+from .taxonomy import TIERS
+
+__all__ = [
+    "pixel_dataset",
+    "patch_dataset",
+    "period_doy",
+    "class_weights",
+    "class_names",
+    "select_split",
+    "save_dataset",
+    "open_dataset",
+    "feature_names",
+]
+
+
+def period_doy(periods: xr.DataArray | pd.DatetimeIndex) -> np.ndarray:
+    """Day of year of the middle of each compositing period.
+
+    The last period is taken as long as the one before it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dims ``(time,)``, int16.
+    """
+    starts = pd.DatetimeIndex(np.asarray(periods))
+    if len(starts) == 1:
+        return np.array([starts[0].dayofyear], dtype=np.int16)
+    ends = list(starts[1:]) + [starts[-1] + (starts[-1] - starts[-2])]
+    mids = [s + (e - s) / 2 for s, e in zip(starts, ends)]
+    return np.array([m.dayofyear for m in mids], dtype=np.int16)
+
+
+def _check_same_grid(name: str, ds: xr.Dataset, labels: xr.Dataset) -> None:
+    crs, lcrs = ds.attrs.get("crs"), labels.attrs.get("crs")
+    if crs and lcrs and str(crs) != str(lcrs):
+        raise DataError(
+            f"The {name} composite is in {crs} but the labels are in {lcrs}: rasterize the "
+            f"parcels with like=<the {name} composite> so both share one grid."
+        )
+    for dim in ("y", "x"):
+        if ds.sizes[dim] != labels.sizes[dim] or not np.allclose(ds[dim], labels[dim]):
+            raise DataError(
+                f"The {name} composite and the labels are on different grids ({dim}: "
+                f"{ds.sizes[dim]} vs {labels.sizes[dim]} pixels): rasterize the parcels with "
+                f"like=<the {name} composite>."
+            )
+
+
+def pixel_dataset(
+    s2: xr.Dataset,
+    labels: xr.Dataset,
+    split: xr.DataArray,
+    s1: xr.Dataset | None = None,
+    enmap: xr.Dataset | None = None,
+    folds: xr.DataArray | None = None,
+) -> xr.Dataset:
+    """Every labelled pixel as a sample: time series, masks, labels of all tiers, split.
+
+    Parameters
+    ----------
+    s2 : xarray.Dataset
+        Sentinel-2 composite with ``median`` ``(period, band, y, x)`` and ``flags``
+        ``(period, y, x)`` (see :func:`cropkit.workflow.s2_composite`).
+    labels : xarray.Dataset
+        From :func:`cropkit.labels.rasterize_labels` on the same grid.
+    split : xarray.DataArray
+        Split codes ``(y, x)`` (see :mod:`cropkit.splits`); pixels marked
+        :data:`~cropkit.splits.UNUSED` are left out.
+    s1 : xarray.Dataset, optional
+        Sentinel-1 composite with ``mean`` ``(period, band, y, x)`` on the same grid and
+        periods.
+    enmap : xarray.Dataset, optional
+        EnMAP ``reflectance`` ``(band, y, x)`` on its own grid; each pixel takes the
+        nearest EnMAP pixel.
+    folds : xarray.DataArray, optional
+        Spatial fold index ``(y, x)`` from :func:`cropkit.splits.block_kfold`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``sample``, ``time``, ``band`` (and ``pol``, ``wavelength``):
+
+        - ``s2`` ``(sample, time, band)`` float32 reflectance;
+        - ``valid`` ``(sample, time)`` bool, True where the value was observed (not
+          interpolated or filled);
+        - ``s1`` ``(sample, time, pol)`` float32 dB and ``enmap`` ``(sample, wavelength)``
+          float32 when given;
+        - ``tier4`` ... ``tier1``, ``parcel``, ``split`` (and ``fold``) ``(sample,)``;
+        - coordinates ``doy`` ``(time,)``, ``row``, ``col``, ``x``, ``y`` ``(sample,)``.
+
+        Class names of each tier are in the attributes ``classes_tier4`` ....
+
+    Raises
+    ------
+    DataError
+        If the inputs are on different grids, or no labelled pixel is left.
+    """
+    _check_same_grid("Sentinel-2", s2, labels)
+    if split.shape != labels["parcel"].shape:
+        raise DataError("The split and the labels have different shapes; make both from one grid.")
+    keep = (labels["parcel"].values > 0) & (labels["tier4"].values != NO_LABEL)
+    keep &= split.values != UNUSED
+    rows, cols = np.nonzero(keep)
+    if rows.size == 0:
+        raise DataError(
+            "No labelled pixel is left: the parcels do not overlap the composite, or the "
+            "buffer and minimum area dropped them all."
+        )
+    at = {"y": xr.DataArray(rows, dims="sample"), "x": xr.DataArray(cols, dims="sample")}
+    sel = s2.isel(at)
+    data = {
+        "s2": sel["median"].transpose("sample", "period", "band").astype("float32"),
+        "valid": (sel["flags"] == FLAGS["observed"]).transpose("sample", "period"),
+    }
+    if s1 is not None:
+        _check_same_grid("Sentinel-1", s1, labels)
+        if s1.sizes["period"] != s2.sizes["period"]:
+            raise DataError(
+                f"Sentinel-1 has {s1.sizes['period']} periods and Sentinel-2 "
+                f"{s2.sizes['period']}: composite both with the same period."
+            )
+        s1sel = s1["mean"].isel(at).rename(band="pol").drop_vars("period")
+        data["s1"] = s1sel.transpose("sample", "period", "pol").astype("float32")
+    if enmap is not None:
+        data["enmap"] = _enmap_at(enmap, labels["x"].values[cols], labels["y"].values[rows])
+    for tier in TIERS:
+        data[tier] = xr.DataArray(labels[tier].values[rows, cols], dims="sample")
+    data["parcel"] = xr.DataArray(labels["parcel"].values[rows, cols], dims="sample")
+    data["split"] = xr.DataArray(split.values[rows, cols], dims="sample")
+    if folds is not None:
+        data["fold"] = xr.DataArray(folds.values[rows, cols], dims="sample")
+    ds = xr.Dataset({k: v.drop_vars(["x", "y", "epsg"], errors="ignore") for k, v in data.items()})
+    ds = ds.rename(period="time").assign_coords(
+        doy=("time", period_doy(s2["period"])),
+        row=("sample", rows.astype(np.int32)),
+        col=("sample", cols.astype(np.int32)),
+        x=("sample", labels["x"].values[cols]),
+        y=("sample", labels["y"].values[rows]),
+    )
+    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
+    ds.attrs.update(crs=labels.attrs.get("crs"), shape=list(labels["parcel"].shape))
+    ds.attrs.update({k: v for k, v in split.attrs.items() if k in ("kind", "test_zones")})
+    return ds
+
+
+def _enmap_at(enmap: xr.Dataset, x: np.ndarray, y: np.ndarray) -> xr.DataArray:
+    """Nearest EnMAP pixel at each ``(x, y)``; pixels off the EnMAP grid are NaN."""
+    refl = enmap["reflectance"]
+    ex, ey = refl["x"].values, refl["y"].values
+    col = np.rint((x - ex[0]) / (ex[1] - ex[0])).astype(np.int64)
+    row = np.rint((y - ey[0]) / (ey[1] - ey[0])).astype(np.int64)
+    inside = (col >= 0) & (col < ex.size) & (row >= 0) & (row < ey.size)
+    values = np.asarray(refl.transpose("y", "x", "band").values)
+    picked = values[np.clip(row, 0, ey.size - 1), np.clip(col, 0, ex.size - 1)]
+    picked[~inside] = np.nan
+    coords = {}
+    if "wavelength" in refl.coords:
+        coords["wavelength"] = np.asarray(refl["wavelength"].values, dtype=float)
+    return xr.DataArray(picked.astype(np.float32), dims=("sample", "wavelength"), coords=coords)
+
+
+def patch_dataset(
+    s2: xr.Dataset,
+    labels: xr.Dataset,
+    split: xr.DataArray,
+    size: int = 32,
+    s1: xr.Dataset | None = None,
+    min_labelled: float = 0.05,
+) -> xr.Dataset:
+    """Square windows of the composites and labels, for spatial models.
+
+    The grid is cut into non-overlapping ``size`` x ``size`` windows. A window goes to
+    the split that holds most of its labelled pixels; labels of pixels from another
+    split are set to :data:`~cropkit.labels.NO_LABEL` so no loss ever sees them.
+
+    Parameters
+    ----------
+    s2, labels, split, s1 :
+        As in :func:`pixel_dataset`.
+    size : int
+        Window side in pixels.
+    min_labelled : float
+        Windows with a smaller share of labelled pixels are dropped.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``s2`` ``(patch, time, band, h, w)``, ``valid`` ``(patch, time, h, w)``,
+        ``s1`` ``(patch, time, pol, h, w)`` when given, ``tier4`` ... ``tier1`` and
+        ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``doy``,
+        ``row0``, ``col0`` (top-left pixel of each window).
+    """
+    _check_same_grid("Sentinel-2", s2, labels)
+    height, width = labels["parcel"].shape
+    if size > min(height, width):
+        raise DataError(f"Patch size {size} is larger than the grid ({height} x {width}).")
+    codes = split.values
+    starts = [
+        (r, c) for r in range(0, height - size + 1, size) for c in range(0, width - size + 1, size)
+    ]
+    picked, sides = [], []
+    for r, c in starts:
+        window = codes[r : r + size, c : c + size]
+        used = window[window != UNUSED]
+        if used.size < min_labelled * size * size:
+            continue
+        picked.append((r, c))
+        sides.append(np.bincount(used.astype(np.int64)).argmax())
+    if not picked:
+        raise DataError(f"No {size} px window has {min_labelled:.0%} labelled pixels.")
+    r0 = np.array([p[0] for p in picked])
+    c0 = np.array([p[1] for p in picked])
+    ry = (r0[:, None] + np.arange(size))[:, :, None]
+    cx = (c0[:, None] + np.arange(size))[:, None, :]
+    at = {
+        "y": xr.DataArray(np.broadcast_to(ry, (len(r0), size, size)), dims=("patch", "h", "w")),
+        "x": xr.DataArray(np.broadcast_to(cx, (len(r0), size, size)), dims=("patch", "h", "w")),
+    }
+    sides = np.array(sides, dtype=np.int8)
+    other = codes[at["y"].values, at["x"].values] != sides[:, None, None]
+    data = {
+        "s2": s2["median"].isel(at).transpose("patch", "period", "band", "h", "w"),
+        "valid": (s2["flags"].isel(at) == FLAGS["observed"]).transpose("patch", "period", "h", "w"),
+    }
+    if s1 is not None:
+        _check_same_grid("Sentinel-1", s1, labels)
+        data["s1"] = (
+            s1["mean"].isel(at).rename(band="pol").transpose("patch", "period", "pol", "h", "w")
+        )
+    for name in (*TIERS, "parcel"):
+        values = labels[name].values[at["y"].values, at["x"].values]
+        fill = 0 if name == "parcel" else NO_LABEL
+        data[name] = xr.DataArray(np.where(other, fill, values), dims=("patch", "h", "w"))
+    data["split"] = xr.DataArray(sides, dims="patch")
+    ds = xr.Dataset(
+        {k: v.drop_vars(["x", "y", "epsg", "period"], errors="ignore") for k, v in data.items()}
+    )
+    ds = ds.rename(period="time").assign_coords(
+        doy=("time", period_doy(s2["period"])), row0=("patch", r0), col0=("patch", c0)
+    )
+    ds["s2"] = ds["s2"].astype("float32")
+    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
+    ds.attrs.update(crs=labels.attrs.get("crs"), size=size)
+    return ds
+
+
+def class_names(ds: xr.Dataset, tier: str = "tier4") -> list[str]:
+    """Class names of ``tier`` in a dataset made here (index order)."""
+    key = f"classes_{tier}"
+    if key not in ds.attrs:
+        raise DataError(f"The dataset has no {key!r} attribute; tiers are {TIERS}.")
+    return list(ds.attrs[key])
+
+
+def select_split(ds: xr.Dataset, code: int) -> xr.Dataset:
+    """The samples of one side of the split (``TRAIN``, ``VAL`` or ``TEST``)."""
+    dim = "sample" if "sample" in ds.dims else "patch"
+    return ds.isel({dim: np.flatnonzero(ds["split"].values == code)})
+
+
+def feature_names(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> list[str]:
+    """Names of the flattened per-pixel features (as the XGBoost baseline builds them)."""
+    names = []
+    months = [f"t{t:02d}" for t in range(ds.sizes["time"])]
+    if "s2" in inputs:
+        names += [f"{b}_{m}" for m in months for b in ds["band"].values]
+        names += [f"NDVI_{m}" for m in months]
+    if "s1" in inputs:
+        names += [f"{p}_{m}" for m in months for p in ds["pol"].values]
+        names += [f"VHVV_{m}" for m in months]
+    if "enmap" in inputs:
+        names += [f"enmap_{w:.0f}nm" for w in ds["wavelength"].values]
+    return names
+
+
+def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5) -> np.ndarray:
+    """Loss weights that lift rare classes: ``(n / (K n_c)) ** power``, 0 for absent classes.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Class indices (``NO_LABEL`` is ignored).
+    n_classes : int
+        Number of classes ``K``.
+    power : float
+        1 is full inverse frequency, 0.5 (the default) its square root, 0 no weighting.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dims ``(n_classes,)``, float32, mean 1 over the present classes.
+    """
+    y = np.asarray(y).ravel()
+    counts = np.bincount(y[y >= 0], minlength=n_classes).astype(float)
+    present = counts > 0
+    weights = np.zeros(n_classes)
+    weights[present] = (counts[present].sum() / (present.sum() * counts[present])) ** power
+    weights[present] /= weights[present].mean()
+    return weights.astype(np.float32)
+
+
+def save_dataset(ds: xr.Dataset, run, name: str = "pixels") -> Path:
+    """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one)."""
+    folder = Path(run.path if hasattr(run, "path") else run) / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_zarr(ds, folder / f"{name}.zarr", progress=False)
+
+
+def open_dataset(run, name: str = "pixels") -> xr.Dataset:
+    """Open ``<run>/datasets/<name>.zarr``; says which notebook makes it if missing."""
+    path = Path(run.path if hasattr(run, "path") else run) / "datasets" / f"{name}.zarr"
+    if not path.exists():
+        raise DataError(f"{path} does not exist yet: run notebook 04_model_training first.")
+    return open_zarr(path)

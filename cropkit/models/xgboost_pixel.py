@@ -1,0 +1,321 @@
+"""XGBoost pixel baseline: boosted trees on flattened monthly time series.
+
+Each pixel becomes one row: the Sentinel-2 bands of every period plus NDVI, and
+optionally Sentinel-1 VV, VH and VH/VV per period and the EnMAP spectrum. Training
+draws a class-balanced subsample, weights the rows against class imbalance and stops
+early on the validation set. It trains on the GPU (``device="cuda"``) when one is
+present, and on a dask.distributed cluster through xgboost's Dask interface when a
+client is given.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..datasets import class_names, class_weights, feature_names
+from ..errors import ConfigError, DataError
+
+__all__ = ["XGBoostPixel", "pixel_features", "resolve_device"]
+
+INPUTS = ("s2", "s1", "enmap")
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}.")
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
+    """One feature row per sample (lazy when ``ds`` is dask-backed).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From :func:`cropkit.datasets.pixel_dataset`.
+    inputs : tuple of str
+        Any of ``"s2"``, ``"s1"``, ``"enmap"``.
+
+    Returns
+    -------
+    array
+        Dims ``(sample, feature)``, float32, columns named by
+        :func:`cropkit.datasets.feature_names`.
+    """
+    unknown = sorted(set(inputs) - set(INPUTS))
+    if unknown:
+        raise ConfigError(f"Unknown inputs {unknown}; choose from {INPUTS}.")
+    missing = [name for name in inputs if name not in ds]
+    if missing:
+        raise DataError(
+            f"The dataset has no {missing} inputs: build it with those composites "
+            "(pixel_dataset(..., s1=..., enmap=...))."
+        )
+    blocks = []
+    n = ds.sizes["sample"]
+    if "s2" in inputs:
+        s2 = ds["s2"].data
+        red = s2[:, :, list(ds["band"].values).index("B04")]
+        nir = s2[:, :, list(ds["band"].values).index("B08")]
+        blocks += [s2.reshape(n, -1), (nir - red) / (nir + red + 1e-6)]
+    if "s1" in inputs:
+        s1 = ds["s1"].data
+        pols = list(ds["pol"].values)
+        blocks += [s1.reshape(n, -1), s1[:, :, pols.index("VH")] - s1[:, :, pols.index("VV")]]
+    if "enmap" in inputs:
+        blocks.append(ds["enmap"].data)
+    if hasattr(blocks[0], "dask"):
+        import dask.array as da
+
+        return da.concatenate([b.astype("float32") for b in blocks], axis=1)
+    return np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+
+
+def balanced_subsample(y: np.ndarray, max_samples: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_samples`` rows, shared out as evenly as the classes allow.
+
+    Each class gets an equal quota; what a small class leaves unused goes to the others.
+    """
+    if not max_samples or max_samples >= y.size:
+        return np.arange(y.size)
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    take, left = {}, max_samples
+    for i, c in enumerate(classes[np.argsort(counts)]):
+        quota = left // (len(classes) - i)
+        take[c] = min(int(counts[classes == c][0]), quota)
+        left -= take[c]
+    picked = [rng.choice(np.flatnonzero(y == c), k, replace=False) for c, k in take.items()]
+    return np.sort(np.concatenate(picked))
+
+
+class XGBoostPixel:
+    """Gradient-boosted trees on per-pixel flattened time series.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, max_depth, min_child_weight : float
+        XGBoost hyperparameters (see ``models/configs/xgboost.yaml``).
+    subsample, colsample_bytree, reg_lambda : float
+        XGBoost hyperparameters (see ``models/configs/xgboost.yaml``).
+    early_stopping_rounds : int
+        Stop when the validation log-loss has not improved for this many rounds.
+    max_train_pixels : int
+        Size of the class-balanced training subsample (0: every pixel).
+    class_weight_power : float
+        Row weights ``(n / (K n_c)) ** power``.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    n_jobs : int
+        CPU threads (0: all).
+    tier : str
+        Tier whose labels it learns (``"tier4"`` by default; coarser tiers are scored by
+        rolling up).
+    inputs : tuple of str
+        Sensors it reads: ``"s2"`` and optionally ``"s1"``, ``"enmap"``.
+    seed : int
+        Seed of the subsample and of XGBoost.
+    """
+
+    name = "xgboost"
+    kind = "pixel"
+    extra_arguments = ("tier", "inputs", "seed")
+
+    def __init__(
+        self,
+        n_estimators: int,
+        learning_rate: float,
+        max_depth: int,
+        min_child_weight: float,
+        subsample: float,
+        colsample_bytree: float,
+        reg_lambda: float,
+        early_stopping_rounds: int,
+        max_train_pixels: int,
+        class_weight_power: float,
+        device: str,
+        n_jobs: int,
+        tier: str = "tier4",
+        inputs: tuple[str, ...] | list[str] = ("s2",),
+        seed: int = 0,
+    ) -> None:
+        self.params = {
+            "n_estimators": int(n_estimators),
+            "learning_rate": float(learning_rate),
+            "max_depth": int(max_depth),
+            "min_child_weight": float(min_child_weight),
+            "subsample": float(subsample),
+            "colsample_bytree": float(colsample_bytree),
+            "reg_lambda": float(reg_lambda),
+        }
+        self.early_stopping_rounds = int(early_stopping_rounds)
+        self.max_train_pixels = int(max_train_pixels)
+        self.class_weight_power = float(class_weight_power)
+        self.device = resolve_device(device)
+        self.n_jobs = int(n_jobs) or None
+        self.tier = tier
+        self.inputs = tuple([inputs] if isinstance(inputs, str) else inputs)
+        self.seed = int(seed)
+        self.classes_: np.ndarray | None = None
+        self.class_names_: list[str] = []
+        self.booster_ = None
+        self.info: dict = {}
+
+    def __repr__(self) -> str:
+        return f"XGBoostPixel(tier={self.tier!r}, inputs={self.inputs}, device={self.device!r})"
+
+    def _estimator(self, dask: bool = False):
+        import xgboost
+
+        cls = xgboost.dask.DaskXGBClassifier if dask else xgboost.XGBClassifier
+        return cls(
+            **self.params,
+            tree_method="hist",
+            device=self.device,
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
+            early_stopping_rounds=self.early_stopping_rounds or None,
+            eval_metric="mlogloss",
+        )
+
+    def fit(self, train: xr.Dataset, val: xr.Dataset | None = None, client=None) -> XGBoostPixel:
+        """Train on ``train``; stop early on ``val`` when given.
+
+        Parameters
+        ----------
+        train, val : xarray.Dataset
+            Pixel datasets (:func:`cropkit.datasets.pixel_dataset`, one side each).
+        client : distributed.Client, optional
+            Train with xgboost's Dask interface on this cluster; the features stay
+            dask arrays and the subsample is skipped.
+
+        Raises
+        ------
+        DataError
+            If the training set has fewer than two classes.
+        """
+        y_all = train[self.tier].values
+        classes = np.unique(y_all[y_all >= 0])
+        if classes.size < 2:
+            raise DataError(
+                f"The training set has {classes.size} {self.tier} class(es); need two or more."
+            )
+        self.classes_ = classes
+        self.class_names_ = class_names(train, self.tier)
+        encode = np.full(len(self.class_names_), -1, dtype=np.int64)
+        encode[classes] = np.arange(classes.size)
+        rows = np.flatnonzero(y_all >= 0)
+        if client is None:
+            rows = rows[balanced_subsample(y_all[rows], self.max_train_pixels, self.seed)]
+        y = encode[y_all[rows]]
+        weights = class_weights(y, classes.size, self.class_weight_power)[y]
+        x = pixel_features(train.isel(sample=rows), self.inputs)
+        model = self._estimator(dask=client is not None)
+        eval_set = None
+        if val is not None and self.early_stopping_rounds:
+            seen = np.isin(val[self.tier].values, classes)
+            vsub = val.isel(sample=np.flatnonzero(seen))
+            if vsub.sizes["sample"]:
+                eval_set = [(pixel_features(vsub, self.inputs), encode[vsub[self.tier].values])]
+        if eval_set is None:
+            model.set_params(early_stopping_rounds=None)
+        started = time.perf_counter()
+        if client is not None:
+            import dask.array as da
+
+            model.client = client
+            x = da.asarray(x)
+            y, weights = da.from_array(y), da.from_array(weights)
+            if eval_set:
+                eval_set = [(da.asarray(eval_set[0][0]), da.from_array(eval_set[0][1]))]
+        model.fit(x, y, sample_weight=weights, eval_set=eval_set, verbose=False)
+        self.booster_ = model.get_booster()
+        self.info = {
+            "train_pixels": int(len(rows)),
+            "features": int(x.shape[1]),
+            "fit_seconds": round(time.perf_counter() - started, 2),
+            "best_iteration": int(
+                getattr(model, "best_iteration", self.params["n_estimators"] - 1)
+            ),
+            "device": self.device,
+            "dask": client is not None,
+        }
+        return self
+
+    def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
+        """Class probabilities, dims ``(sample, class)`` over ``classes_``."""
+        if self.booster_ is None:
+            raise DataError("The model is not trained yet: call fit() or load a saved one.")
+        x = pixel_features(ds, self.inputs)
+        limit = (0, self.info.get("best_iteration", -1) + 1) if self.info else (0, 0)
+        proba = self.booster_.inplace_predict(np.asarray(x), iteration_range=limit)
+        return np.asarray(proba).reshape(len(x), -1)
+
+    def predict(self, ds: xr.Dataset) -> np.ndarray:
+        """Predicted class index of ``tier`` per sample, dims ``(sample,)``."""
+        return self.classes_[self.predict_proba(ds).argmax(axis=1)]
+
+    def feature_importance(self, ds: xr.Dataset) -> dict[str, float]:
+        """Total gain per named feature (names from :func:`~cropkit.datasets.feature_names`)."""
+        names = feature_names(ds, self.inputs)
+        gain = self.booster_.get_score(importance_type="total_gain")
+        return {names[int(k[1:])]: float(v) for k, v in gain.items()}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.json`` (settings, classes) and ``booster.ubj`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(folder / "booster.ubj")
+        meta = {
+            "name": self.name,
+            "params": self.params,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "max_train_pixels": self.max_train_pixels,
+            "class_weight_power": self.class_weight_power,
+            "tier": self.tier,
+            "inputs": list(self.inputs),
+            "seed": self.seed,
+            "classes": self.classes_.tolist(),
+            "class_names": self.class_names_,
+            "info": self.info,
+        }
+        (folder / "model.json").write_text(json.dumps(meta, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> XGBoostPixel:
+        """Read a model written by :meth:`save`."""
+        import xgboost
+
+        folder = Path(folder)
+        meta = json.loads((folder / "model.json").read_text())
+        model = cls(
+            **meta["params"],
+            early_stopping_rounds=meta["early_stopping_rounds"],
+            max_train_pixels=meta["max_train_pixels"],
+            class_weight_power=meta["class_weight_power"],
+            device="cpu",
+            n_jobs=0,
+            tier=meta["tier"],
+            inputs=tuple(meta["inputs"]),
+            seed=meta["seed"],
+        )
+        model.booster_ = xgboost.Booster()
+        model.booster_.load_model(folder / "booster.ubj")
+        model.classes_ = np.asarray(meta["classes"])
+        model.class_names_ = meta["class_names"]
+        model.info = meta["info"]
+        return model

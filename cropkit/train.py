@@ -1,0 +1,328 @@
+"""Train, score and save models by name; compare splits, folds and inputs.
+
+The functions take a pixel dataset (:func:`cropkit.datasets.pixel_dataset`) whose
+``split`` variable says which samples train, validate and test, and a model name from
+:mod:`cropkit.models`. Scores are per tier (:mod:`cropkit.metrics`), tier-4
+predictions rolled up the taxonomy.
+
+Examples
+--------
+>>> result = fit_and_score("xgboost", ds)                     # doctest: +SKIP
+>>> result.summary().loc["tier4", "macro_f1"]                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .datasets import class_names, select_split
+from .errors import DataError
+from .metrics import ClassificationReport, tier_reports, tier_summary
+from .models import get_model
+from .splits import TEST, TRAIN, VAL
+from .taxonomy import TIERS, Taxonomy, load_taxonomy
+
+__all__ = [
+    "TrainResult",
+    "fit_and_score",
+    "predictions_frame",
+    "leakage_report",
+    "cross_validate",
+    "compare_inputs",
+    "save_result",
+]
+
+
+@dataclass
+class TrainResult:
+    """A trained model with its test predictions and scores.
+
+    Attributes
+    ----------
+    model : object
+        The fitted model (see :mod:`cropkit.models`).
+    predictions : pandas.DataFrame
+        One row per test sample (see :func:`predictions_frame`).
+    reports : dict
+        Tier -> :class:`~cropkit.metrics.ClassificationReport` on the test samples.
+    info : dict
+        Training facts: pixels, features, seconds, device, best iteration.
+    """
+
+    model: object
+    predictions: pd.DataFrame
+    reports: dict[str, ClassificationReport]
+    info: dict = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Per-tier headline scores (see :func:`cropkit.metrics.tier_summary`)."""
+        return tier_summary(self.reports)
+
+    def to_dict(self) -> dict:
+        """Model settings, training facts and every tier's scores, JSON-ready."""
+        return {
+            "model": getattr(self.model, "name", type(self.model).__name__),
+            "tier": getattr(self.model, "tier", "tier4"),
+            "inputs": list(getattr(self.model, "inputs", ())),
+            "info": self.info,
+            "test": {tier: report.to_dict() for tier, report in self.reports.items()},
+        }
+
+
+def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Reference and predicted classes of every tier, per sample.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The scored samples.
+    predicted : numpy.ndarray
+        Predicted tier-4 class indices, dims ``(sample,)``.
+    taxonomy : Taxonomy
+        For rolling up to the coarser tiers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``row``, ``col``, ``parcel``, ``split`` and, for each tier,
+        ``true_<tier>`` and ``pred_<tier>`` (class names).
+    """
+    names = np.asarray(class_names(ds, "tier4"))
+    true4 = names[ds["tier4"].values]
+    pred4 = names[np.asarray(predicted)]
+    frame = pd.DataFrame(
+        {
+            "row": ds["row"].values,
+            "col": ds["col"].values,
+            "parcel": ds["parcel"].values,
+            "split": ds["split"].values,
+        }
+    )
+    for tier in TIERS:
+        level = int(tier[-1])
+        frame[f"true_{tier}"] = taxonomy.roll_up(true4, level)
+        frame[f"pred_{tier}"] = taxonomy.roll_up(pred4, level)
+    return frame
+
+
+def fit_and_score(
+    model_name: str,
+    ds: xr.Dataset,
+    inputs: tuple[str, ...] = ("s2",),
+    taxonomy: Taxonomy | None = None,
+    client=None,
+    **hyperparameters,
+) -> TrainResult:
+    """Train ``model_name`` on the train side of ``ds``, stop on val, score on test.
+
+    Parameters
+    ----------
+    model_name : str
+        A registered model (see :func:`cropkit.models.model_names`).
+    ds : xarray.Dataset
+        Pixel dataset with a ``split`` variable.
+    inputs : tuple of str
+        Sensors the model reads.
+    taxonomy : Taxonomy, optional
+        For rolling up predictions; cropkit's by default.
+    client : distributed.Client, optional
+        Train on this dask cluster (models that support it).
+    **hyperparameters
+        Override the model's config.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    DataError
+        If the dataset has no train or no test samples.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    train, val, test = (select_split(ds, code) for code in (TRAIN, VAL, TEST))
+    for name, part in (("train", train), ("test", test)):
+        if part.sizes["sample"] == 0:
+            raise DataError(f"The split has no {name} sample; check the split before training.")
+    model = get_model(model_name, inputs=tuple(inputs), **hyperparameters)
+    fit_kwargs = {"client": client} if client is not None else {}
+    model.fit(train, val if val.sizes["sample"] else None, **fit_kwargs)
+    test = test.load()
+    predicted = model.predict(test)
+    frame = predictions_frame(test, predicted, taxonomy)
+    reports = tier_reports(frame["true_tier4"], frame["pred_tier4"], taxonomy)
+    return TrainResult(model, frame, reports, dict(getattr(model, "info", {})))
+
+
+def _with_split(ds: xr.Dataset, split: np.ndarray) -> xr.Dataset:
+    return ds.assign(split=("sample", split.astype(np.int8)))
+
+
+def leakage_report(
+    model_name: str,
+    ds: xr.Dataset,
+    inputs: tuple[str, ...] = ("s2",),
+    seed: int = 0,
+    **hyperparameters,
+) -> pd.DataFrame:
+    """The same model scored on a random pixel split and on the spatial split of ``ds``.
+
+    The random split draws test and validation pixels with the same shares as the
+    spatial split, so only *where* the test pixels lie differs. Pixels of one parcel
+    on both sides of a random split are near duplicates; its scores are optimistic.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``random pixels``, ``spatial``; columns ``overall_accuracy``, ``kappa``,
+        ``macro_f1`` (tier 4) and ``parcels_on_both_sides``.
+    """
+    codes = ds["split"].values
+    share = {c: float(np.mean(codes == c)) for c in (TEST, VAL)}
+    rng = np.random.default_rng(seed)
+    draw = rng.random(codes.size)
+    random_codes = np.where(
+        draw < share[TEST], TEST, np.where(draw < share[TEST] + share[VAL], VAL, TRAIN)
+    )
+    rows = {}
+    for label, split in (("random pixels", random_codes), ("spatial", codes)):
+        result = fit_and_score(
+            model_name, _with_split(ds, split), inputs, seed=seed, **hyperparameters
+        )
+        report = result.reports["tier4"]
+        parcels = ds["parcel"].values
+        both = np.intersect1d(parcels[split == TRAIN], parcels[split == TEST]).size
+        rows[label] = {
+            "overall_accuracy": report.overall_accuracy,
+            "kappa": report.kappa,
+            "macro_f1": report.macro_f1,
+            "parcels_on_both_sides": int(both),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def cross_validate(
+    model_name: str, ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",), **hyperparameters
+) -> pd.DataFrame:
+    """Spatial k-fold cross-validation over the ``fold`` variable of ``ds``.
+
+    Round ``i`` tests on fold ``i``, stops early on fold ``i + 1`` and trains on the rest.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fold (``overall_accuracy``, ``kappa``, ``macro_f1`` per tier-4 and
+        ``macro_f1_tier2``) plus ``mean`` and ``std`` rows.
+    """
+    if "fold" not in ds:
+        raise DataError("The dataset has no 'fold' variable: build it with folds=block_kfold(...).")
+    folds = ds["fold"].values
+    k = int(folds.max()) + 1
+    rows = {}
+    for i in range(k):
+        split = np.where(folds == i, TEST, np.where(folds == (i + 1) % k, VAL, TRAIN))
+        result = fit_and_score(model_name, _with_split(ds, split), inputs, **hyperparameters)
+        rows[f"fold {i}"] = {
+            **{
+                k_: result.reports["tier4"].headline()[k_]
+                for k_ in ("overall_accuracy", "kappa", "macro_f1")
+            },
+            "macro_f1_tier2": result.reports["tier2"].macro_f1,
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return pd.concat([table, table.agg(["mean", "std"])])
+
+
+def compare_inputs(
+    model_name: str,
+    ds: xr.Dataset,
+    combinations: dict[str, tuple[str, ...]] | None = None,
+    **hyperparameters,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train once per input combination: what Sentinel-1 and EnMAP add to Sentinel-2.
+
+    Parameters
+    ----------
+    model_name : str
+        A registered model.
+    ds : xarray.Dataset
+        Pixel dataset with the inputs and a ``split``.
+    combinations : dict, optional
+        Label -> inputs; by default S2, S2+S1, S2+EnMAP and all three (as far as the
+        dataset holds them).
+    **hyperparameters
+        Override the model's config.
+
+    Returns
+    -------
+    headline : pandas.DataFrame
+        One row per combination: tier-4 OA, kappa, macro F1 and tier-2 macro F1.
+    per_class : pandas.DataFrame
+        Tier-4 F1 per class (rows) and combination (columns).
+    """
+    if combinations is None:
+        combinations = {"S2": ("s2",)}
+        if "s1" in ds:
+            combinations["S2 + S1"] = ("s2", "s1")
+        if "enmap" in ds:
+            combinations["S2 + EnMAP"] = ("s2", "enmap")
+        if "s1" in ds and "enmap" in ds:
+            combinations["S2 + S1 + EnMAP"] = ("s2", "s1", "enmap")
+    heads, per_class = {}, {}
+    for label, inputs in combinations.items():
+        result = fit_and_score(model_name, ds, inputs, **hyperparameters)
+        r4 = result.reports["tier4"]
+        heads[label] = {
+            "overall_accuracy": r4.overall_accuracy,
+            "kappa": r4.kappa,
+            "macro_f1": r4.macro_f1,
+            "macro_f1_tier2": result.reports["tier2"].macro_f1,
+        }
+        per_class[label] = r4.per_class.loc[r4.per_class["support"] > 0, "f1"]
+    return pd.DataFrame.from_dict(heads, orient="index"), pd.DataFrame(per_class)
+
+
+def save_result(result: TrainResult, run, extra: dict | None = None) -> dict[str, Path]:
+    """Save a trained model, its test predictions and ``metrics.json`` in the run folder.
+
+    Writes ``models/<name>/`` (the model), ``predictions_<name>.parquet`` and
+    ``metrics.json`` (one entry per model name, kept across models).
+
+    Parameters
+    ----------
+    result : TrainResult
+        From :func:`fit_and_score`.
+    run : cropkit.run.RunFolder
+        The run folder.
+    extra : dict, optional
+        More numbers to keep under this model in ``metrics.json`` (leakage report, ...).
+
+    Returns
+    -------
+    dict
+        Product name -> path, ready for :meth:`cropkit.run.RunFolder.record`.
+    """
+    name = getattr(result.model, "name", "model")
+    root = Path(run.path)
+    model_dir = result.model.save(root / "models" / name)
+    predictions = root / f"predictions_{name}.parquet"
+    result.predictions.to_parquet(predictions, index=False)
+    metrics_path = root / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    metrics[name] = {**result.to_dict(), **(extra or {})}
+    metrics_path.write_text(json.dumps(metrics, indent=2, default=_plain))
+    return {f"model_{name}": model_dir, f"predictions_{name}": predictions, "metrics": metrics_path}
+
+
+def _plain(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, pd.DataFrame):
+        return json.loads(value.to_json(orient="index"))
+    return str(value)

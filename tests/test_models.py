@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from cropkit.datasets import pixel_dataset, select_split
+from cropkit.errors import ConfigError, DataError
+from cropkit.models import get_model, load_model, model_config, model_names
+from cropkit.models.xgboost_pixel import balanced_subsample, pixel_features, resolve_device
+from cropkit.splits import TEST, TRAIN, VAL, zone_holdout
+
+
+@pytest.fixture(scope="module")
+def toy_pixels(toy_scene):
+    split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.25, block_px=20)
+    ds = pixel_dataset(
+        toy_scene["s2"], toy_scene["labels"], split, toy_scene["s1"], toy_scene["enmap"]
+    )
+    return ds
+
+
+def test_registry_lists_names_and_rejects_unknown_ones():
+    assert model_names() == ["xgboost"]
+    assert model_config("xgboost")["early_stopping_rounds"] == 30
+    with pytest.raises(
+        KeyError, match=r"Unknown model 'tempcnn'; registered models: \['xgboost'\]"
+    ):
+        get_model("tempcnn")
+    with pytest.raises(ConfigError, match=r"no hyperparameters \['depth'\]"):
+        get_model("xgboost", depth=3)
+    model = get_model("xgboost", max_depth=3, inputs=["s2", "s1"])
+    assert model.params["max_depth"] == 3 and model.inputs == ("s2", "s1")
+
+
+def test_every_registered_model_fits_and_predicts_the_toy_scene(toy_pixels, tmp_path):
+    train, val, test = (select_split(toy_pixels, c) for c in (TRAIN, VAL, TEST))
+    for name in model_names():
+        model = get_model(name, n_estimators=40, max_train_pixels=0, n_jobs=1).fit(train, val)
+        proba = model.predict_proba(test)
+        assert proba.shape == (test.sizes["sample"], 4)
+        assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+        predicted = model.predict(test)
+        assert (predicted == test["tier4"].values).mean() > 0.95  # four distinct seasons
+        again = load_model(model.save(tmp_path / name))
+        assert (again.predict(test) == predicted).all()
+
+
+def test_xgboost_features_and_inputs(toy_pixels):
+    x = pixel_features(toy_pixels, ("s2", "s1", "enmap"))
+    assert x.shape == (3200, 12 * 10 + 12 + 12 * 2 + 12 + 5) and x.dtype == np.float32
+    ndvi = x[:, 120]
+    b4, b8 = toy_pixels["s2"].values[:, 0, 2], toy_pixels["s2"].values[:, 0, 6]
+    assert np.allclose(ndvi, (b8 - b4) / (b8 + b4), atol=1e-5)
+    with pytest.raises(ConfigError, match="Unknown inputs"):
+        pixel_features(toy_pixels, ("s3",))
+    with pytest.raises(DataError, match=r"no \['s1'\] inputs"):
+        pixel_features(toy_pixels.drop_vars("s1"), ("s2", "s1"))
+
+
+def test_xgboost_early_stopping_uses_the_validation_set(toy_pixels):
+    train, val = select_split(toy_pixels, TRAIN), select_split(toy_pixels, VAL)
+    model = get_model("xgboost", n_estimators=500, early_stopping_rounds=5, n_jobs=1)
+    model.fit(train, val)
+    assert model.info["best_iteration"] < 499  # stopped long before the last round
+    no_val = get_model("xgboost", n_estimators=20, n_jobs=1).fit(train)
+    assert no_val.info["best_iteration"] == 19
+
+
+def test_xgboost_needs_two_classes(toy_pixels):
+    train = select_split(toy_pixels, TRAIN)
+    one = train.isel(sample=np.flatnonzero(train["tier4"].values == 0))
+    with pytest.raises(DataError, match="has 1 tier4 class"):
+        get_model("xgboost").fit(one)
+
+
+def test_balanced_subsample_shares_the_budget():
+    y = np.array([0] * 1000 + [1] * 50 + [2] * 300)
+    picked = balanced_subsample(y, 300, seed=0)
+    assert np.bincount(y[picked]).tolist() == [125, 50, 125]
+    assert balanced_subsample(y, 0).size == y.size
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda")
+    with pytest.raises(ConfigError, match="device must be"):
+        resolve_device("tpu")
