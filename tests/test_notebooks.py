@@ -22,7 +22,9 @@ def demo_run(tmp_path_factory):
         profile="ci",
         run_root=str(tmp_path_factory.mktemp("runs")),
     )
-    timings = run_notebooks(cfg)  # every notebook, in order, against one local STAC API
+    # every notebook, in order, against one local STAC API; 04 with a small training budget
+    fast = {"04": {"max_train_pixels": 6000, "folds": 3}}
+    timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
 
 
@@ -162,3 +164,33 @@ def test_03_writes_gap_filled_composites(demo_run):
     assert enmap["reflectance"].sizes["band"] == 224
     manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
     assert manifest["notebooks"]["03_composites"]["metrics"]["periods"] == 12
+
+
+def test_04_trains_scores_and_saves_the_baseline(demo_run):
+    import pandas as pd
+    import xarray as xr
+
+    cfg, timings = demo_run
+    run_dir = cfg.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    entry = manifest["notebooks"]["04_model_training"]
+    assert entry["parameters"]["max_train_pixels"] == 6000
+    assert entry["parameters"]["test_zones"] == ["z2"]
+    for product in ("metrics", "model_xgboost", "predictions_xgboost", "pixels", "patches"):
+        assert (run_dir / manifest["products"][product]).exists(), product
+    metrics = json.loads((run_dir / "metrics.json").read_text())["xgboost"]
+    tier4, tier1 = metrics["test"]["tier4"], metrics["test"]["tier1"]
+    assert 0.2 < tier4["macro_f1"] < 1.0 and tier1["overall_accuracy"] >= tier4["overall_accuracy"]
+    leak = metrics["leakage_report"]
+    assert leak["random pixels"]["macro_f1"] > leak["spatial"]["macro_f1"]
+    assert leak["spatial"]["parcels_on_both_sides"] == 0
+    assert set(metrics["cross_validation"]) == {"fold 0", "fold 1", "fold 2", "mean", "std"}
+    assert "S2 + S1 + EnMAP" in metrics["input_comparison"]
+    pixels = xr.open_zarr(run_dir / "datasets" / "pixels.zarr")
+    assert pixels["s2"].sizes["time"] == 12 and pixels["enmap"].sizes["wavelength"] == 224
+    predictions = pd.read_parquet(run_dir / "predictions_xgboost.parquet")
+    assert len(predictions) == sum(sum(row) for row in tier4["confusion"]["counts"])
+    nb = nbformat.read(run_dir / "notebooks" / "04_model_training.ipynb", as_version=4)
+    text = json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs])
+    assert "macro_f1" in text and "random pixels" in text
+    assert timings["04_model_training"] > 0
