@@ -38,6 +38,7 @@ _SUBMODULES = {
     "datasets",
     "metrics",
     "models",
+    "robustness",
     "rpg",
     "splits",
     "torchdata",
