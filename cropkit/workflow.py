@@ -67,12 +67,15 @@ class MaskedS2:
         Dims ``(time, y, x)``, bool.
     items : pystac.ItemCollection
         The items, in time order.
+    grid : cropkit.regions.SceneGrid, optional
+        The study area's grid.
     """
 
     reflectance: xr.DataArray
     scl: xr.DataArray
     clear: xr.DataArray
     items: pystac.ItemCollection
+    grid: object = None
 
     @property
     def masked(self) -> xr.DataArray:
@@ -100,7 +103,7 @@ def masked_s2(
     reflectance = load.load_s2(items, source.provider, grid)
     scl = load.load_scl(items, source.provider, grid)
     clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
-    return MaskedS2(reflectance, scl, clear, items)
+    return MaskedS2(reflectance, scl, clear, items, grid)
 
 
 def s2_composite(
@@ -124,7 +127,9 @@ def s2_composite(
         ds.attrs.update(crs=s2.reflectance.attrs.get("crs"), sensor="sentinel-2")
         return ds
 
-    return cached_zarr(_store(run, "s2_composite", period), make, overwrite)
+    path = _store(run, "s2_composite", period)
+    ds = cached_zarr(path, make, overwrite)
+    return ds if s2.grid is None else _matching_grid(ds, s2.grid, path)
 
 
 def s1_composite(
@@ -144,7 +149,8 @@ def s1_composite(
         ds.attrs.update(crs=cube.attrs.get("crs"), sensor="sentinel-1")
         return ds
 
-    return cached_zarr(_store(run, "s1_composite", period), make, overwrite)
+    path = _store(run, "s1_composite", period)
+    return _matching_grid(cached_zarr(path, make, overwrite), grid, path)
 
 
 def enmap_composite(
@@ -166,7 +172,8 @@ def enmap_composite(
             crs=cube.attrs["crs"], sensor="enmap"
         )
 
-    return cached_zarr(run.path / "enmap_clearest.zarr", make, overwrite)
+    path = run.path / "enmap_clearest.zarr"
+    return _matching_grid(cached_zarr(path, make, overwrite), grid, path)
 
 
 def _store(run: RunFolder, name: str, period: str) -> Path:
@@ -256,7 +263,7 @@ def load_composites(
     out = {}
     for name in inputs:
         if stores[name].exists():
-            out[name] = open_zarr(stores[name])
+            out[name] = _matching_grid(open_zarr(stores[name]), config.grid, stores[name])
             continue
         if source is None:
             from .stac import connect
@@ -272,6 +279,25 @@ def load_composites(
         else:
             out[name] = enmap_composite(source, items, config.grid, run)
     return out
+
+
+def _matching_grid(ds: xr.Dataset, grid, path: Path) -> xr.Dataset:
+    """``ds`` if it covers ``grid`` (a :class:`~cropkit.regions.SceneGrid`), else a clear error."""
+    xmin, ymin, xmax, ymax = grid.bounds
+    res = abs(float(ds["x"][1] - ds["x"][0]))
+    edges = (
+        float(ds["x"].min()) - res / 2,
+        float(ds["y"].min()) - res / 2,
+        float(ds["x"].max()) + res / 2,
+        float(ds["y"].max()) + res / 2,
+    )
+    if max(abs(a - b) for a, b in zip(edges, (xmin, ymin, xmax, ymax))) >= res:
+        raise DataError(
+            f"{path} covers another study area than this run ({grid.shape[1]} x "
+            f"{grid.shape[0]} px): it was made with other parameters (another profile?). Use "
+            "another run_root for this profile, or rerun notebook 03 with overwrite=True."
+        )
+    return ds
 
 
 def mask_settings(run: RunFolder) -> tuple[list[int], int]:

@@ -83,3 +83,18 @@ def test_device_resolution():
     assert resolve_device("auto") in ("cpu", "cuda")
     with pytest.raises(ConfigError, match="device must be"):
         resolve_device("tpu")
+
+
+def test_xgboost_trains_on_a_dask_cluster(toy_pixels):
+    from distributed import Client, LocalCluster
+
+    train = select_split(toy_pixels, TRAIN).chunk({"sample": 500})
+    test = select_split(toy_pixels, TEST)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        with Client(cluster) as client:
+            model = get_model("xgboost", n_estimators=30, early_stopping_rounds=0)
+            model.fit(train, client=client)
+    assert model.info["dask"] and model.info["train_pixels"] == train.sizes["sample"]
+    assert (model.predict(test) == test["tier4"].values).mean() > 0.95

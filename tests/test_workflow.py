@@ -54,3 +54,29 @@ def test_run_items_search_when_notebook_01_did_not_run(stac_server, tmp_path):
     assert [it.id for it in again] == [it.id for it in found]
     with pytest.raises(DataError, match="not in 'sentinel-2-l2a'.*Rerun notebook 01"):
         source.fetch("s2", ["S2X_NOPE"])
+
+
+def test_composites_of_another_study_area_are_refused(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from cropkit.store import write_zarr
+    from cropkit.workflow import load_composites
+
+    cfg = RunConfig(run_root=str(tmp_path))
+    run = RunFolder.for_config(cfg)
+    xmin, ymin, xmax, ymax = cfg.grid.bounds
+
+    def composite(width_px):
+        x = xmin + 5 + 10 * np.arange(width_px)
+        y = ymax - 5 - 10 * np.arange(cfg.grid.shape[0])
+        data = np.zeros((1, y.size, x.size), dtype="float32")
+        return xr.Dataset({"median": (("period", "y", "x"), data)}, coords={"x": x, "y": y})
+
+    write_zarr(composite(cfg.grid.shape[1]), run.path / "s2_composite.zarr", progress=False)
+    assert load_composites(None, cfg, run, ["s2"])["s2"].sizes["x"] == cfg.grid.shape[1]
+    write_zarr(composite(64), run.path / "s2_composite.zarr", progress=False)
+    with pytest.raises(DataError, match="covers another study area.*another run_root"):
+        load_composites(None, cfg, run, ["s2"])
+    with pytest.raises(DataError, match="Unknown inputs"):
+        load_composites(None, cfg, run, ["s3"])

@@ -180,7 +180,12 @@ class XGBoostPixel:
     def _estimator(self, dask: bool = False):
         import xgboost
 
-        cls = xgboost.dask.DaskXGBClassifier if dask else xgboost.XGBClassifier
+        if dask:
+            from xgboost import dask as xgb_dask
+
+            cls = xgb_dask.DaskXGBClassifier
+        else:
+            cls = xgboost.XGBClassifier
         return cls(
             **self.params,
             tree_method="hist",
@@ -237,10 +242,12 @@ class XGBoostPixel:
             import dask.array as da
 
             model.client = client
-            x = da.asarray(x)
-            y, weights = da.from_array(y), da.from_array(weights)
+            x = da.asarray(x).rechunk({1: -1})  # xgboost.dask wants whole rows per chunk
+            y = da.from_array(y, chunks=x.chunks[0])
+            weights = da.from_array(weights, chunks=x.chunks[0])
             if eval_set:
-                eval_set = [(da.asarray(eval_set[0][0]), da.from_array(eval_set[0][1]))]
+                vx = da.asarray(eval_set[0][0]).rechunk({1: -1})
+                eval_set = [(vx, da.from_array(eval_set[0][1], chunks=vx.chunks[0]))]
         model.fit(x, y, sample_weight=weights, eval_set=eval_set, verbose=False)
         self.booster_ = model.get_booster()
         self.info = {
