@@ -29,6 +29,11 @@ def test_roll_up():
         ["arable_crops", "arable_crops"],
         ["permanent_crops", "fallow_land"],
     ]
+    assert tax.roll_up(labels, 4).tolist() == labels.tolist()  # tier 4 maps to itself
+    assert tax.roll_up(labels, 3).tolist() == [
+        ["soft_wheat", "grain_maize"],
+        ["vineyards", "fallow"],
+    ]
     with pytest.raises(TaxonomyError, match="not in the taxonomy"):
         tax.roll_up(np.array(["banana"]), 2)
 
