@@ -98,3 +98,17 @@ def test_xgboost_trains_on_a_dask_cluster(toy_pixels):
             model.fit(train, client=client)
     assert model.info["dask"] and model.info["train_pixels"] == train.sizes["sample"]
     assert (model.predict(test) == test["tier4"].values).mean() > 0.95
+
+
+def test_xgboost_with_enmap_saves_and_reloads_its_projection(toy_pixels, tmp_path):
+    train, test = select_split(toy_pixels, TRAIN), select_split(toy_pixels, TEST)
+    model = get_model("xgboost", n_estimators=20, inputs=("s2", "enmap"), enmap_components=4)
+    model.fit(train)
+    names = model.feature_names(test)
+    assert names[-7:] == ["enmap_ld1", "enmap_ld2", "enmap_ld3"] + [
+        f"enmap_pc{i}" for i in range(1, 5)
+    ]
+    assert model.features(test).shape == (test.sizes["sample"], len(names))
+    again = load_model(model.save(tmp_path / "with-enmap"))
+    assert np.allclose(again.predict_proba(test), model.predict_proba(test))
+    assert set(model.feature_importance(test)) <= set(names)

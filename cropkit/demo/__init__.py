@@ -37,14 +37,14 @@ from ..static_catalog import write_static_catalog
 from ..taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
 from .catalog import collections, enmap_item, s1_item, s2_item
-from .landscape import simulate_landscape
+from .landscape import declared_parcels, simulate_landscape
 from .scene import SceneSimulator
 from .spectra import build_lut
 
 __all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec"]
 
 #: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -313,7 +313,9 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     taxonomy = load_taxonomy()
     t0 = time.perf_counter()
     landscape = simulate_landscape(reg, grid, taxonomy, _rng(spec, 1))
-    landscape.parcels.to_parquet(folder / "parcels.parquet")
+    declared_parcels(landscape.parcels, taxonomy, _rng(spec, 7)).to_parquet(
+        folder / "parcels.parquet"
+    )
     landscape.land_cover.to_parquet(folder / "landcover.parquet")
     grid.zones_frame().to_file(folder / "zones.geojson", driver="GeoJSON")
     t0 = stage("landscape", t0)

@@ -273,6 +273,42 @@ def _allocate_crops(
     return out
 
 
+#: Share of parcels declared with another crop than the one grown, as in the real RPG
+#: (declaration errors, late changes of plan).
+DECLARATION_ERROR = 0.03
+
+
+def declared_parcels(
+    parcels: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    rng: np.random.Generator,
+    error_rate: float = DECLARATION_ERROR,
+) -> gpd.GeoDataFrame:
+    """The parcels as farmers declare them: a few carry another crop's code.
+
+    A wrong declaration names another crop of the area, of the same crop family
+    (tier 2) when there is one, as confusions between close crops are the common ones.
+    The simulator renders the crops actually grown; the RPG file shows these codes.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``CODE_CULTU`` and ``CODE_GROUP`` as declared.
+    """
+    codes = parcels["CODE_CULTU"].to_numpy(dtype=object).copy()
+    grown = sorted(set(codes))
+    family = taxonomy.table.loc[grown, "tier2"]
+    for i in np.flatnonzero(rng.random(len(codes)) < error_rate):
+        others = [c for c in grown if c != codes[i]]
+        close = [c for c in others if family[c] == family[codes[i]]]
+        if others:
+            codes[i] = rng.choice(close or others)
+    out = parcels.copy()
+    out["CODE_CULTU"] = codes
+    out["CODE_GROUP"] = taxonomy.table.loc[codes, "code_group"].to_numpy()
+    return out
+
+
 def rasterize_landscape(
     parcels: gpd.GeoDataFrame, land_cover: gpd.GeoDataFrame, grid: SceneGrid
 ) -> tuple[np.ndarray, np.ndarray]:

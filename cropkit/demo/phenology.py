@@ -84,11 +84,22 @@ def _col(params: pd.DataFrame, name: str, crops: np.ndarray) -> np.ndarray:
     return params.loc[crops, name].to_numpy(dtype=float)[:, None]
 
 
+#: Spread of the farmer's calendar between parcels (days, standard deviation).
+CALENDAR_SD_DAYS = 10.0
+#: Spread of the season between zones: microclimate, soils, the sowing weather (days).
+ZONE_SD_DAYS = 6.0
+#: Spread of canopy vigour between parcels (log-normal sigma): soil and management.
+VIGOUR_SD = 0.22
+#: Share of annual-crop parcels hit by stress (drought, disease, late sowing).
+STRESSED_SHARE = 0.2
+
+
 def parcel_trajectories(
     tier4: np.ndarray,
     doy: np.ndarray,
     rng: np.random.Generator,
     summer_dryness: float = 0.3,
+    zone: np.ndarray | None = None,
 ) -> Trajectories:
     """Simulate the canopy of every parcel through one year.
 
@@ -103,6 +114,10 @@ def parcel_trajectories(
     summer_dryness : float
         0 (wet summer) to 1 (Mediterranean drought): browns grassland and fallow in
         July-August.
+    zone : numpy.ndarray, optional
+        ``(parcel,)`` zone index of each parcel: every zone gets its own season offset
+        and vigour, so a held-out zone differs from the training zones as a neighbouring
+        district does.
 
     Returns
     -------
@@ -121,11 +136,24 @@ def parcel_trajectories(
     t = np.asarray(doy, dtype=float)[None, :]
     pattern = params.loc[crops, "pattern"].to_numpy()[:, None]
 
-    shift = rng.normal(0.0, 6.0, (n, 1))  # the farmer's calendar
-    vigour = np.exp(rng.normal(0.0, 0.13, (n, 1)))  # soil and management
+    zone = np.zeros(n, dtype=int) if zone is None else np.asarray(zone, dtype=int)
+    n_zones = int(zone.max()) + 1 if n else 1
+    zone_shift = rng.normal(0.0, ZONE_SD_DAYS, n_zones)[zone][:, None]
+    zone_vigour = rng.normal(0.0, 0.08, n_zones)[zone][:, None]
+    # the farmer's calendar; perennials and grass follow the weather more than the farmer
+    calendar = rng.normal(0.0, CALENDAR_SD_DAYS, (n, 1))
+    calendar = np.where(np.isin(pattern, ["perennial", "grass"]), 0.5 * calendar, calendar)
+    shift = calendar + zone_shift
+    vigour = np.exp(rng.normal(0.0, VIGOUR_SD, (n, 1)) + zone_vigour)  # soil and management
+    # stress (drought, disease, late sowing): a weaker canopy that ripens early
+    stressed = (rng.random((n, 1)) < STRESSED_SHARE) & np.isin(
+        pattern, ["winter", "spring", "summer"]
+    )
+    vigour = np.where(stressed, 0.7 * vigour, vigour)
+    early = np.where(stressed, rng.uniform(5, 20, (n, 1)), 0.0)
     green_up = _col(params, "green_up_doy", crops) + shift
-    senescence = _col(params, "senescence_doy", crops) + shift + rng.normal(0, 3, (n, 1))
-    harvest = _col(params, "harvest_doy", crops) + shift + rng.normal(0, 4, (n, 1))
+    senescence = _col(params, "senescence_doy", crops) + shift + rng.normal(0, 5, (n, 1)) - early
+    harvest = _col(params, "harvest_doy", crops) + shift + rng.normal(0, 6, (n, 1)) - early / 2
     k_up = _col(params, "k_up", crops) * np.exp(rng.normal(0, 0.1, (n, 1)))
     k_down = _col(params, "k_down", crops) * np.exp(rng.normal(0, 0.1, (n, 1)))
     lai_max = _col(params, "lai_max", crops) * vigour

@@ -104,7 +104,8 @@ class SceneSimulator:
         dryness = float(np.clip(1.0 - props["rain_days"][6] / 10.0, 0.0, 1.0))
         tier4 = taxonomy.table.loc[landscape.parcels["CODE_CULTU"], "tier4"].to_numpy()
         self.tier4 = tier4
-        self.traj = parcel_trajectories(tier4, self.doy, rng, summer_dryness=dryness)
+        zone = pd.factorize(landscape.parcels["zone_id"].fillna(""), sort=True)[0]
+        self.traj = parcel_trajectories(tier4, self.doy, rng, dryness, zone)
         self.moisture = sar.soil_moisture_series(self.days_in_year, props["rain_days"], rng)
 
         self.cover = landscape.cover

@@ -1,7 +1,8 @@
 """XGBoost pixel baseline: boosted trees on flattened monthly time series.
 
 Each pixel becomes one row: the Sentinel-2 bands of every period plus NDVI, and
-optionally Sentinel-1 VV, VH and VH/VV per period and the EnMAP spectrum. Training
+optionally Sentinel-1 VV, VH and VH/VV per period and the EnMAP spectrum, reduced to
+principal components and crop discriminants fitted on the training pixels. Training
 draws a class-balanced subsample, weights the rows against class imbalance and stops
 early on the validation set. It trains on the GPU (``device="cuda"``) when one is
 present, and on a dask.distributed cluster through xgboost's Dask interface when a
@@ -14,11 +15,13 @@ import json
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import xarray as xr
 
 from ..datasets import class_names, class_weights, feature_names
 from ..errors import ConfigError, DataError
+from .spectral import SpectralProjection
 
 __all__ = ["XGBoostPixel", "pixel_features", "resolve_device"]
 
@@ -114,13 +117,18 @@ class XGBoostPixel:
     early_stopping_rounds : int
         Stop when the validation log-loss has not improved for this many rounds.
     max_train_pixels : int
-        Size of the class-balanced training subsample (0: every pixel).
+        Size of the class-balanced training subsample (0: every pixel); validation
+        uses a class-balanced subsample of half that size.
     class_weight_power : float
         Row weights ``(n / (K n_c)) ** power``.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     n_jobs : int
         CPU threads (0: all).
+    enmap_components, enmap_discriminants : int, bool
+        EnMAP spectra enter as a :class:`~cropkit.models.spectral.SpectralProjection`
+        fitted on the training pixels (principal components, then linear discriminants
+        when ``enmap_discriminants``), not as 224 raw bands.
     tier : str
         Tier whose labels it learns (``"tier4"`` by default; coarser tiers are scored by
         rolling up).
@@ -148,6 +156,8 @@ class XGBoostPixel:
         class_weight_power: float,
         device: str,
         n_jobs: int,
+        enmap_components: int,
+        enmap_discriminants: bool,
         tier: str = "tier4",
         inputs: tuple[str, ...] | list[str] = ("s2",),
         seed: int = 0,
@@ -166,6 +176,9 @@ class XGBoostPixel:
         self.class_weight_power = float(class_weight_power)
         self.device = resolve_device(device)
         self.n_jobs = int(n_jobs) or None
+        self.enmap_components = int(enmap_components)
+        self.enmap_discriminants = bool(enmap_discriminants)
+        self.projection_: SpectralProjection | None = None
         self.tier = tier
         self.inputs = tuple([inputs] if isinstance(inputs, str) else inputs)
         self.seed = int(seed)
@@ -227,14 +240,21 @@ class XGBoostPixel:
             rows = rows[balanced_subsample(y_all[rows], self.max_train_pixels, self.seed)]
         y = encode[y_all[rows]]
         weights = class_weights(y, classes.size, self.class_weight_power)[y]
-        x = pixel_features(train.isel(sample=rows), self.inputs)
+        if "enmap" in self.inputs:
+            sample = rows[balanced_subsample(y_all[rows], 20000, self.seed)]
+            self.projection_ = SpectralProjection(
+                self.enmap_components, self.enmap_discriminants
+            ).fit(train["enmap"].values[sample], y_all[sample])
+        x = self.features(train.isel(sample=rows))
         model = self._estimator(dask=client is not None)
         eval_set = None
         if val is not None and self.early_stopping_rounds:
-            seen = np.isin(val[self.tier].values, classes)
-            vsub = val.isel(sample=np.flatnonzero(seen))
+            seen = np.flatnonzero(np.isin(val[self.tier].values, classes))
+            half = self.max_train_pixels // 2
+            keep = balanced_subsample(val[self.tier].values[seen], half, self.seed)
+            vsub = val.isel(sample=seen[keep])
             if vsub.sizes["sample"]:
-                eval_set = [(pixel_features(vsub, self.inputs), encode[vsub[self.tier].values])]
+                eval_set = [(self.features(vsub), encode[vsub[self.tier].values])]
         if eval_set is None:
             model.set_params(early_stopping_rounds=None)
         started = time.perf_counter()
@@ -262,11 +282,37 @@ class XGBoostPixel:
         }
         return self
 
+    def features(self, ds: xr.Dataset):
+        """The model's feature rows ``(sample, feature)`` (see :meth:`feature_names`)."""
+        series = tuple(name for name in self.inputs if name != "enmap")
+        x = pixel_features(ds, series)
+        if "enmap" not in self.inputs:
+            return x
+        if "enmap" not in ds:
+            raise DataError("The dataset has no EnMAP input; build it with enmap=....")
+        enmap = ds["enmap"].data
+        if hasattr(x, "dask"):
+            import dask.array as da
+
+            projected = da.map_blocks(
+                self.projection_.transform,
+                da.asarray(enmap).rechunk({1: -1}),
+                dtype=np.float32,
+                chunks=(enmap.chunks[0], len(self.projection_.feature_names())),
+            )
+            return da.concatenate([x, projected], axis=1)
+        return np.concatenate([x, self.projection_.transform(np.asarray(enmap))], axis=1)
+
+    def feature_names(self, ds: xr.Dataset) -> list[str]:
+        """Names of the feature columns, in order."""
+        names = feature_names(ds, tuple(name for name in self.inputs if name != "enmap"))
+        return names + (self.projection_.feature_names() if self.projection_ else [])
+
     def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
         """Class probabilities, dims ``(sample, class)`` over ``classes_``."""
         if self.booster_ is None:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
-        x = pixel_features(ds, self.inputs)
+        x = self.features(ds)
         limit = (0, self.info.get("best_iteration", -1) + 1) if self.info else (0, 0)
         proba = self.booster_.inplace_predict(np.asarray(x), iteration_range=limit)
         return np.asarray(proba).reshape(len(x), -1)
@@ -277,7 +323,7 @@ class XGBoostPixel:
 
     def feature_importance(self, ds: xr.Dataset) -> dict[str, float]:
         """Total gain per named feature (names from :func:`~cropkit.datasets.feature_names`)."""
-        names = feature_names(ds, self.inputs)
+        names = self.feature_names(ds)
         gain = self.booster_.get_score(importance_type="total_gain")
         return {names[int(k[1:])]: float(v) for k, v in gain.items()}
 
@@ -286,12 +332,16 @@ class XGBoostPixel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.booster_.save_model(folder / "booster.ubj")
+        if self.projection_ is not None:
+            joblib.dump(self.projection_, folder / "enmap_projection.joblib")
         meta = {
             "name": self.name,
             "params": self.params,
             "early_stopping_rounds": self.early_stopping_rounds,
             "max_train_pixels": self.max_train_pixels,
             "class_weight_power": self.class_weight_power,
+            "enmap_components": self.enmap_components,
+            "enmap_discriminants": self.enmap_discriminants,
             "tier": self.tier,
             "inputs": list(self.inputs),
             "seed": self.seed,
@@ -314,6 +364,8 @@ class XGBoostPixel:
             early_stopping_rounds=meta["early_stopping_rounds"],
             max_train_pixels=meta["max_train_pixels"],
             class_weight_power=meta["class_weight_power"],
+            enmap_components=meta["enmap_components"],
+            enmap_discriminants=meta["enmap_discriminants"],
             device="cpu",
             n_jobs=0,
             tier=meta["tier"],
@@ -322,6 +374,8 @@ class XGBoostPixel:
         )
         model.booster_ = xgboost.Booster()
         model.booster_.load_model(folder / "booster.ubj")
+        if (folder / "enmap_projection.joblib").exists():
+            model.projection_ = joblib.load(folder / "enmap_projection.joblib")
         model.classes_ = np.asarray(meta["classes"])
         model.class_names_ = meta["class_names"]
         model.info = meta["info"]
