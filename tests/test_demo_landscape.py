@@ -67,3 +67,32 @@ def test_bocage_has_hedges_and_beauce_has_none():
         land = simulate_landscape(region, grid, tax, np.random.default_rng(2))
         covers[name] = (land.cover == LAND_COVER_CODES["hedge"]).mean()
     assert covers["chartres"] == 0 and covers["vitre"] > 0.03
+
+
+def test_every_zone_grows_the_region_mix(chartres):
+    _, land = chartres
+    mix = get_region("chartres").crop_mix
+    share = np.array(list(mix.values())) / sum(mix.values())
+    for zone, parcels in land.parcels.groupby("zone_id"):
+        counts = parcels["CODE_CULTU"].value_counts().reindex(list(mix), fill_value=0)
+        expected = share * len(parcels)
+        assert (np.abs(counts.to_numpy() - expected) < 1).all(), zone  # systematic sampling
+
+
+def test_declared_codes_are_wrong_for_a_few_close_crops(chartres):
+    from cropkit.demo.landscape import declared_parcels
+
+    _, land = chartres
+    tax = load_taxonomy()
+    declared = declared_parcels(land.parcels, tax, np.random.default_rng(1), error_rate=0.3)
+    wrong = declared["CODE_CULTU"] != land.parcels["CODE_CULTU"]
+    assert 0.15 < wrong.mean() < 0.45
+    assert set(declared["CODE_CULTU"]) <= set(land.parcels["CODE_CULTU"])
+    family = tax.table["tier2"]
+    grown, said = land.parcels["CODE_CULTU"][wrong], declared["CODE_CULTU"][wrong]
+    assert (family[grown].to_numpy() == family[said].to_numpy()).mean() > 0.7  # mostly close
+    assert (
+        declared["CODE_GROUP"] == tax.table.loc[declared["CODE_CULTU"], "code_group"].to_numpy()
+    ).all()
+    same = declared_parcels(land.parcels, tax, np.random.default_rng(1), error_rate=0.0)
+    assert (same["CODE_CULTU"] == land.parcels["CODE_CULTU"]).all()

@@ -76,3 +76,15 @@ def test_deciduous_forest_is_leafless_in_winter():
     lai, brown = deciduous_trajectory("forest", DOY)
     assert lai[15] < 1.5 < 4.0 < lai[200]
     assert brown.argmax() > 250
+
+
+def test_zones_shift_the_season_as_a_whole():
+    crops = np.array(["winter_soft_wheat"] * 400)
+    zone = np.repeat([0, 1], 200)
+    t = parcel_trajectories(crops, DOY, np.random.default_rng(5), zone=zone)
+    half_green = np.argmax(t.lai > 3.0, axis=1)  # day the canopy passes LAI 3
+    gap = abs(np.median(half_green[:200]) - np.median(half_green[200:]))
+    spread_within = np.std(half_green[:200])
+    assert gap > 2 and spread_within > 5  # zones differ; parcels within a zone differ more
+    same = parcel_trajectories(crops, DOY, np.random.default_rng(5))
+    assert not np.array_equal(same.lai, t.lai)
