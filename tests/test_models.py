@@ -91,7 +91,7 @@ def test_xgboost_trains_on_a_dask_cluster(toy_pixels):
     train = select_split(toy_pixels, TRAIN).chunk({"sample": 500})
     test = select_split(toy_pixels, TEST)
     with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
     ) as cluster:
         with Client(cluster) as client:
             model = get_model("xgboost", n_estimators=30, early_stopping_rounds=0)
