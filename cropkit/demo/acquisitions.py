@@ -155,14 +155,17 @@ def s1_calendar(year: int, phase: int) -> pd.DataFrame:
 
 
 def enmap_calendar(year: int, rng: np.random.Generator, n: int = 3) -> pd.DataFrame:
-    """A few tasked EnMAP acquisitions spread over April-September.
+    """A few EnMAP acquisitions tasked over the peak of the season (May to mid-July).
+
+    Crop campaigns task EnMAP while the crops stand: winter cereals are harvested in
+    July, and a September scene could not tell wheat from wheat.
 
     Returns
     -------
     pandas.DataFrame
         ``datetime`` and ``platform`` of each acquisition.
     """
-    edges = np.linspace(100, 260, n + 1)
+    edges = np.linspace(120, 200, n + 1)
     days = [int(rng.uniform(a + 5, b - 5)) for a, b in zip(edges[:-1], edges[1:])]
     when = [
         dt.datetime(year, 1, 1, 10, 48, 3, tzinfo=dt.timezone.utc) + dt.timedelta(days=d - 1)
