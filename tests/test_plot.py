@@ -2,6 +2,7 @@ import datetime as dt
 
 import holoviews as hv
 import pystac
+import pytest
 
 from cropkit.config import RunConfig
 from cropkit.plot import area_map, cloud_cover_timeline, footprints
@@ -53,3 +54,30 @@ def test_maps_show_the_zones_and_footprints():
         for c in footprints({"s2": _items(2)}, cfg)._children.values()
     ]
     assert "s2 footprints (2)" in layers
+
+
+def test_training_plots(toy_scene):
+    import holoviews as hv
+    import pandas as pd
+
+    from cropkit.metrics import classification_report
+    from cropkit.plot import class_balance, confusion_matrix, per_class_scores, split_map
+    from cropkit.splits import split_summary, zone_holdout
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
+    tables = {t: split_summary(split, labels[t]) for t in ("tier4", "tier2")}
+    layout = class_balance(tables)
+    assert isinstance(layout, hv.Layout) and len(layout) == 2
+    assert isinstance(split_map(split), hv.Image)
+    report = classification_report(list("aaabbc"), list("aabbcc"))
+    ax = confusion_matrix(report.confusion)
+    shown = ax.images[0].get_array()
+    assert shown[0].tolist() == pytest.approx([2 / 3, 1 / 3, 0.0])  # row-normalised
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    counts = confusion_matrix(report.confusion, normalize=False).images[0].get_array()
+    assert counts[1].tolist() == [0, 1, 1]
+    bars = per_class_scores(
+        pd.DataFrame({"S2": [0.5, 0.7], "S2 + S1": [0.6, 0.8]}, index=["a", "b"])
+    )
+    assert isinstance(bars, hv.Bars) and len(bars.data) == 4

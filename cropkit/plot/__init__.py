@@ -1,0 +1,38 @@
+"""Plot helpers for the notebooks: maps (leafmap) and interactive charts (hvplot).
+
+Each helper returns what it drew (a map, a HoloViews object or matplotlib axes) and
+never shows it itself, so notebooks display it and a static export keeps it. One
+module per notebook stage; everything is importable from ``cropkit.plot``.
+"""
+
+from .composites import (
+    composite_rgb_slider,
+    crop_curves,
+    enmap_spectra,
+    ndvi_slider,
+    parcels_on_composite,
+)
+from .discovery import area_map, cloud_cover_timeline, footprints
+from .masking import SCL_COLORS, clear_fraction_timeline, raster, rgb, scene_and_mask, scl_breakdown
+from .training import class_balance, confusion_matrix, per_class_scores, split_map
+
+__all__ = [
+    "area_map",
+    "footprints",
+    "cloud_cover_timeline",
+    "SCL_COLORS",
+    "scl_breakdown",
+    "rgb",
+    "scene_and_mask",
+    "clear_fraction_timeline",
+    "raster",
+    "composite_rgb_slider",
+    "ndvi_slider",
+    "crop_curves",
+    "parcels_on_composite",
+    "enmap_spectra",
+    "class_balance",
+    "split_map",
+    "confusion_matrix",
+    "per_class_scores",
+]

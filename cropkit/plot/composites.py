@@ -1,0 +1,136 @@
+"""Plots of composites (notebook 03): sliders, crop curves, parcels, EnMAP spectra."""
+
+from __future__ import annotations
+
+from .masking import rgb
+
+
+def composite_rgb_slider(composite, gain: float = 3.5):
+    """True-colour composites with a period slider (hvplot)."""
+    import hvplot.xarray  # noqa: F401
+
+    img = (composite["median"].sel(band=["B04", "B03", "B02"]) * gain).clip(0, 1)
+    return img.hvplot.rgb(
+        x="x",
+        y="y",
+        bands="band",
+        groupby="period",
+        data_aspect=1,
+        frame_width=500,
+        xaxis=None,
+        yaxis=None,
+        title="Monthly median composite",
+    )
+
+
+def ndvi_slider(ndvi):
+    """NDVI composites with a period slider (hvplot)."""
+    import hvplot.xarray  # noqa: F401
+
+    return ndvi.hvplot.image(
+        x="x",
+        y="y",
+        groupby="period",
+        cmap="RdYlGn",
+        clim=(0, 1),
+        data_aspect=1,
+        frame_width=500,
+        xaxis=None,
+        yaxis=None,
+        title="NDVI",
+    )
+
+
+def crop_curves(profiles, ylabel: str = "NDVI", title: str = "Crop phenology"):
+    """Median (line) and inter-quartile range (band) per crop over time (hvplot).
+
+    Parameters
+    ----------
+    profiles : pandas.DataFrame
+        From :func:`cropkit.profiles.crop_profiles`.
+    ylabel, title : str
+        Axis label and title.
+    """
+    import holoviews as hv
+    import hvplot.pandas  # noqa: F401
+
+    step = profiles.columns[0]
+    overlay = []
+    for crop, group in profiles.groupby("crop"):
+        overlay.append(group.hvplot.area(x=step, y="q25", y2="q75", alpha=0.15, label=crop))
+        overlay.append(group.hvplot.line(x=step, y="median", label=crop))
+    return hv.Overlay(overlay).opts(
+        width=900, height=420, legend_position="right", ylabel=ylabel, xlabel="", title=title
+    )
+
+
+def parcels_on_composite(composite, parcels, period, gain: float = 3.5, height: str = "500px"):
+    """The parcels over one period's true-colour composite on a leafmap map.
+
+    Parameters
+    ----------
+    composite : xarray.Dataset
+        With ``median`` ``(period, band, y, x)`` and a ``crs`` attribute.
+    parcels : geopandas.GeoDataFrame
+        Parcels (``ID_PARCEL``, ``CODE_CULTU``, ``tier4``).
+    period : str or datetime-like
+        Which period to show.
+    gain : float
+        Brightness multiplier of the true-colour image.
+    height : str
+        Height of the map (CSS).
+    """
+    import base64
+    import io
+
+    import folium
+    import leafmap.foliumap as leafmap
+    import matplotlib.pyplot as plt
+    from pyproj import Transformer
+
+    img = rgb(composite["median"].sel(period=period, method="nearest").compute(), gain)
+    buf = io.BytesIO()
+    plt.imsave(buf, img, format="png")
+    x, y = composite["x"].values, composite["y"].values
+    half = abs(float(x[1] - x[0])) / 2
+    to_ll = Transformer.from_crs(composite.attrs["crs"], 4326, always_xy=True)
+    w, s, e, n = to_ll.transform_bounds(
+        x.min() - half, y.min() - half, x.max() + half, y.max() + half
+    )
+    m = leafmap.Map(center=((s + n) / 2, (w + e) / 2), zoom=13, height=height)
+    folium.raster_layers.ImageOverlay(
+        image="data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+        bounds=[[s, w], [n, e]],
+        name="composite",
+        opacity=1.0,
+    ).add_to(m)
+    cols = [c for c in ("ID_PARCEL", "CODE_CULTU", "tier4") if c in parcels.columns]
+    m.add_gdf(
+        parcels[[*cols, "geometry"]].to_crs(4326),
+        layer_name="parcels",
+        style={"color": "#ffff00", "weight": 1, "fillOpacity": 0.0},
+        zoom_to_layer=True,
+    )
+    return m
+
+
+def enmap_spectra(spectra):
+    """Mean EnMAP reflectance spectrum per crop (hvplot), from a tidy frame.
+
+    Parameters
+    ----------
+    spectra : pandas.DataFrame
+        Columns ``wavelength`` (nm), ``crop``, ``reflectance``.
+    """
+    import hvplot.pandas  # noqa: F401
+
+    return spectra.hvplot.line(
+        x="wavelength",
+        y="reflectance",
+        by="crop",
+        width=900,
+        height=400,
+        xlabel="wavelength (nm)",
+        ylabel="reflectance",
+        title="EnMAP spectra per crop",
+    )

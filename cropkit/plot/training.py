@@ -1,0 +1,145 @@
+"""Plots of model training (notebook 04): class balance, splits, scores, confusion."""
+
+from __future__ import annotations
+
+_SPLIT_COLORS = {"unused": "#f0f0f0", "train": "#1f77b4", "val": "#ff7f0e", "test": "#d62728"}
+
+
+def class_balance(tables):
+    """Labelled pixels per class and split side, one panel per tier.
+
+    Parameters
+    ----------
+    tables : mapping
+        Tier -> table from :func:`cropkit.splits.split_summary` (classes x train/val/test).
+
+    Returns
+    -------
+    holoviews.Layout
+        Horizontal stacked bars, log-free so the imbalance shows.
+    """
+    import holoviews as hv
+    import hvplot.pandas  # noqa: F401  (registers .hvplot)
+
+    panels = [
+        table.hvplot.barh(
+            stacked=True,
+            title=f"{tier}: {len(table)} classes",
+            xlabel="",
+            ylabel="labelled pixels",
+            color=[_SPLIT_COLORS[c] for c in table.columns],
+            height=max(180, 22 * len(table)),
+            width=420,
+            legend="bottom_right",
+        )
+        for tier, table in tables.items()
+    ]
+    return hv.Layout(panels).cols(2)
+
+
+def split_map(split, title: str = "spatial split"):
+    """Map of a split layer: train, validation, test and unused pixels.
+
+    Parameters
+    ----------
+    split : xarray.DataArray
+        Split codes ``(y, x)`` from :mod:`cropkit.splits`.
+    title : str
+        Plot title.
+
+    Returns
+    -------
+    holoviews.Image
+    """
+    import hvplot.xarray  # noqa: F401
+
+    colors = list(_SPLIT_COLORS.values())
+    return split.astype("float32").hvplot.image(
+        x="x",
+        y="y",
+        cmap=colors,
+        clim=(-1.5, 2.5),
+        colorbar=True,
+        data_aspect=1,
+        frame_width=520,
+        title=f"{title}: blue train, orange validation, red test, grey unused",
+        rasterize=False,
+    )
+
+
+def confusion_matrix(confusion, normalize: bool = True, ax=None, title: str = ""):
+    """Confusion matrix heatmap (rows: reference, columns: prediction).
+
+    Parameters
+    ----------
+    confusion : pandas.DataFrame
+        Counts from :class:`cropkit.metrics.ClassificationReport`.
+    normalize : bool
+        Show each row as shares of its reference pixels (the diagonal is recall).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = confusion.loc[confusion.sum(axis=1) > 0]
+    values = rows.to_numpy(dtype=float)
+    if normalize:
+        values = values / values.sum(axis=1, keepdims=True)
+    if ax is None:
+        size = 0.45 * len(confusion.columns) + 2.5
+        _, ax = plt.subplots(figsize=(size + 1.5, 0.45 * len(rows) + 2))
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(np.arange(len(rows.columns)), rows.columns, rotation=60, ha="right")
+    ax.set_yticks(np.arange(len(rows.index)), rows.index)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    for (i, j), v in np.ndenumerate(values):
+        if v >= (0.01 if normalize else 1):
+            text = f"{v:.2f}" if normalize else f"{int(v)}"
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > 0.6 * values.max() else "black",
+            )
+    ax.figure.colorbar(
+        image, ax=ax, fraction=0.04, label="share of reference" if normalize else "pixels"
+    )
+    ax.set_title(
+        title or ("confusion matrix (row-normalised)" if normalize else "confusion matrix")
+    )
+    return ax
+
+
+def per_class_scores(per_class, title: str = "per-class F1"):
+    """F1 per class (bars), with the number of reference pixels in the hover.
+
+    Parameters
+    ----------
+    per_class : pandas.DataFrame
+        Classes as index, one column per model or input set (or the ``per_class`` table
+        of a report: its ``f1`` column is used).
+    title : str
+        Plot title.
+
+    Returns
+    -------
+    holoviews.Bars
+    """
+    import hvplot.pandas  # noqa: F401
+
+    table = per_class[["f1"]] if "f1" in per_class.columns else per_class
+    long = table.reset_index(names="class").melt(id_vars="class", var_name="set", value_name="F1")
+    return long.hvplot.bar(
+        x="class", y="F1", by="set", rot=60, ylim=(0, 1), height=340, width=760, title=title
+    )
