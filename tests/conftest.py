@@ -20,6 +20,26 @@ def private_cache(tmp_path_factory):
         os.environ["CROPKIT_CACHE_DIR"] = old
 
 
+@pytest.fixture()
+def make_grid():
+    """A factory of hand-made 10 m grids (pixel centres, EPSG:32631), bottom-left corner
+    at (500000, 5000000): ``make_grid(rows, cols)`` -> zeros ``(y, x)``."""
+    import numpy as np
+    import xarray as xr
+
+    def make(rows: int, cols: int) -> xr.DataArray:
+        x = 500005.0 + 10 * np.arange(cols)
+        y = 5000000.0 + 10 * rows - 5 - 10 * np.arange(rows)
+        return xr.DataArray(
+            np.zeros((rows, cols)),
+            dims=("y", "x"),
+            coords={"y": y, "x": x},
+            attrs={"crs": "EPSG:32631"},
+        )
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def tiny_demo(private_cache):
     """Chartres 2023 on two 64 x 64 zones: every collection, a few seconds to build."""

@@ -1,7 +1,6 @@
 import geopandas as gpd
 import numpy as np
 import pytest
-import xarray as xr
 from shapely.geometry import Polygon, box
 
 from cropkit.errors import DataError
@@ -9,13 +8,8 @@ from cropkit.labels import NO_LABEL, check_parcels, rasterize_labels, read_parce
 
 
 @pytest.fixture()
-def grid():
-    # 6 x 8 pixels of 10 m (pixel centres), origin at (500000, 5000060)
-    x = 500005.0 + 10 * np.arange(8)
-    y = 5000055.0 - 10 * np.arange(6)
-    return xr.DataArray(
-        np.zeros((6, 8)), dims=("y", "x"), coords={"y": y, "x": x}, attrs={"crs": "EPSG:32631"}
-    )
+def grid(make_grid):
+    return make_grid(6, 8)
 
 
 def two_parcels(crs=32631):

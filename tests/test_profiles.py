@@ -10,13 +10,8 @@ from cropkit.profiles import crop_profiles, crop_spectra, ndvi, parcel_raster
 
 
 @pytest.fixture()
-def grid():
-    # 4 x 6 pixels of 10 m, pixel centres
-    x = 500005.0 + 10 * np.arange(6)
-    y = 5000035.0 - 10 * np.arange(4)
-    return xr.DataArray(
-        np.zeros((4, 6)), dims=("y", "x"), coords={"y": y, "x": x}, attrs={"crs": "EPSG:32631"}
-    )
+def grid(make_grid):
+    return make_grid(4, 6)
 
 
 @pytest.fixture()
