@@ -44,7 +44,8 @@ __all__ = [
 def period_doy(periods: xr.DataArray | pd.DatetimeIndex) -> np.ndarray:
     """Day of year of the middle of each compositing period.
 
-    The last period is taken as long as the one before it.
+    The last period is taken as long as the one before it; a single period gives its
+    first day.
 
     Returns
     -------

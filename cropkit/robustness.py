@@ -96,7 +96,7 @@ def cloud_robustness(
         Label -> hidden period indices; :data:`CLOUD_SCENARIOS` by default. A ``clear``
         row (nothing hidden) always comes first.
     input_sets : dict, optional
-        Label -> inputs; by default ``S2`` and ``S2 + S1``.
+        Label -> inputs; by default ``S2`` and (when the dataset has radar) ``S2 + S1``.
     **hyperparameters
         Override the model's config.
 
@@ -109,7 +109,7 @@ def cloud_robustness(
     """
     scenarios = {"clear": [], **(scenarios if scenarios is not None else CLOUD_SCENARIOS)}
     if input_sets is None:
-        input_sets = {"S2": ("s2",), "S2 + S1": ("s2", "s1")}
+        input_sets = {"S2": ("s2",), **({"S2 + S1": ("s2", "s1")} if "s1" in ds else {})}
     table: dict[str, dict] = {label: {} for label in input_sets}
     per_class: dict[str, dict] = {label: {} for label in input_sets}
     for scenario, periods in scenarios.items():

@@ -94,7 +94,7 @@ def fetch_rpg(
         "SORTBY": "id_parcel",
     }
     frames, start = [], 0
-    while True:
+    while True:  # until an empty page: the service may cap pages below page_size
         page = _get_page(url, {**params, "STARTINDEX": start}, timeout)
         if page.empty:
             break
@@ -105,8 +105,6 @@ def fetch_rpg(
                 f"More than {max_features} RPG parcels in {bbox}: use a smaller area or raise "
                 "max_features."
             )
-        if len(page) < page_size:
-            break
     if not frames:
         raise DataError(f"The RPG {year} has no parcel in {bbox} ({url}).")
     parcels = pd.concat(frames, ignore_index=True)

@@ -195,6 +195,11 @@ def make_loader(
     seed: int = 0,
 ) -> DataLoader:
     """A DataLoader, drawing class-balanced batches when ``balanced``."""
+    if balanced and dataset.y.ndim > 1:
+        raise DataError(
+            "A balanced sampler draws samples by their class, and patches have a class per "
+            "pixel: use balanced=False with patches (and class weights in the loss)."
+        )
     sampler = balanced_sampler(dataset.y.numpy(), seed=seed) if balanced else None
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(

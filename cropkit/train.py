@@ -146,11 +146,18 @@ def fit_and_score(
         If the dataset has no train or no test samples.
     """
     taxonomy = taxonomy or load_taxonomy()
+    inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
+    if hyperparameters.get("tier", "tier4") != "tier4":
+        raise DataError(
+            "fit_and_score trains on tier-4 classes and rolls the predictions up to the "
+            f"coarser tiers; drop tier={hyperparameters['tier']!r} (the tier-2 scores are in "
+            "result.reports['tier2'])."
+        )
     train, val, test = (select_split(ds, code) for code in (TRAIN, VAL, TEST))
     for name, part in (("train", train), ("test", test)):
         if part.sizes["sample"] == 0:
             raise DataError(f"The split has no {name} sample; check the split before training.")
-    model = get_model(model_name, inputs=tuple(inputs), **hyperparameters)
+    model = get_model(model_name, inputs=inputs, **hyperparameters)
     fit_kwargs = {"client": client} if client is not None else {}
     model.fit(train, val if val.sizes["sample"] else None, **fit_kwargs)
     test = test.load()

@@ -31,6 +31,7 @@ __all__ = [
     "enmap_composite",
     "run_parcels",
     "load_composites",
+    "training_inputs",
     "mask_settings",
     "mask_scores",
     "save_mask_summary",
@@ -193,7 +194,8 @@ def run_parcels(
     parcels_path : str, optional
         A GeoParquet, GeoPackage, Shapefile or GeoJSON file with a ``CODE_CULTU``
         column, or ``"ign-wfs"`` to download the RPG of the study area from IGN's
-        public WFS (saved as ``rpg.parquet`` in the run folder and reused). Required for
+        public WFS (saved in the run folder as ``rpg_<bbox>.parquet`` and reused for the
+        same area). Required for
         real providers; the demo's simulated parcels otherwise.
     run : cropkit.run.RunFolder, optional
         Where ``"ign-wfs"`` keeps its download (the config's run folder by default).
@@ -207,7 +209,9 @@ def run_parcels(
     if parcels_path == "ign-wfs":
         from .rpg import fetch_rpg
 
-        path = (run or RunFolder.for_config(config)).path / "rpg.parquet"
+        west, south, east, north = config.bbox
+        name = f"rpg_{west:.4f}_{south:.4f}_{east:.4f}_{north:.4f}.parquet"  # one per area
+        path = (run or RunFolder.for_config(config)).path / name
         if not path.exists():
             fetch_rpg(config.bbox, config.year).to_parquet(path)
         return labels.read_parcels(path)[0]
@@ -222,6 +226,25 @@ def run_parcels(
         "Give parcels_path (an RPG file with CODE_CULTU, or 'ign-wfs' to download the RPG "
         "from IGN) to use parcels with real data."
     )
+
+
+def training_inputs(config, inputs: Iterable[str], compare: bool = False) -> list[str]:
+    """The composites a training run needs.
+
+    ``inputs`` themselves, plus (for a comparison) whichever of Sentinel-1 and EnMAP the
+    run's provider offers.
+
+    Raises
+    ------
+    ConfigError
+        If the provider does not offer one of ``inputs``.
+    """
+    provider = config.provider
+    wanted = list(inputs)
+    for name in wanted:
+        provider.collection(name)  # fails with the provider's offer
+    extra = [name for name in ("s1", "enmap") if compare and name in provider.collections]
+    return sorted({*wanted, *extra})
 
 
 def load_composites(
@@ -252,6 +275,7 @@ def load_composites(
     dict
         Input name -> composite dataset.
     """
+    inputs = list(inputs)
     unknown = sorted(set(inputs) - {"s2", "s1", "enmap"})
     if unknown:
         raise DataError(f"Unknown inputs {unknown}; choose from 's2', 's1', 'enmap'.")

@@ -112,3 +112,21 @@ def test_xgboost_with_enmap_saves_and_reloads_its_projection(toy_pixels, tmp_pat
     again = load_model(model.save(tmp_path / "with-enmap"))
     assert np.allclose(again.predict_proba(test), model.predict_proba(test))
     assert set(model.feature_importance(test)) <= set(names)
+
+
+def test_two_class_models_give_both_probabilities(toy_pixels):
+    train, test = select_split(toy_pixels, TRAIN), select_split(toy_pixels, TEST)
+    two = train.isel(sample=np.flatnonzero(np.isin(train["tier4"].values, [0, 2])))
+    model = get_model("xgboost", n_estimators=20, n_jobs=1).fit(two)
+    proba = model.predict_proba(test)
+    assert proba.shape == (test.sizes["sample"], 2) and np.allclose(proba.sum(axis=1), 1)
+    seen = np.isin(test["tier4"].values, [0, 2])
+    assert (model.predict(test)[seen] == test["tier4"].values[seen]).mean() > 0.95
+
+
+def test_missing_inputs_are_named_before_training(toy_pixels):
+    train = select_split(toy_pixels, TRAIN)
+    with pytest.raises(DataError, match=r"no \['enmap'\] inputs"):
+        get_model("xgboost", inputs=("s2", "enmap")).fit(train.drop_vars("enmap"))
+    only_enmap = get_model("xgboost", n_estimators=5, inputs=("enmap",), enmap_components=3)
+    assert only_enmap.fit(train).features(train).shape[1] == 3 + 3  # 3 discriminants + 3 PCs

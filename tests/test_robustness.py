@@ -44,3 +44,10 @@ def test_radar_keeps_the_score_when_the_season_is_hidden(toy_pixels):
     assert table.loc["clear"].min() > 0.95
     assert table.loc["cloudy year", "S2"] < 0.6 < table.loc["cloudy year", "S2 + S1"]
     assert per_class["S2"].shape == (4, 2)
+
+
+def test_without_radar_only_the_optical_set_is_trained(toy_pixels):
+    table, _ = cloud_robustness(
+        "xgboost", toy_pixels.drop_vars("s1"), {"spring": [3, 4]}, n_estimators=5, n_jobs=1
+    )
+    assert table.columns.tolist() == ["S2"] and table.index.tolist() == ["clear", "spring"]

@@ -76,3 +76,13 @@ def test_loader_batches(train_side):
     data = PixelTimeSeries(train_side, channel_stats(train_side))
     batch = next(iter(make_loader(data, batch_size=64, balanced=True)))
     assert batch["x"].shape == (64, 12, 10) and batch["y"].shape == (64,)
+
+
+def test_balanced_sampling_of_patches_is_refused_clearly(toy_scene):
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
+    patches = patch_dataset(toy_scene["s2"], labels, split, size=8)
+    data = PatchTimeSeries(patches, channel_stats(patches))
+    with pytest.raises(DataError, match="use balanced=False with patches"):
+        make_loader(data, balanced=True)
+    assert next(iter(make_loader(data, batch_size=4)))["y"].shape == (4, 8, 8)

@@ -88,3 +88,10 @@ def test_save_result_writes_model_predictions_and_metrics(toy_pixels, tmp_path):
     )
     assert metrics["leakage_report"]["spatial"]["macro_f1"] == 0.9
     assert metrics["inputs"] == ["s2"]
+
+
+def test_fit_and_score_takes_a_single_input_name_and_refuses_other_tiers(toy_pixels):
+    result = fit_and_score("xgboost", toy_pixels, "s1", **FAST)
+    assert result.model.inputs == ("s1",)
+    with pytest.raises(DataError, match="trains on tier-4 classes"):
+        fit_and_score("xgboost", toy_pixels, tier="tier2", **FAST)

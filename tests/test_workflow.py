@@ -80,3 +80,14 @@ def test_composites_of_another_study_area_are_refused(tmp_path):
         load_composites(None, cfg, run, ["s2"])
     with pytest.raises(DataError, match="Unknown inputs"):
         load_composites(None, cfg, run, ["s3"])
+
+
+def test_training_inputs_follow_what_the_provider_offers():
+    from cropkit.errors import ConfigError
+    from cropkit.workflow import training_inputs
+
+    assert training_inputs(RunConfig(), ["s2"], compare=True) == ["enmap", "s1", "s2"]
+    assert training_inputs(RunConfig(), ["s2"]) == ["s2"]
+    assert training_inputs(RunConfig(stac="earth-search"), ["s2"], compare=True) == ["s2"]
+    with pytest.raises(ConfigError):
+        training_inputs(RunConfig(stac="earth-search"), ["s2", "enmap"])

@@ -80,6 +80,8 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
         blocks += [s1.reshape(n, -1), s1[:, :, pols.index("VH")] - s1[:, :, pols.index("VV")]]
     if "enmap" in inputs:
         blocks.append(ds["enmap"].data)
+    if not blocks:
+        return np.empty((n, 0), dtype=np.float32)
     if hasattr(blocks[0], "dask"):
         import dask.array as da
 
@@ -225,6 +227,12 @@ class XGBoostPixel:
         DataError
             If the training set has fewer than two classes.
         """
+        missing = [name for name in self.inputs if name not in train]
+        if missing:
+            raise DataError(
+                f"The training set has no {missing} inputs: build the dataset with those "
+                "composites (pixel_dataset(..., s1=..., enmap=...))."
+            )
         y_all = train[self.tier].values
         classes = np.unique(y_all[y_all >= 0])
         if classes.size < 2:
@@ -314,8 +322,11 @@ class XGBoostPixel:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
         x = self.features(ds)
         limit = (0, self.info.get("best_iteration", -1) + 1) if self.info else (0, 0)
-        proba = self.booster_.inplace_predict(np.asarray(x), iteration_range=limit)
-        return np.asarray(proba).reshape(len(x), -1)
+        proba = np.asarray(self.booster_.inplace_predict(np.asarray(x), iteration_range=limit))
+        proba = proba.reshape(len(x), -1)
+        if proba.shape[1] == 1:  # two classes: xgboost's binary objective gives P(second)
+            proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
+        return proba
 
     def predict(self, ds: xr.Dataset) -> np.ndarray:
         """Predicted class index of ``tier`` per sample, dims ``(sample,)``."""
