@@ -37,7 +37,6 @@ __all__ = [
     "select_split",
     "save_dataset",
     "open_dataset",
-    "feature_names",
 ]
 
 
@@ -286,21 +285,6 @@ def select_split(ds: xr.Dataset, code: int) -> xr.Dataset:
     """The samples of one side of the split (``TRAIN``, ``VAL`` or ``TEST``)."""
     dim = "sample" if "sample" in ds.dims else "patch"
     return ds.isel({dim: np.flatnonzero(ds["split"].values == code)})
-
-
-def feature_names(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> list[str]:
-    """Names of the flattened per-pixel features (as the XGBoost baseline builds them)."""
-    names = []
-    months = [f"t{t:02d}" for t in range(ds.sizes["time"])]
-    if "s2" in inputs:
-        names += [f"{b}_{m}" for m in months for b in ds["band"].values]
-        names += [f"NDVI_{m}" for m in months]
-    if "s1" in inputs:
-        names += [f"{p}_{m}" for m in months for p in ds["pol"].values]
-        names += [f"VHVV_{m}" for m in months]
-    if "enmap" in inputs:
-        names += [f"enmap_{w:.0f}nm" for w in ds["wavelength"].values]
-    return names
 
 
 def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5) -> np.ndarray:

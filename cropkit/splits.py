@@ -40,6 +40,8 @@ __all__ = [
     "zone_holdout",
     "block_kfold",
     "fold_split",
+    "fold_codes",
+    "random_codes",
     "random_pixel_split",
     "split_summary",
     "check_split",
@@ -303,13 +305,35 @@ def fold_split(folds: xr.DataArray, test_fold: int, val_fold: int | None = None)
     k = int(folds.attrs.get("k", int(folds.max()) + 1))
     if not 0 <= test_fold < k:
         raise DataError(f"test_fold must be between 0 and {k - 1}, not {test_fold}.")
-    val_fold = (test_fold + 1) % k if val_fold is None else val_fold
-    f = folds.values
-    split = np.full(f.shape, TRAIN, dtype=np.int8)
-    split[f == val_fold] = VAL
-    split[f == test_fold] = TEST
-    split[f < 0] = UNUSED
+    split = fold_codes(folds.values, test_fold, k, val_fold)
     return folds.copy(data=split).rename("split").assign_attrs(kind="block-fold", fold=test_fold)
+
+
+def fold_codes(
+    folds: np.ndarray, test_fold: int, k: int, val_fold: int | None = None
+) -> np.ndarray:
+    """Split codes of one cross-validation round from fold indices (any shape).
+
+    ``test_fold`` tests, ``val_fold`` (the next fold by default) validates, the other
+    folds train; negative fold indices stay :data:`UNUSED`.
+    """
+    val_fold = (test_fold + 1) % k if val_fold is None else val_fold
+    folds = np.asarray(folds)
+    split = np.full(folds.shape, TRAIN, dtype=np.int8)
+    split[folds == val_fold] = VAL
+    split[folds == test_fold] = TEST
+    split[folds < 0] = UNUSED
+    return split
+
+
+def random_codes(
+    shape: tuple[int, ...], test_fraction: float, val_fraction: float, seed: int = 0
+) -> np.ndarray:
+    """Split codes drawn independently for every element: the leaky, random split."""
+    draw = np.random.default_rng(seed).random(shape)
+    return np.where(
+        draw < test_fraction, TEST, np.where(draw < test_fraction + val_fraction, VAL, TRAIN)
+    ).astype(np.int8)
 
 
 def random_pixel_split(
@@ -323,11 +347,7 @@ def random_pixel_split(
         Dims ``(y, x)``, int8 split codes.
     """
     parcel = labels["parcel"].values
-    rng = np.random.default_rng(seed)
-    draw = rng.random(parcel.shape)
-    split = np.where(
-        draw < test_fraction, TEST, np.where(draw < test_fraction + val_fraction, VAL, TRAIN)
-    )
+    split = random_codes(parcel.shape, test_fraction, val_fraction, seed)
     split = np.where(parcel > 0, split, UNUSED).astype(np.int8)
     return _as_layer(split, labels, "split", kind="random-pixel", seed=seed)
 

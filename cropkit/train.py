@@ -23,9 +23,9 @@ import xarray as xr
 
 from .datasets import class_names, select_split
 from .errors import DataError
-from .metrics import ClassificationReport, tier_reports, tier_summary
+from .metrics import ClassificationReport, classification_report, tier_summary
 from .models import get_model
-from .splits import TEST, TRAIN, VAL
+from .splits import TEST, TRAIN, VAL, fold_codes, random_codes
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 __all__ = [
@@ -163,7 +163,7 @@ def fit_and_score(
     test = test.load()
     predicted = model.predict(test)
     frame = predictions_frame(test, predicted, taxonomy)
-    reports = tier_reports(frame["true_tier4"], frame["pred_tier4"], taxonomy)
+    reports = {t: classification_report(frame[f"true_{t}"], frame[f"pred_{t}"]) for t in TIERS}
     return TrainResult(model, frame, reports, dict(getattr(model, "info", {})))
 
 
@@ -191,14 +191,9 @@ def leakage_report(
         ``macro_f1`` (tier 4) and ``parcels_on_both_sides``.
     """
     codes = ds["split"].values
-    share = {c: float(np.mean(codes == c)) for c in (TEST, VAL)}
-    rng = np.random.default_rng(seed)
-    draw = rng.random(codes.size)
-    random_codes = np.where(
-        draw < share[TEST], TEST, np.where(draw < share[TEST] + share[VAL], VAL, TRAIN)
-    )
+    shuffled = random_codes(codes.shape, np.mean(codes == TEST), np.mean(codes == VAL), seed)
     rows = {}
-    for label, split in (("random pixels", random_codes), ("spatial", codes)):
+    for label, split in (("random pixels", shuffled), ("spatial", codes)):
         result = fit_and_score(
             model_name, _with_split(ds, split), inputs, seed=seed, **hyperparameters
         )
@@ -233,7 +228,7 @@ def cross_validate(
     k = int(folds.max()) + 1
     rows = {}
     for i in range(k):
-        split = np.where(folds == i, TEST, np.where(folds == (i + 1) % k, VAL, TRAIN))
+        split = fold_codes(folds, i, k)
         result = fit_and_score(model_name, _with_split(ds, split), inputs, **hyperparameters)
         rows[f"fold {i}"] = {
             **{

@@ -5,7 +5,6 @@ import pytest
 from cropkit.datasets import (
     class_names,
     class_weights,
-    feature_names,
     open_dataset,
     patch_dataset,
     period_doy,
@@ -92,16 +91,6 @@ def test_class_weights_lift_rare_classes():
     assert w[2] == 0 and w[1] / w[0] == pytest.approx(9.0)
     assert w[:2].mean() == pytest.approx(1.0)
     assert class_weights(y, 3, power=0).tolist() == [1.0, 1.0, 0.0]
-
-
-def test_feature_names_follow_the_feature_layout(toy_scene, split):
-    ds = pixel_dataset(
-        toy_scene["s2"], toy_scene["labels"], split, s1=toy_scene["s1"], enmap=toy_scene["enmap"]
-    )
-    names = feature_names(ds, ("s2", "s1", "enmap"))
-    assert len(names) == 12 * 10 + 12 + 12 * 2 + 12 + 5
-    assert names[:2] == ["B02_t00", "B03_t00"] and names[120] == "NDVI_t00"
-    assert names[-1] == "enmap_850nm"
 
 
 def test_datasets_round_trip_through_the_run_folder(toy_scene, split, tmp_path):

@@ -4,7 +4,12 @@ import pytest
 from cropkit.datasets import pixel_dataset, select_split
 from cropkit.errors import ConfigError, DataError
 from cropkit.models import get_model, load_model, model_config, model_names
-from cropkit.models.xgboost_pixel import balanced_subsample, pixel_features, resolve_device
+from cropkit.models.xgboost_pixel import (
+    balanced_subsample,
+    pixel_feature_names,
+    pixel_features,
+    resolve_device,
+)
 from cropkit.splits import TEST, TRAIN, VAL, zone_holdout
 
 
@@ -130,3 +135,14 @@ def test_missing_inputs_are_named_before_training(toy_pixels):
         get_model("xgboost", inputs=("s2", "enmap")).fit(train.drop_vars("enmap"))
     only_enmap = get_model("xgboost", n_estimators=5, inputs=("enmap",), enmap_components=3)
     assert only_enmap.fit(train).features(train).shape[1] == 3 + 3  # 3 discriminants + 3 PCs
+
+
+def test_feature_names_follow_the_feature_layout(toy_scene):
+    split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.25, block_px=20)
+    ds = pixel_dataset(
+        toy_scene["s2"], toy_scene["labels"], split, s1=toy_scene["s1"], enmap=toy_scene["enmap"]
+    )
+    names = pixel_feature_names(ds, ("s2", "s1", "enmap"))
+    assert len(names) == 12 * 10 + 12 + 12 * 2 + 12 + 5
+    assert names[:2] == ["B02_t00", "B03_t00"] and names[120] == "NDVI_t00"
+    assert names[-1] == "enmap_850nm"

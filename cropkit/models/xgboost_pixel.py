@@ -19,11 +19,11 @@ import joblib
 import numpy as np
 import xarray as xr
 
-from ..datasets import class_names, class_weights, feature_names
+from ..datasets import class_names, class_weights
 from ..errors import ConfigError, DataError
 from .spectral import SpectralProjection
 
-__all__ = ["XGBoostPixel", "pixel_features", "resolve_device"]
+__all__ = ["XGBoostPixel", "pixel_features", "pixel_feature_names", "resolve_device"]
 
 INPUTS = ("s2", "s1", "enmap")
 
@@ -56,7 +56,7 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
     -------
     array
         Dims ``(sample, feature)``, float32, columns named by
-        :func:`cropkit.datasets.feature_names`.
+        :func:`pixel_feature_names`.
     """
     unknown = sorted(set(inputs) - set(INPUTS))
     if unknown:
@@ -87,6 +87,21 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
 
         return da.concatenate([b.astype("float32") for b in blocks], axis=1)
     return np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+
+
+def pixel_feature_names(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> list[str]:
+    """Names of the columns of :func:`pixel_features`, in order."""
+    names = []
+    months = [f"t{t:02d}" for t in range(ds.sizes["time"])]
+    if "s2" in inputs:
+        names += [f"{b}_{m}" for m in months for b in ds["band"].values]
+        names += [f"NDVI_{m}" for m in months]
+    if "s1" in inputs:
+        names += [f"{p}_{m}" for m in months for p in ds["pol"].values]
+        names += [f"VHVV_{m}" for m in months]
+    if "enmap" in inputs:
+        names += [f"enmap_{w:.0f}nm" for w in ds["wavelength"].values]
+    return names
 
 
 def balanced_subsample(y: np.ndarray, max_samples: int, seed: int = 0) -> np.ndarray:
@@ -313,7 +328,7 @@ class XGBoostPixel:
 
     def feature_names(self, ds: xr.Dataset) -> list[str]:
         """Names of the feature columns, in order."""
-        names = feature_names(ds, tuple(name for name in self.inputs if name != "enmap"))
+        names = pixel_feature_names(ds, tuple(name for name in self.inputs if name != "enmap"))
         return names + (self.projection_.feature_names() if self.projection_ else [])
 
     def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
@@ -333,7 +348,7 @@ class XGBoostPixel:
         return self.classes_[self.predict_proba(ds).argmax(axis=1)]
 
     def feature_importance(self, ds: xr.Dataset) -> dict[str, float]:
-        """Total gain per named feature (names from :func:`~cropkit.datasets.feature_names`)."""
+        """Total gain per named feature (names from :meth:`feature_names`)."""
         names = self.feature_names(ds)
         gain = self.booster_.get_score(importance_type="total_gain")
         return {names[int(k[1:])]: float(v) for k, v in gain.items()}
