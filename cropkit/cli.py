@@ -1,4 +1,4 @@
-"""Command line: ``cropkit demo``, ``cropkit build-demo``, ``cropkit serve``.
+"""Command line: ``cropkit demo``, ``cropkit build-demo``, ``cropkit serve``, ``cropkit train``.
 
 Examples
 --------
@@ -7,6 +7,8 @@ Examples
     cropkit demo --region chartres --year 2023      # run every notebook on the demo
     cropkit build-demo --region vitre --profile full
     cropkit serve --region chartres                 # a local STAC API until Ctrl-C
+    cropkit train runs/chartres-2023 --model ltae --set epochs=20 --devices 2
+    torchrun --nproc-per-node 4 -m cropkit train runs/chartres-2023 --model utae
 """
 
 from __future__ import annotations
@@ -90,6 +92,62 @@ def _serve(args: argparse.Namespace) -> None:
             pass
 
 
+def _setting(text: str) -> tuple[str, object]:
+    import yaml
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), yaml.safe_load(value)
+
+
+def _train(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .datasets import open_dataset
+    from .errors import DataError
+    from .models import get_model
+    from .run import RunFolder
+    from .train import fit_and_score, save_result
+
+    folder = Path(args.run)
+    if not (folder / "datasets").exists():
+        raise DataError(
+            f"{folder} has no saved datasets: run notebook 04_model_training for it first "
+            "(or give the path of a run folder)."
+        )
+    settings = dict(args.set or [])
+    if args.devices:
+        settings["devices"] = args.devices
+    model = get_model(args.model, inputs=tuple(args.inputs), **settings)  # checks early
+    run = RunFolder(folder)
+    name = "patches" if model.kind == "patch" else "pixels"
+    ds = open_dataset(run, name).load()
+    result = fit_and_score(
+        args.model,
+        ds,
+        tuple(args.inputs),
+        checkpoint_dir=run.path / "models" / args.model / "checkpoints",
+        progress=not args.quiet,
+        **settings,
+    )
+    if not getattr(result.model, "is_global_zero", True):
+        return  # other DDP ranks: rank 0 writes
+    products = save_result(result, run)
+    run.record(
+        f"train_{args.model}",
+        {"model": args.model, "inputs": list(args.inputs), **settings},
+        products=products,
+        metrics=result.summary().round(4).to_dict(orient="index"),
+    )
+    summary = {
+        "model": args.model,
+        "info": result.info,
+        "macro_f1": result.summary()["macro_f1"].round(4).to_dict(),
+    }
+    print(json.dumps(summary, default=str))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cropkit`` command."""
     parser = argparse.ArgumentParser(prog="cropkit", description=__doc__.splitlines()[0])
@@ -115,6 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=_serve)
+    p = sub.add_parser("train", help="train a model on the datasets saved in a run folder")
+    p.add_argument("run", help="the run folder (notebook 04 saved its datasets there)")
+    p.add_argument("--model", required=True, help="a registered model (ck.models.model_names())")
+    p.add_argument("--inputs", nargs="+", default=["s2"], help="streams: s2 s1 enmap")
+    p.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a model or trainer setting (repeatable), e.g. --set epochs=20",
+    )
+    p.add_argument("--devices", type=int, help="GPUs or CPU processes (DDP when > 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -19,6 +19,8 @@ __all__ = [
     "ServiceConnectionError",
     "ServerError",
     "MissingDependencyError",
+    "UnknownModelError",
+    "TrainingError",
 ]
 
 
@@ -67,3 +69,14 @@ class ServerError(CropkitError, RuntimeError):
 
 class MissingDependencyError(ServerError):
     """A system program that cropkit needs (PostgreSQL, PostGIS) is not installed."""
+
+
+class UnknownModelError(ConfigError, KeyError):
+    """A model name is not in the registry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class TrainingError(CropkitError, RuntimeError):
+    """Training could not go on (a NaN loss, GPU memory, a checkpoint that does not fit)."""

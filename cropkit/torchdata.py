@@ -1,156 +1,399 @@
-"""PyTorch views of the cropkit datasets, with class weights and a balanced sampler.
+"""PyTorch views of the cropkit datasets: batches as dicts of named sensor streams.
 
-:class:`PixelTimeSeries` serves one labelled pixel at a time as tensors
-``x (T, C)``, ``doy (T,)``, ``valid (T,)`` and the labels of every tier;
-:class:`PatchTimeSeries` serves windows ``x (T, C, H, W)`` for spatial models. Inputs
-are standardised with statistics of the training samples (:func:`channel_stats`), so
-validation and test never leak into them.
+A batch never folds one sensor into another's channels. Each stream keeps its own
+dates and validity:
+
+====================  =====================================  ==========================
+key                   pixel models                           patch models
+====================  =====================================  ==========================
+``s2``                ``(B, T, C)`` float32                  ``(B, T, C, H, W)``
+``s2_doy``            ``(B, T)`` int64 day of year           ``(B, T)``
+``s2_valid``          ``(B, T)`` bool, observed (not filled)  ``(B, T, H, W)``
+``s2_pad``            ``(B, T)`` bool, True on padded dates   ``(B, T)``
+``s1``, ``s1_doy``,   ``(B, T1, P)`` and the same keys        ``(B, T1, P, H, W)``
+``s1_valid``,
+``s1_pad``
+``enmap``             ``(B, W)`` float32 spectrum             ``(B, W, h, w)`` on 30 m
+``tier1``..``tier4``  ``(B,)`` int64, ``-1`` unlabelled       ``(B, H, W)``
+``parcel``            ``(B,)`` int64                          ``(B, H, W)``
+====================  =====================================  ==========================
+
+:class:`TensorStreams` reads a saved dataset once into contiguous tensors and serves
+whole batches by index (one gather per tensor, no per-sample ``__getitem__`` and
+collate), :class:`BatchIndexSampler` draws the indices (shuffled or class-balanced,
+sharded over DDP ranks), and :class:`Standardiser` scales the streams *on the device*
+with statistics of the training samples only (:func:`stream_stats`).
 
 Examples
 --------
->>> stats = channel_stats(train_ds, inputs=("s2", "s1"))               # doctest: +SKIP
->>> loader = make_loader(PixelTimeSeries(train_ds, stats), balanced=True) # doctest: +SKIP
->>> batch = next(iter(loader)); batch["x"].shape                        # doctest: +SKIP
-torch.Size([256, 12, 12])
+>>> streams = TensorStreams(train_ds, inputs=("s2", "s1"))             # doctest: +SKIP
+>>> loader = make_loader(streams, batch_size=1024, balanced=True)       # doctest: +SKIP
+>>> batch = next(iter(loader)); batch["s2"].shape                       # doctest: +SKIP
+torch.Size([1024, 12, 10])
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+
 import numpy as np
 import torch
 import xarray as xr
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
-from .datasets import class_weights
+from .datasets import class_names, class_weights
 from .errors import DataError
 from .taxonomy import TIERS
 
 __all__ = [
-    "channel_stats",
-    "PixelTimeSeries",
-    "PatchTimeSeries",
+    "SERIES",
+    "STREAMS",
+    "StreamSpec",
+    "TensorStreams",
+    "BatchIndexSampler",
+    "Standardiser",
+    "stream_stats",
+    "dataset_kind",
     "loss_weights",
-    "balanced_sampler",
     "make_loader",
 ]
 
+#: Time-series streams (each with its own dates) and all streams a model may read.
+SERIES = ("s2", "s1")
+STREAMS = ("s2", "s1", "enmap")
+#: Label value of unlabelled pixels (the loss ignores it).
+IGNORE_INDEX = -1
 
-def _stack_inputs(ds: xr.Dataset, inputs: tuple[str, ...], channel_axis: int) -> np.ndarray:
+
+def dataset_kind(ds: xr.Dataset) -> str:
+    """``"patch"`` for a patch dataset (a ``patch`` dim), else ``"pixel"``."""
+    return "patch" if "patch" in ds.dims else "pixel"
+
+
+def _check_inputs(ds: xr.Dataset, inputs: tuple[str, ...]) -> None:
+    unknown = sorted(set(inputs) - set(STREAMS))
+    if unknown:
+        raise DataError(f"Unknown inputs {unknown}; streams are {list(STREAMS)}.")
     missing = [name for name in inputs if name not in ds]
     if missing:
-        raise DataError(f"The dataset has no {missing} inputs; it holds {list(ds.data_vars)}.")
-    return np.concatenate(
-        [np.asarray(ds[name].values, dtype=np.float32) for name in inputs], axis=channel_axis
-    )
+        raise DataError(
+            f"The dataset has no {missing} stream; it holds "
+            f"{[s for s in STREAMS if s in ds]}. Build it with those composites "
+            "(pixel_dataset(..., s1=..., enmap=...)) or drop them from the inputs."
+        )
 
 
-def channel_stats(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> dict:
-    """Mean and standard deviation per channel over the samples of ``ds`` (train only).
+def _time_dim(ds: xr.Dataset, stream: str) -> str:
+    return "s1_time" if stream == "s1" and "s1_time" in ds.dims else "time"
 
-    Parameters
+
+def _doy(ds: xr.Dataset, stream: str) -> np.ndarray:
+    """Day of year of a stream: ``(T,)`` shared or ``(N, T)`` per sample."""
+    name = "s1_doy" if stream == "s1" and "s1_doy" in ds.variables else "doy"
+    return np.asarray(ds[name].values, dtype=np.int64)
+
+
+@dataclass
+class StreamSpec:
+    """What a model is built for: streams, their sizes, and the classes of every tier.
+
+    Attributes
     ----------
-    ds : xarray.Dataset
-        Pixel or patch dataset (the training side).
+    kind : str
+        ``"pixel"`` or ``"patch"``.
     inputs : tuple of str
-        Time-series inputs stacked along channels (``"s2"``, ``"s1"``); ``"enmap"``
-        adds per-wavelength statistics for the separate ``enmap`` tensor.
+        Streams read, e.g. ``("s2", "s1")``.
+    channels : dict
+        Stream -> channels (S2 bands, S1 polarisations, EnMAP bands).
+    steps : dict
+        Time-series stream -> number of dates.
+    channel_names : dict
+        Stream -> channel names.
+    classes : dict
+        Tier -> class names (index order).
+    parents : dict
+        Tier -> ``(n_tier4,)`` list: the tier-``k`` class of each tier-4 class.
+    patch_size : int or None
+        Side of the patches (patch models).
+    """
+
+    kind: str
+    inputs: tuple[str, ...]
+    channels: dict[str, int]
+    steps: dict[str, int] = field(default_factory=dict)
+    channel_names: dict[str, list[str]] = field(default_factory=dict)
+    classes: dict[str, list[str]] = field(default_factory=dict)
+    parents: dict[str, list[int]] = field(default_factory=dict)
+    patch_size: int | None = None
+
+    @property
+    def n_classes(self) -> dict[str, int]:
+        """Tier -> number of classes."""
+        return {tier: len(names) for tier, names in self.classes.items()}
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (:meth:`from_dict` reads it back)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StreamSpec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**data, "inputs": tuple(data["inputs"])})
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset, inputs: tuple[str, ...]) -> StreamSpec:
+        """The spec of ``ds`` read through ``inputs``."""
+        inputs = tuple(inputs)
+        _check_inputs(ds, inputs)
+        kind = dataset_kind(ds)
+        channels, steps, names = {}, {}, {}
+        channel_dim = {"s2": "band", "s1": "pol", "enmap": "wavelength"}
+        for stream in inputs:
+            dim = channel_dim[stream]
+            channels[stream] = int(ds.sizes[dim])
+            labels = ds[dim].values if dim in ds.coords else np.arange(ds.sizes[dim])
+            names[stream] = [
+                f"{v:.0f}nm" if stream == "enmap" else str(v) for v in np.asarray(labels)
+            ]
+            if stream in SERIES:
+                steps[stream] = int(ds.sizes[_time_dim(ds, stream)])
+        classes = {tier: class_names(ds, tier) for tier in TIERS}
+        return cls(
+            kind=kind,
+            inputs=inputs,
+            channels=channels,
+            steps=steps,
+            channel_names=names,
+            classes=classes,
+            parents=tier_parents(ds),
+            patch_size=int(ds.sizes["h"]) if kind == "patch" else None,
+        )
+
+
+def tier_parents(ds: xr.Dataset) -> dict[str, list[int]]:
+    """The class of every coarser tier that each tier-4 class belongs to.
+
+    Read from the labelled samples (each tier-4 class has one parent per tier in a
+    valid taxonomy); tier-4 classes without a sample get ``-1``.
 
     Returns
     -------
     dict
-        ``{"mean": (C,), "std": (C,), "inputs": ...}`` with channels in stacking order,
-        plus ``enmap_mean`` and ``enmap_std`` ``(W,)`` when asked.
+        Tier -> list of length ``n_tier4``.
     """
-    series = tuple(name for name in inputs if name != "enmap")
-    x = _stack_inputs(ds, series, 2)
-    moved = np.moveaxis(x, 2, -1).reshape(-1, x.shape[2])
-    stats = {"inputs": series, **_mean_std(moved, "")}
-    if "enmap" in inputs:
-        stats.update(_mean_std(_stack_inputs(ds, ("enmap",), 1), "enmap_"))
-    return stats
+    t4 = np.asarray(ds["tier4"].values).ravel()
+    n4 = len(class_names(ds, "tier4"))
+    out = {}
+    for tier in TIERS:
+        values = np.asarray(ds[tier].values).ravel()
+        parent = np.full(n4, -1, dtype=np.int64)
+        ok = (t4 >= 0) & (values >= 0)
+        parent[t4[ok]] = values[ok]
+        out[tier] = parent.tolist()
+    return out
 
 
-def _mean_std(values: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
-    std = np.maximum(np.nanstd(values, axis=0), 1e-6)
-    return {
-        f"{prefix}mean": np.nanmean(values, axis=0).astype(np.float32),
-        f"{prefix}std": std.astype(np.float32),
-    }
-
-
-def _standardise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.nan_to_num((x - mean) / std, nan=0.0).astype(np.float32))
-
-
-class PixelTimeSeries(Dataset):
-    """Labelled pixel time series for PyTorch.
+class TensorStreams(Dataset):
+    """A saved dataset in memory as contiguous tensors, served a batch at a time.
 
     Parameters
     ----------
     ds : xarray.Dataset
-        A pixel dataset (one split side: :func:`cropkit.datasets.select_split`).
-    stats : dict
-        From :func:`channel_stats` on the training side; fixes the inputs and scaling.
-    tier : str
-        Tier of the ``y`` target.
+        A pixel dataset ``(sample, ...)`` or a patch dataset ``(patch, ...)`` from
+        :mod:`cropkit.datasets` (or :func:`cropkit.datasets.from_arrays`); without labels
+        (:func:`cropkit.datasets.grid_pixels`) the tiers are ``-1`` and ``spec`` is None.
+    inputs : tuple of str
+        Streams to serve (``"s2"``, ``"s1"``, ``"enmap"``).
 
-    Items are dicts of tensors: ``x`` ``(T, C)`` float32 (NaN set to 0 after
-    standardising), ``doy`` ``(T,)`` int64, ``valid`` ``(T,)`` bool, ``y`` () int64,
-    ``y_tiers`` ``(4,)`` int64 (tier 4 to tier 1), ``parcel`` () int64, and ``enmap``
-    ``(W,)`` float32 when ``stats`` has EnMAP statistics.
+    Notes
+    -----
+    ``streams[idx]`` with a 1-D index tensor returns one batch (the dict in the module
+    docstring); values are raw (not standardised, NaN kept): :class:`Standardiser`
+    scales them on the device.
     """
 
-    def __init__(self, ds: xr.Dataset, stats: dict, tier: str = "tier4") -> None:
-        if tier not in TIERS:
-            raise DataError(f"tier must be one of {TIERS}, not {tier!r}.")
-        self.x = _standardise(_stack_inputs(ds, stats["inputs"], 2), stats["mean"], stats["std"])
-        self.enmap = None
-        if "enmap_mean" in stats:
-            enmap = _stack_inputs(ds, ("enmap",), 1)
-            self.enmap = _standardise(enmap, stats["enmap_mean"], stats["enmap_std"])
-        self.doy = torch.as_tensor(ds["doy"].values.astype(np.int64))
-        self.valid = torch.from_numpy(ds["valid"].values.astype(bool))
-        self.y_tiers = torch.from_numpy(np.stack([ds[t].values for t in TIERS], 1).astype(np.int64))
-        self.y = self.y_tiers[:, TIERS.index(tier)]
-        self.parcel = torch.from_numpy(ds["parcel"].values.astype(np.int64))
+    def __init__(self, ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> None:
+        self.inputs = tuple(inputs)
+        _check_inputs(ds, self.inputs)
+        self.kind = dataset_kind(ds)
+        labelled = "classes_tier4" in ds.attrs
+        self.spec = StreamSpec.from_dataset(ds, self.inputs) if labelled else None
+        self.tensors: dict[str, torch.Tensor] = {}
+        self.shared: dict[str, torch.Tensor] = {}  # (T,) values expanded to (B, T)
+        for stream in self.inputs:
+            self.tensors[stream] = torch.from_numpy(
+                np.ascontiguousarray(ds[stream].values, dtype=np.float32)
+            )
+            if stream not in SERIES:
+                continue
+            doy = torch.from_numpy(_doy(ds, stream))
+            (self.shared if doy.ndim == 1 else self.tensors)[f"{stream}_doy"] = doy
+            valid_name = "valid" if stream == "s2" else f"{stream}_valid"
+            if valid_name in ds:
+                valid = np.asarray(ds[valid_name].values, dtype=bool)
+            else:  # observed wherever there is a value
+                valid = np.isfinite(ds[stream].values).all(axis=2)
+            self.tensors[f"{stream}_valid"] = torch.from_numpy(np.ascontiguousarray(valid))
+            pad_name = f"{stream}_pad"
+            if pad_name in ds:
+                self.tensors[pad_name] = torch.from_numpy(np.asarray(ds[pad_name].values, bool))
+            else:
+                steps = ds.sizes[_time_dim(ds, stream)]
+                self.shared[pad_name] = torch.zeros(steps, dtype=torch.bool)
+        self._n = int(ds.sizes["patch" if self.kind == "patch" else "sample"])
+        for name in (*TIERS, "parcel"):
+            dtype = np.int64 if name == "parcel" else np.int16  # labels compact in memory
+            if name in ds:
+                values = np.asarray(ds[name].values, dtype=dtype)
+            else:  # unlabelled data (inference)
+                values = np.full(self._n, IGNORE_INDEX if name != "parcel" else 0, dtype)
+            self.tensors[name] = torch.from_numpy(values)
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return self._n
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        item = {
-            "x": self.x[i],
-            "doy": self.doy,
-            "valid": self.valid[i],
-            "y": self.y[i],
-            "y_tiers": self.y_tiers[i],
-            "parcel": self.parcel[i],
-        }
-        if self.enmap is not None:
-            item["enmap"] = self.enmap[i]
-        return item
+    def labels(self, tier: str = "tier4") -> torch.Tensor:
+        """Labels of one tier for every sample, ``(N,)`` or ``(N, H, W)`` int64."""
+        return self.tensors[tier].long()
+
+    def __getitem__(self, index) -> dict[str, torch.Tensor]:
+        index = torch.as_tensor(index, dtype=torch.long)
+        if index.ndim == 0:
+            index = index[None]
+        batch = {name: tensor.index_select(0, index) for name, tensor in self.tensors.items()}
+        for name in TIERS:
+            batch[name] = batch[name].long()
+        for name, tensor in self.shared.items():
+            batch[name] = tensor.expand(len(index), *tensor.shape)
+        return batch
 
 
-class PatchTimeSeries(Dataset):
-    """Windows of a patch dataset for PyTorch.
+class BatchIndexSampler:
+    """Index batches for one epoch: shuffled, class-balanced or in order; DDP-aware.
 
-    Items: ``x`` ``(T, C, H, W)`` float32, ``doy`` ``(T,)``, ``valid`` ``(T, H, W)`` bool,
-    ``y`` ``(H, W)`` int64 with ``-1`` for unlabelled pixels.
+    Parameters
+    ----------
+    n : int
+        Dataset size.
+    batch_size : int
+        Samples per batch.
+    shuffle : bool
+        Random order (else ``0 .. n-1``).
+    weights : torch.Tensor, optional
+        Draw ``num_samples`` with replacement with these probabilities (balanced
+        sampling) instead of a permutation.
+    num_samples : int, optional
+        Draws per epoch (the dataset size by default).
+    seed : int
+        The order of epoch ``e`` depends on ``seed`` and ``e`` only, so a resumed run
+        sees the same batches as an uninterrupted one.
+
+    Notes
+    -----
+    Under ``torch.distributed`` each rank takes every ``world_size``-th index of the
+    epoch's draw, padded so that every rank gets the same number of batches.
     """
 
-    def __init__(self, ds: xr.Dataset, stats: dict, tier: str = "tier4") -> None:
-        shape = (1, 1, -1, 1, 1)
-        x = _stack_inputs(ds, stats["inputs"], 2)
-        self.x = _standardise(x, stats["mean"].reshape(shape), stats["std"].reshape(shape))
-        self.doy = torch.as_tensor(ds["doy"].values.astype(np.int64))
-        self.valid = torch.from_numpy(ds["valid"].values.astype(bool))
-        self.y = torch.from_numpy(ds[tier].values.astype(np.int64))
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        shuffle: bool = True,
+        weights: torch.Tensor | None = None,
+        num_samples: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise DataError(f"batch_size must be a positive integer, not {batch_size!r}.")
+        self.n, self.batch_size, self.shuffle = int(n), int(batch_size), shuffle
+        self.weights = weights
+        self.num_samples = int(num_samples or n)
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration draw the order of ``epoch`` (Lightning calls this)."""
+        self.epoch = int(epoch)
+
+    def _world(self) -> tuple[int, int]:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def _epoch_indices(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        if self.weights is not None:
+            return torch.multinomial(self.weights, self.num_samples, True, generator=generator)
+        if self.shuffle:
+            return torch.randperm(self.n, generator=generator)
+        return torch.arange(self.n)
+
+    def __iter__(self):
+        indices = self._epoch_indices()
+        rank, world = self._world()
+        if world > 1:
+            total = -(-len(indices) // world) * world
+            indices = torch.cat([indices, indices[: total - len(indices)]])[rank::world]
+        yield from indices.split(self.batch_size)
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        _, world = self._world()
+        size = self.num_samples if self.weights is not None else self.n
+        return math.ceil(math.ceil(size / world) / self.batch_size)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[i], "doy": self.doy, "valid": self.valid[i], "y": self.y[i]}
+
+def balanced_weights(y: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """Draw weight of each sample, ``1 / n_c ** power`` (0 for unlabelled samples)."""
+    y = torch.as_tensor(y).long()
+    counts = torch.bincount(y[y >= 0]).double()
+    weight = 1.0 / counts.clamp(min=1).pow(power)
+    return torch.where(y >= 0, weight[y.clamp(min=0)], torch.zeros((), dtype=torch.double))
+
+
+def make_loader(
+    streams: TensorStreams,
+    batch_size: int = 512,
+    balanced: bool = False,
+    shuffle: bool = True,
+    num_samples: int | None = None,
+    seed: int = 0,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A DataLoader that serves whole batches of ``streams`` by index.
+
+    Parameters
+    ----------
+    streams : TensorStreams
+        The data.
+    batch_size : int
+        Samples (pixels or patches) per batch.
+    balanced : bool
+        Draw pixels with probability ``1 / n_class`` so rare crops come up as often
+        (pixel datasets only: patches hold many classes).
+    shuffle : bool
+        Shuffle (ignored when ``balanced``).
+    num_samples : int, optional
+        Draws per epoch when balanced.
+    seed : int
+        Seed of the order (epoch ``e`` draws with ``seed`` and ``e``).
+    pin_memory : bool
+        Page-locked batches for fast copies to a GPU.
+
+    Raises
+    ------
+    DataError
+        If a balanced sampler is asked for patches.
+    """
+    if balanced and streams.kind == "patch":
+        raise DataError(
+            "A balanced sampler draws samples by their class, and patches have a class per "
+            "pixel: use balanced=False with patches (the loss has class weights)."
+        )
+    weights = balanced_weights(streams.labels("tier4")) if balanced else None
+    sampler = BatchIndexSampler(len(streams), batch_size, shuffle, weights, num_samples, seed)
+    return DataLoader(streams, batch_size=None, sampler=sampler, pin_memory=pin_memory)
 
 
 def loss_weights(y, n_classes: int, power: float = 0.5) -> torch.Tensor:
@@ -158,55 +401,52 @@ def loss_weights(y, n_classes: int, power: float = 0.5) -> torch.Tensor:
     return torch.from_numpy(class_weights(np.asarray(y), n_classes, power))
 
 
-def balanced_sampler(
-    y, power: float = 1.0, num_samples: int | None = None, seed: int = 0
-) -> WeightedRandomSampler:
-    """Draw samples with probability ``1 / n_c ** power`` so rare classes come up as often.
+def stream_stats(streams: TensorStreams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Mean and standard deviation per channel of every stream (training samples only).
+
+    Returns
+    -------
+    dict
+        Stream -> ``(mean, std)``, each ``(C,)`` float32 (NaN values ignored; a
+        constant channel gets std 1).
+    """
+    stats = {}
+    for stream in streams.inputs:
+        x = streams.tensors[stream]
+        axis = 2 if stream in SERIES else 1
+        flat = torch.movedim(x, axis, -1).reshape(-1, x.shape[axis]).numpy()
+        mean = np.nanmean(flat, axis=0)
+        std = np.nanstd(flat, axis=0)
+        std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
+        stats[stream] = (np.nan_to_num(mean).astype(np.float32), std.astype(np.float32))
+    return stats
+
+
+class Standardiser(nn.Module):
+    """Scales each stream with training statistics on the device; NaN become 0.
 
     Parameters
     ----------
-    y : array-like
-        Class of each sample, dims ``(sample,)``.
-    power : float
-        1 gives every class the same expected share of draws; 0 is plain shuffling.
-    num_samples : int, optional
-        Draws per epoch (the dataset size by default).
-    seed : int
-        Seed of the draws.
+    stats : dict
+        From :func:`stream_stats`: stream -> ``(mean, std)`` per channel.
     """
-    y = np.asarray(y)
-    counts = np.bincount(y[y >= 0])
-    weights = np.where(y >= 0, 1.0 / np.maximum(counts[np.clip(y, 0, None)], 1) ** power, 0.0)
-    generator = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(
-        torch.as_tensor(weights, dtype=torch.double),
-        num_samples or len(y),
-        replacement=True,
-        generator=generator,
-    )
 
+    def __init__(self, stats: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        super().__init__()
+        self.streams = tuple(stats)
+        for stream, (mean, std) in stats.items():
+            self.register_buffer(f"{stream}_mean", torch.as_tensor(mean, dtype=torch.float32))
+            self.register_buffer(f"{stream}_std", torch.as_tensor(std, dtype=torch.float32))
 
-def make_loader(
-    dataset: Dataset,
-    batch_size: int = 256,
-    balanced: bool = False,
-    shuffle: bool = True,
-    num_workers: int = 0,
-    seed: int = 0,
-) -> DataLoader:
-    """A DataLoader, drawing class-balanced batches when ``balanced``."""
-    if balanced and dataset.y.ndim > 1:
-        raise DataError(
-            "A balanced sampler draws samples by their class, and patches have a class per "
-            "pixel: use balanced=False with patches (and class weights in the loss)."
-        )
-    sampler = balanced_sampler(dataset.y.numpy(), seed=seed) if balanced else None
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        shuffle=shuffle and sampler is None,
-        num_workers=num_workers,
-        generator=generator,
-    )
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A copy of ``batch`` with every stream standardised."""
+        out = dict(batch)
+        for stream in self.streams:
+            x = batch[stream]
+            axis = 2 if stream in SERIES else 1
+            shape = [1] * x.ndim
+            shape[axis] = -1
+            mean = getattr(self, f"{stream}_mean").view(shape)
+            std = getattr(self, f"{stream}_std").view(shape)
+            out[stream] = torch.nan_to_num((x.float() - mean) / std, 0.0, 0.0, 0.0)
+        return out

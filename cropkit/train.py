@@ -1,9 +1,10 @@
 """Train, score and save models by name; compare splits, folds and inputs.
 
-The functions take a pixel dataset (:func:`cropkit.datasets.pixel_dataset`) whose
-``split`` variable says which samples train, validate and test, and a model name from
-:mod:`cropkit.models`. Scores are per tier (:mod:`cropkit.metrics`), tier-4
-predictions rolled up the taxonomy.
+The functions take a pixel or patch dataset (:mod:`cropkit.datasets`) whose ``split``
+variable says which samples train, validate and test, and a model name from
+:mod:`cropkit.models`: the XGBoost baseline and the deep models go through the same
+path. Scores are per tier (:mod:`cropkit.metrics`), tier-4 predictions rolled up the
+taxonomy.
 
 Examples
 --------
@@ -14,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from .taxonomy import TIERS, Taxonomy, load_taxonomy
 __all__ = [
     "TrainResult",
     "fit_and_score",
+    "scored_pixels",
     "predictions_frame",
     "leakage_report",
     "cross_validate",
@@ -75,15 +78,49 @@ class TrainResult:
         }
 
 
-def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy) -> pd.DataFrame:
-    """Reference and predicted classes of every tier, per sample.
+def scored_pixels(ds: xr.Dataset, predicted: np.ndarray) -> tuple[xr.Dataset, np.ndarray]:
+    """Labelled pixels of a pixel or patch dataset with their predictions, as samples.
 
     Parameters
     ----------
     ds : xarray.Dataset
-        The scored samples.
+        Pixel dataset ``(sample, ...)`` or patch dataset ``(patch, ..., h, w)``.
     predicted : numpy.ndarray
-        Predicted tier-4 class indices, dims ``(sample,)``.
+        Tier-4 class indices, ``(sample,)`` or ``(patch, h, w)``.
+
+    Returns
+    -------
+    pixels : xarray.Dataset
+        ``tier4`` ... ``tier1``, ``parcel``, ``split``, ``row``, ``col`` ``(sample,)``;
+        the pixels of a patch dataset whose tier-4 label is known, row and column on
+        the zone grid.
+    predicted : numpy.ndarray
+        ``(sample,)``, aligned with ``pixels``.
+    """
+    if "patch" not in ds.dims:
+        return ds, np.asarray(predicted)
+    labelled = ds["tier4"].values >= 0  # (patch, h, w)
+    p, h, w = np.nonzero(labelled)
+    data = {name: ("sample", ds[name].values[p, h, w]) for name in (*TIERS, "parcel")}
+    data["split"] = ("sample", ds["split"].values[p])
+    coords = {
+        "row": ("sample", (ds["row0"].values[p] + h).astype(np.int32)),
+        "col": ("sample", (ds["col0"].values[p] + w).astype(np.int32)),
+    }
+    pixels = xr.Dataset(data, coords=coords, attrs=ds.attrs)
+    return pixels, np.asarray(predicted)[p, h, w]
+
+
+def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Reference and predicted classes of every tier, per pixel.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The scored samples (a pixel dataset, or a patch dataset: see
+        :func:`scored_pixels`).
+    predicted : numpy.ndarray
+        Predicted tier-4 class indices, dims ``(sample,)`` (or ``(patch, h, w)``).
     taxonomy : Taxonomy
         For rolling up to the coarser tiers.
 
@@ -93,6 +130,7 @@ def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy)
         Columns ``row``, ``col``, ``parcel``, ``split`` and, for each tier,
         ``true_<tier>`` and ``pred_<tier>`` (class names).
     """
+    ds, predicted = scored_pixels(ds, predicted)
     names = np.asarray(class_names(ds, "tier4"))
     true4 = names[ds["tier4"].values]
     pred4 = names[np.asarray(predicted)]
@@ -111,28 +149,48 @@ def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy)
     return frame
 
 
+def _check_kind(model, ds: xr.Dataset) -> None:
+    kind = "patch" if "patch" in ds.dims else "pixel"
+    if getattr(model, "kind", "pixel") != kind:
+        wanted = "patches" if model.kind == "patch" else "pixels"
+        raise DataError(
+            f"{model.name} is a {model.kind} model but the dataset holds {kind}s: give it the "
+            f"{wanted} dataset (ck.datasets.open_dataset(run, {wanted!r}))."
+        )
+
+
 def fit_and_score(
     model_name: str,
     ds: xr.Dataset,
     inputs: tuple[str, ...] = ("s2",),
     taxonomy: Taxonomy | None = None,
     client=None,
+    checkpoint_dir: str | Path | None = None,
+    progress: bool = False,
     **hyperparameters,
 ) -> TrainResult:
     """Train ``model_name`` on the train side of ``ds``, stop on val, score on test.
+
+    Every registered model goes through here: the XGBoost baseline and the deep models,
+    pixel models on a pixel dataset and patch models on a patch dataset (their
+    predictions are scored on the labelled pixels of the test patches).
 
     Parameters
     ----------
     model_name : str
         A registered model (see :func:`cropkit.models.model_names`).
     ds : xarray.Dataset
-        Pixel dataset with a ``split`` variable.
+        Pixel or patch dataset (as the model's ``kind``) with a ``split`` variable.
     inputs : tuple of str
-        Sensors the model reads.
+        Streams the model reads.
     taxonomy : Taxonomy, optional
         For rolling up predictions; cropkit's by default.
     client : distributed.Client, optional
         Train on this dask cluster (models that support it).
+    checkpoint_dir : path-like, optional
+        Deep models: where their checkpoints and training log go.
+    progress : bool
+        Deep models: show the progress bar.
     **hyperparameters
         Override the model's config.
 
@@ -143,7 +201,7 @@ def fit_and_score(
     Raises
     ------
     DataError
-        If the dataset has no train or no test samples.
+        If the dataset has no train or no test samples, or is of the wrong kind.
     """
     taxonomy = taxonomy or load_taxonomy()
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
@@ -153,13 +211,21 @@ def fit_and_score(
             f"coarser tiers; drop tier={hyperparameters['tier']!r} (the tier-2 scores are in "
             "result.reports['tier2'])."
         )
-    train, val, test = (select_split(ds, code) for code in (TRAIN, VAL, TEST))
-    for name, part in (("train", train), ("test", test)):
-        if part.sizes["sample"] == 0:
-            raise DataError(f"The split has no {name} sample; check the split before training.")
     model = get_model(model_name, inputs=inputs, **hyperparameters)
-    fit_kwargs = {"client": client} if client is not None else {}
-    model.fit(train, val if val.sizes["sample"] else None, **fit_kwargs)
+    _check_kind(model, ds)
+    train, val, test = (select_split(ds, code) for code in (TRAIN, VAL, TEST))
+    dim = "patch" if "patch" in ds.dims else "sample"
+    for name, part in (("train", train), ("test", test)):
+        if part.sizes[dim] == 0:
+            raise DataError(f"The split has no {name} sample; check the split before training.")
+    _warn_unseen_classes(train, test)
+    if client is not None:
+        fit_kwargs = {"client": client}
+    elif hasattr(model, "settings"):  # a deep model
+        fit_kwargs = {"checkpoint_dir": checkpoint_dir, "progress": progress}
+    else:
+        fit_kwargs = {}
+    model.fit(train, val if val.sizes[dim] else None, **fit_kwargs)
     test = test.load()
     predicted = model.predict(test)
     frame = predictions_frame(test, predicted, taxonomy)
@@ -167,8 +233,31 @@ def fit_and_score(
     return TrainResult(model, frame, reports, dict(getattr(model, "info", {})))
 
 
+def _warn_unseen_classes(train: xr.Dataset, test: xr.Dataset) -> None:
+    """Warn about tier-4 classes with test pixels but no training pixel."""
+    seen = np.unique(train["tier4"].values)
+    tested = np.unique(test["tier4"].values)
+    missing = [int(c) for c in tested if c >= 0 and c not in seen]
+    if missing:
+        names = [class_names(test, "tier4")[c] for c in missing]
+        warnings.warn(
+            f"Classes {names} have test pixels but no training pixel: no model can predict "
+            "them, and they score 0 F1. Hold out other zones, or use a larger study area.",
+            stacklevel=3,
+        )
+
+
 def _with_split(ds: xr.Dataset, split: np.ndarray) -> xr.Dataset:
-    return ds.assign(split=("sample", split.astype(np.int8)))
+    dim = "patch" if "patch" in ds.dims else "sample"
+    return ds.assign(split=(dim, split.astype(np.int8)))
+
+
+def _parcels_on_both_sides(ds: xr.Dataset, split: np.ndarray) -> int:
+    parcels = ds["parcel"].values
+    codes = split.reshape(split.shape + (1,) * (parcels.ndim - split.ndim))
+    codes = np.broadcast_to(codes, parcels.shape)
+    train, test = parcels[codes == TRAIN], parcels[codes == TEST]
+    return int(np.intersect1d(train[train > 0], test[test > 0]).size)
 
 
 def leakage_report(
@@ -198,8 +287,7 @@ def leakage_report(
             model_name, _with_split(ds, split), inputs, seed=seed, **hyperparameters
         )
         report = result.reports["tier4"]
-        parcels = ds["parcel"].values
-        both = np.intersect1d(parcels[split == TRAIN], parcels[split == TEST]).size
+        both = _parcels_on_both_sides(ds, split)
         rows[label] = {
             "overall_accuracy": report.overall_accuracy,
             "kappa": report.kappa,

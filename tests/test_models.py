@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cropkit.datasets import pixel_dataset, select_split
-from cropkit.errors import ConfigError, DataError
+from cropkit.errors import ConfigError, DataError, UnknownModelError
 from cropkit.models import get_model, load_model, model_config, model_names
 from cropkit.models.xgboost_pixel import (
     balanced_subsample,
@@ -23,29 +23,41 @@ def toy_pixels(toy_scene):
 
 
 def test_registry_lists_names_and_rejects_unknown_ones():
-    assert model_names() == ["xgboost"]
+    assert model_names() == ["ltae", "tempcnn", "utae", "xgboost"]
     assert model_config("xgboost")["early_stopping_rounds"] == 30
-    with pytest.raises(
-        KeyError, match=r"Unknown model 'tempcnn'; registered models: \['xgboost'\]"
-    ):
-        get_model("tempcnn")
+    assert model_config("ltae")["model"]["n_head"] == 16
+    assert model_config("utae")["trainer"]["balanced"] is False
+    with pytest.raises(UnknownModelError, match=r"Unknown model 'nope'; registered models: "):
+        get_model("nope")
+    with pytest.raises(KeyError):  # also a KeyError, for code that catches those
+        get_model("nope")
     with pytest.raises(ConfigError, match=r"no hyperparameters \['depth'\]"):
         get_model("xgboost", depth=3)
     model = get_model("xgboost", max_depth=3, inputs=["s2", "s1"])
     assert model.params["max_depth"] == 3 and model.inputs == ("s2", "s1")
 
 
-def test_every_registered_model_fits_and_predicts_the_toy_scene(toy_pixels, tmp_path):
+def test_deep_models_route_overrides_to_their_sections():
+    model = get_model("ltae", d_model=64, epochs=3, inputs="s2", seed=4)
+    assert model.model_params["d_model"] == 64 and model.settings.epochs == 3
+    assert model.inputs == ("s2",) and model.seed == 4 and model.kind == "pixel"
+    assert get_model("utae").kind == "patch"
+    sections = get_model("tempcnn", model={"width": 8}, trainer={"batch_size": 7})
+    assert sections.model_params["width"] == 8 and sections.settings.batch_size == 7
+    with pytest.raises(ConfigError, match=r"no settings \['depth'\]; its architecture"):
+        get_model("ltae", depth=3)
+
+
+def test_xgboost_fits_predicts_and_reloads_the_toy_scene(toy_pixels, tmp_path):
     train, val, test = (select_split(toy_pixels, c) for c in (TRAIN, VAL, TEST))
-    for name in model_names():
-        model = get_model(name, n_estimators=40, max_train_pixels=0, n_jobs=1).fit(train, val)
-        proba = model.predict_proba(test)
-        assert proba.shape == (test.sizes["sample"], 4)
-        assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
-        predicted = model.predict(test)
-        assert (predicted == test["tier4"].values).mean() > 0.95  # four distinct seasons
-        again = load_model(model.save(tmp_path / name))
-        assert (again.predict(test) == predicted).all()
+    model = get_model("xgboost", n_estimators=40, max_train_pixels=0, n_jobs=1).fit(train, val)
+    proba = model.predict_proba(test)
+    assert proba.shape == (test.sizes["sample"], 4)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    predicted = model.predict(test)
+    assert (predicted == test["tier4"].values).mean() > 0.95  # four distinct seasons
+    again = load_model(model.save(tmp_path / "xgboost"))
+    assert (again.predict(test) == predicted).all()
 
 
 def test_xgboost_features_and_inputs(toy_pixels):

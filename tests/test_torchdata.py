@@ -2,16 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from cropkit.datasets import patch_dataset, pixel_dataset, select_split
+from cropkit.datasets import from_arrays, patch_dataset, pixel_dataset, select_split
 from cropkit.errors import DataError
 from cropkit.splits import TRAIN, zone_holdout
 from cropkit.torchdata import (
-    PatchTimeSeries,
-    PixelTimeSeries,
-    balanced_sampler,
-    channel_stats,
+    BatchIndexSampler,
+    Standardiser,
+    StreamSpec,
+    TensorStreams,
+    balanced_weights,
     loss_weights,
     make_loader,
+    stream_stats,
 )
 
 
@@ -23,66 +25,115 @@ def train_side(toy_scene):
     return select_split(ds, TRAIN)
 
 
-def test_stats_standardise_the_training_channels(train_side):
-    stats = channel_stats(train_side, ("s2", "s1", "enmap"))
-    assert stats["mean"].shape == (12,) and stats["inputs"] == ("s2", "s1")
-    assert stats["enmap_mean"].shape == (5,)
-    data = PixelTimeSeries(train_side, stats)
-    flat = data.x.reshape(-1, 12).numpy()
-    assert np.allclose(flat.mean(0), 0, atol=1e-3) and np.allclose(flat.std(0), 1, atol=1e-2)
+@pytest.fixture(scope="module")
+def patches(toy_scene):
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
+    return patch_dataset(
+        toy_scene["s2"], labels, split, size=8, s1=toy_scene["s1"], enmap=toy_scene["enmap"]
+    )
 
 
-def test_pixel_items_have_the_documented_shapes(train_side):
-    data = PixelTimeSeries(train_side, channel_stats(train_side, ("s2", "s1", "enmap")), "tier2")
-    item = data[5]
-    assert item["x"].shape == (12, 12) and item["x"].dtype == torch.float32
-    assert item["doy"].tolist()[:2] == [16, 46] and item["valid"].dtype == torch.bool
-    assert item["enmap"].shape == (5,)
-    assert item["y_tiers"].shape == (4,) and item["y"] == item["y_tiers"][2]
-    assert item["y_tiers"][0] == train_side["tier4"].values[5]
-    with pytest.raises(DataError, match="tier must be one of"):
-        PixelTimeSeries(train_side, channel_stats(train_side), "tier5")
+def test_pixel_batches_are_dicts_of_named_streams(train_side):
+    streams = TensorStreams(train_side, ("s2", "s1", "enmap"))
+    batch = streams[torch.tensor([5, 7, 9])]
+    assert batch["s2"].shape == (3, 12, 10) and batch["s2"].dtype == torch.float32
+    assert batch["s1"].shape == (3, 12, 2)  # its own stream, never in S2's channels
+    assert batch["enmap"].shape == (3, 5)
+    assert batch["s2_doy"].shape == (3, 12) and batch["s2_doy"][0, :2].tolist() == [16, 46]
+    assert batch["s1_doy"].shape == (3, 12)
+    assert batch["s2_valid"].dtype == torch.bool and batch["s2_valid"].shape == (3, 12)
+    assert not batch["s2_pad"].any()
+    for tier in ("tier1", "tier2", "tier3", "tier4"):
+        assert batch[tier].dtype == torch.int64
+    assert batch["tier4"].tolist() == train_side["tier4"].values[[5, 7, 9]].tolist()
+    assert batch["parcel"].tolist() == train_side["parcel"].values[[5, 7, 9]].tolist()
+    assert torch.equal(batch["s2"][0], torch.from_numpy(train_side["s2"].values[5]))
+
+
+def test_patch_batches_keep_the_30m_enmap_grid(patches):
+    streams = TensorStreams(patches, ("s2", "s1", "enmap"))
+    batch = streams[torch.arange(2)]
+    assert batch["s2"].shape == (2, 12, 10, 8, 8) and batch["s1"].shape == (2, 12, 2, 8, 8)
+    assert batch["enmap"].shape == (2, 5, 4, 4)
+    assert batch["s2_valid"].shape == (2, 12, 8, 8) and batch["tier4"].shape == (2, 8, 8)
+    assert streams.spec.kind == "patch" and streams.spec.patch_size == 8
+
+
+def test_spec_describes_streams_and_tiers(train_side):
+    spec = StreamSpec.from_dataset(train_side, ("s2", "s1"))
+    assert spec.channels == {"s2": 10, "s1": 2} and spec.steps == {"s2": 12, "s1": 12}
+    assert spec.channel_names["s1"] == ["VV", "VH"]
+    assert spec.n_classes == {"tier1": 1, "tier2": 2, "tier3": 4, "tier4": 4}
+    # winter_soft_wheat (tier-4 index 3) is soft_wheat (tier-3 index 3), a cereal (0)
+    assert spec.parents["tier3"][3] == 3 and spec.parents["tier2"][3] == 0
+    assert StreamSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(DataError, match=r"no \['enmap'\] stream"):
+        StreamSpec.from_dataset(train_side.drop_vars("enmap"), ("s2", "enmap"))
+    with pytest.raises(DataError, match=r"Unknown inputs \['s3'\]"):
+        TensorStreams(train_side, ("s3",))
+
+
+def test_standardiser_scales_on_the_device_with_training_statistics(train_side):
+    streams = TensorStreams(train_side, ("s2", "s1", "enmap"))
+    stats = stream_stats(streams)
+    assert stats["s2"][0].shape == (10,) and stats["enmap"][0].shape == (5,)
+    scaled = Standardiser(stats)(streams[torch.arange(len(streams))])
+    flat = scaled["s2"].reshape(-1, 10)
+    assert torch.allclose(flat.mean(0), torch.zeros(10), atol=1e-3)
+    assert torch.allclose(flat.std(0), torch.ones(10), atol=1e-2)
+    assert torch.allclose(scaled["enmap"].mean(0), torch.zeros(5), atol=1e-3)
 
 
 def test_nan_inputs_become_zero_after_scaling(train_side):
     holes = train_side.copy(deep=True)
     holes["s2"][0, 0, 0] = np.nan
-    data = PixelTimeSeries(holes, channel_stats(train_side))
-    assert data[0]["x"][0, 0] == 0 and torch.isfinite(data.x).all()
+    streams = TensorStreams(holes, ("s2",))
+    scaled = Standardiser(stream_stats(streams))(streams[torch.tensor([0])])
+    assert scaled["s2"][0, 0, 0] == 0 and torch.isfinite(scaled["s2"]).all()
 
 
-def test_patch_items(toy_scene):
-    labels = toy_scene["labels"]
-    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
-    patches = patch_dataset(toy_scene["s2"], labels, split, size=8)
-    data = PatchTimeSeries(patches, channel_stats(patches))
-    item = data[0]
-    assert item["x"].shape == (12, 10, 8, 8) and item["y"].shape == (8, 8)
-    assert item["valid"].shape == (12, 8, 8)
-
-
-def test_balanced_sampler_draws_rare_classes_as_often():
-    y = np.array([0] * 900 + [1] * 100)
-    sampler = balanced_sampler(y, num_samples=20000, seed=0)
-    drawn = y[np.fromiter(iter(sampler), dtype=int)]
-    assert (drawn == 1).mean() == pytest.approx(0.5, abs=0.02)
-    plain = balanced_sampler(y, power=0.0, num_samples=20000, seed=0)
-    assert (y[np.fromiter(iter(plain), dtype=int)] == 1).mean() == pytest.approx(0.1, abs=0.01)
+def test_balanced_draws_bring_rare_classes_up_as_often():
+    y = torch.tensor([0] * 900 + [1] * 100)
+    sampler = BatchIndexSampler(1000, 500, weights=balanced_weights(y), num_samples=20000)
+    drawn = y[torch.cat(list(sampler))]
+    assert (drawn == 1).float().mean().item() == pytest.approx(0.5, abs=0.02)
+    plain = BatchIndexSampler(1000, 500, weights=balanced_weights(y, power=0.0), num_samples=20000)
+    assert (y[torch.cat(list(plain))] == 1).float().mean().item() == pytest.approx(0.1, abs=0.01)
     # n / (K n_c) = 0.556 and 5, scaled to mean 1
-    assert loss_weights(y, 2, power=1.0).tolist() == pytest.approx([0.2, 1.8])
+    assert loss_weights(y.numpy(), 2, power=1.0).tolist() == pytest.approx([0.2, 1.8])
 
 
-def test_loader_batches(train_side):
-    data = PixelTimeSeries(train_side, channel_stats(train_side))
-    batch = next(iter(make_loader(data, batch_size=64, balanced=True)))
-    assert batch["x"].shape == (64, 12, 10) and batch["y"].shape == (64,)
+def test_sampler_order_depends_on_seed_and_epoch_only():
+    a, b = BatchIndexSampler(100, 30, seed=3), BatchIndexSampler(100, 30, seed=3)
+    first = torch.cat(list(a))
+    assert sorted(first.tolist()) == list(range(100)) and len(a) == 4
+    b.set_epoch(1)
+    assert not torch.equal(first, torch.cat(list(b)))
+    b.set_epoch(0)
+    assert torch.equal(first, torch.cat(list(b)))
+    ordered = torch.cat(list(BatchIndexSampler(10, 4, shuffle=False)))
+    assert ordered.tolist() == list(range(10))
 
 
-def test_balanced_sampling_of_patches_is_refused_clearly(toy_scene):
-    labels = toy_scene["labels"]
-    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
-    patches = patch_dataset(toy_scene["s2"], labels, split, size=8)
-    data = PatchTimeSeries(patches, channel_stats(patches))
+def test_loader_serves_whole_batches(train_side):
+    streams = TensorStreams(train_side, ("s2",))
+    batch = next(iter(make_loader(streams, batch_size=64, balanced=True)))
+    assert batch["s2"].shape == (64, 12, 10) and batch["tier4"].shape == (64,)
+
+
+def test_balanced_sampling_of_patches_is_refused_clearly(patches):
+    streams = TensorStreams(patches, ("s2",))
     with pytest.raises(DataError, match="use balanced=False with patches"):
-        make_loader(data, balanced=True)
-    assert next(iter(make_loader(data, batch_size=4)))["y"].shape == (4, 8, 8)
+        make_loader(streams, balanced=True)
+    assert next(iter(make_loader(streams, batch_size=4)))["tier4"].shape == (4, 8, 8)
+
+
+def test_per_sample_dates_and_padding_from_arrays():
+    x = np.random.default_rng(0).random((6, 4, 3)).astype("float32")
+    doy = np.array([[10, 40, 70, -1]] * 6)  # the last date is padding
+    ds = from_arrays(x, doy, np.array(["BTH", "MIS"] * 3), s1=x[:, :3, :2], s1_doy=[5, 50, 95])
+    batch = TensorStreams(ds, ("s2", "s1"))[torch.arange(6)]
+    assert batch["s2_doy"].shape == (6, 4) and batch["s2_pad"][:, -1].all()
+    assert not batch["s2_pad"][:, :-1].any()
+    assert batch["s1"].shape == (6, 3, 2) and batch["s1_doy"][0].tolist() == [5, 50, 95]

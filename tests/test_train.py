@@ -95,3 +95,41 @@ def test_fit_and_score_takes_a_single_input_name_and_refuses_other_tiers(toy_pix
     assert result.model.inputs == ("s1",)
     with pytest.raises(DataError, match="trains on tier-4 classes"):
         fit_and_score("xgboost", toy_pixels, tier="tier2", **FAST)
+
+
+def test_deep_pixel_and_patch_models_go_through_the_same_path(toy_scene, tmp_path):
+    from cropkit.datasets import patch_dataset
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
+    pixels = pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"])
+    result = fit_and_score(
+        "ltae",
+        pixels,
+        ("s2", "s1"),
+        epochs=3,
+        samples_per_epoch=2048,
+        batch_size=128,
+        checkpoint_dir=tmp_path / "ckpt",
+    )
+    assert len(result.predictions) == 1600 and result.summary().loc["tier4", "macro_f1"] > 0.8
+    assert (tmp_path / "ckpt" / "best.ckpt").exists()
+    products = save_result(result, RunFolder(tmp_path))
+    assert products["model_ltae"].joinpath("weights.pt").exists()
+    patches = patch_dataset(toy_scene["s2"], labels, split, size=8)
+    result = fit_and_score("utae", patches, epochs=2, batch_size=8)
+    frame = result.predictions
+    test_labelled = patches["tier4"].values[patches["split"].values == TEST]
+    assert len(frame) == (test_labelled >= 0).sum()
+    assert frame["row"].max() < 40 and frame["col"].min() >= 40  # the test zone z2
+    with pytest.raises(DataError, match="utae is a patch model but the dataset holds pixels"):
+        fit_and_score("utae", pixels)
+
+
+def test_a_class_missing_from_training_is_warned_about(toy_pixels):
+    train_only = np.isin(toy_pixels["tier4"].values, [0, 1, 2]) | (
+        toy_pixels["split"].values != TRAIN
+    )
+    ds = toy_pixels.isel(sample=np.flatnonzero(train_only))
+    with pytest.warns(UserWarning, match=r"\['winter_soft_wheat'\] have test pixels but no"):
+        fit_and_score("xgboost", ds, **FAST)

@@ -1,53 +1,113 @@
 """Models by name: a plain registry of classifiers that share one contract.
 
-Every model is registered under a short name and built with its hyperparameters from
+Every model is registered under a short name and built with its settings from
 ``cropkit/models/configs/<name>.yaml``; keyword arguments override the file::
 
     model = ck.models.get_model("xgboost", max_depth=8)
-    model.fit(train, val)          # datasets from cropkit.datasets.pixel_dataset
-    labels = model.predict(test)   # tier class indices, dims (sample,)
+    model = ck.models.get_model("ltae", d_model=256, epochs=50, inputs=("s2", "s1"))
+    model.fit(train, val)          # datasets from cropkit.datasets (one split side each)
+    labels = model.predict(test)   # tier-4 class indices per sample (or per pixel)
 
-A model has ``name``, ``kind`` (``"pixel"`` or ``"patch"``: which dataset it eats),
-``inputs`` (the sensors it reads), ``fit(train, val=None)``, ``predict(ds)``,
-``predict_proba(ds)``, ``save(folder)`` and the class method ``load(folder)``. Deep
-time-series models will add ``forward(x, doy, pad_mask=None, return_attention=False)``.
+Every model has ``name``, ``kind`` (``"pixel"`` or ``"patch"``: which dataset it eats),
+``inputs`` (the streams it reads), ``fit(train, val=None)``, ``predict(ds)``,
+``predict_proba(ds)``, ``save(folder)`` and the class method ``load(folder)``.
+
+Deep models are :class:`~cropkit.models.base.CropModel` networks
+(``forward(batch, return_attention=False)``, see :mod:`cropkit.models.base`). Their
+YAML has a ``model:`` section (architecture) and a ``trainer:`` section (epochs, batch
+size, learning rate, precision, ...); :func:`get_model` wraps them in the trainer's
+:class:`cropkit.trainer.DeepClassifier`, looked up by name so that this package never
+imports the trainer. :func:`build_network` gives the bare network.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownModelError
 
-__all__ = ["MODELS", "get_model", "model_config", "model_names", "load_model"]
+__all__ = [
+    "MODELS",
+    "NETWORKS",
+    "get_model",
+    "model_config",
+    "model_names",
+    "load_model",
+    "build_network",
+    "network_class",
+]
 
-#: Registered models: name -> ``"module:Class"`` (imported on first use).
+#: Classifiers with their own training loop: name -> ``"module:Class"``.
 MODELS: dict[str, str] = {
     "xgboost": "cropkit.models.xgboost_pixel:XGBoostPixel",
 }
+#: Deep networks trained by :mod:`cropkit.trainer`: name -> ``"module:Class"``.
+NETWORKS: dict[str, str] = {
+    "ltae": "cropkit.models.ltae:LTAE",
+    "tempcnn": "cropkit.models.tempcnn:TempCNN",
+    "utae": "cropkit.models.utae:UTAE",
+}
+_DEEP_ESTIMATOR = "cropkit.trainer:DeepClassifier"
+#: Arguments every model takes besides its config.
+COMMON_ARGUMENTS = ("inputs", "seed")
 
 
 def model_names() -> list[str]:
     """Names of the registered models."""
-    return sorted(MODELS)
+    return sorted({*MODELS, *NETWORKS})
 
 
-def _model_class(name: str):
-    if name not in MODELS:
-        raise KeyError(f"Unknown model {name!r}; registered models: {model_names()}.")
-    module, cls = MODELS[name].split(":")
+def _load(target: str):
+    module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)
 
 
+def _check_name(name: str) -> None:
+    if name not in MODELS and name not in NETWORKS:
+        raise UnknownModelError(f"Unknown model {name!r}; registered models: {model_names()}.")
+
+
+def network_class(name: str):
+    """The :class:`~cropkit.models.base.CropModel` class of a deep model."""
+    _check_name(name)
+    if name not in NETWORKS:
+        raise ConfigError(f"{name!r} is not a deep model; deep models: {sorted(NETWORKS)}.")
+    return _load(NETWORKS[name])
+
+
 def model_config(name: str) -> dict[str, Any]:
-    """The default hyperparameters of ``name`` (from its YAML config)."""
-    _model_class(name)
+    """The default settings of ``name`` (its YAML config).
+
+    Deep models give ``{"model": {...}, "trainer": {...}}``; others a flat dict.
+    """
+    _check_name(name)
     text = resources.files(__name__).joinpath("configs", f"{name}.yaml").read_text()
     return dict(yaml.safe_load(text) or {})
+
+
+def _split_overrides(name: str, config: dict, overrides: dict) -> tuple[dict, dict, dict]:
+    sections = {"model": dict(config["model"]), "trainer": dict(config["trainer"])}
+    common = {k: overrides.pop(k) for k in COMMON_ARGUMENTS if k in overrides}
+    for key in ("model", "trainer"):  # whole sections may be given as dicts
+        if isinstance(overrides.get(key), dict):
+            for k, v in overrides.pop(key).items():
+                overrides[k] = v
+    unknown = sorted(set(overrides) - set(sections["model"]) - set(sections["trainer"]))
+    if unknown:
+        raise ConfigError(
+            f"Model {name!r} has no settings {unknown}; its architecture settings are "
+            f"{sorted(sections['model'])} and its trainer settings "
+            f"{sorted(sections['trainer'])}."
+        )
+    for key, value in overrides.items():
+        sections["model" if key in sections["model"] else "trainer"][key] = value
+    return sections["model"], sections["trainer"], common
 
 
 def get_model(name: str, **overrides: Any):
@@ -55,30 +115,48 @@ def get_model(name: str, **overrides: Any):
 
     Raises
     ------
-    KeyError
-        If the name is not registered (the message lists the known names).
+    UnknownModelError
+        If the name is not registered (a ``ConfigError`` and a ``KeyError``; the message
+        lists the known names).
     ConfigError
-        If an override names a hyperparameter the model does not have.
+        If an override names a setting the model does not have, or has a bad value.
     """
-    cls = _model_class(name)
-    params = model_config(name)
-    unknown = sorted(set(overrides) - set(params) - set(getattr(cls, "extra_arguments", ())))
+    _check_name(name)
+    config = model_config(name)
+    if name in NETWORKS:
+        model, trainer, common = _split_overrides(name, config, dict(overrides))
+        return _load(_DEEP_ESTIMATOR)(name, model, trainer, **common)
+    cls = _load(MODELS[name])
+    unknown = sorted(set(overrides) - set(config) - set(getattr(cls, "extra_arguments", ())))
     if unknown:
         raise ConfigError(
             f"Model {name!r} has no hyperparameters {unknown}; its hyperparameters are "
-            f"{sorted(params)}."
+            f"{sorted(config)}."
         )
-    params.update(overrides)
-    return cls(**params)
+    return cls(**{**config, **overrides})
+
+
+def build_network(name: str, spec, **model_params: Any):
+    """The bare network of deep model ``name`` for a :class:`~cropkit.torchdata.StreamSpec`.
+
+    ``model_params`` override the ``model:`` section of its config.
+    """
+    cls = network_class(name)
+    params = dict(model_config(name)["model"])
+    unknown = sorted(set(model_params) - set(params))
+    if unknown:
+        raise ConfigError(
+            f"{name} has no architecture settings {unknown}; it has {sorted(params)}."
+        )
+    return cls(spec, **{**params, **model_params})
 
 
 def load_model(folder) -> Any:
-    """Load a model saved with ``model.save(folder)`` (its ``model.json`` names the class)."""
-    import json
-    from pathlib import Path
-
+    """Load a model saved with ``model.save(folder)`` (its ``model.json`` names it)."""
     meta_path = Path(folder) / "model.json"
     if not meta_path.exists():
         raise ConfigError(f"{meta_path} does not exist: save a model there first.")
     name = json.loads(meta_path.read_text())["name"]
-    return _model_class(name).load(folder)
+    _check_name(name)
+    cls = _load(_DEEP_ESTIMATOR) if name in NETWORKS else _load(MODELS[name])
+    return cls.load(folder)

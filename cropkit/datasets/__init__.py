@@ -7,7 +7,8 @@ and EnMAP ``(sample, wavelength)``, the labels of every tier, the parcel id and 
 split. :func:`patch_dataset` cuts the same inputs into ``(patch, time, band, h, w)``
 windows for spatial models. Both are saved in the run folder (``datasets/*.zarr``) so
 the later notebooks and models reuse them; :mod:`cropkit.torchdata` wraps them for
-PyTorch.
+PyTorch. :func:`~cropkit.datasets.arrays.from_arrays` builds a pixel dataset from your own
+arrays instead.
 
 Everything here is array in, array out; only :func:`save_dataset` and
 :func:`open_dataset` touch the disk.
@@ -21,15 +22,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import DataError
-from .gapfill import FLAGS
-from .labels import NO_LABEL
-from .splits import UNUSED
-from .store import open_zarr, write_zarr
-from .taxonomy import TIERS
+from ..errors import DataError
+from ..gapfill import FLAGS
+from ..labels import NO_LABEL
+from ..splits import UNUSED
+from ..store import open_zarr, write_zarr
+from ..taxonomy import TIERS
 
 __all__ = [
     "pixel_dataset",
+    "grid_pixels",
+    "from_arrays",
     "patch_dataset",
     "period_doy",
     "class_weights",
@@ -135,6 +138,29 @@ def pixel_dataset(
             "No labelled pixel is left: the parcels do not overlap the composite, or the "
             "buffer and minimum area dropped them all."
         )
+    data = _gather_streams(s2, rows, cols, s1, enmap, labels)
+    for tier in TIERS:
+        data[tier] = xr.DataArray(labels[tier].values[rows, cols], dims="sample")
+    data["parcel"] = xr.DataArray(labels["parcel"].values[rows, cols], dims="sample")
+    data["split"] = xr.DataArray(split.values[rows, cols], dims="sample")
+    if folds is not None:
+        data["fold"] = xr.DataArray(folds.values[rows, cols], dims="sample")
+    ds = _as_samples(data, s2, rows, cols)
+    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
+    ds.attrs.update(crs=labels.attrs.get("crs"), shape=list(labels["parcel"].shape))
+    ds.attrs.update({k: v for k, v in split.attrs.items() if k in ("kind", "test_zones")})
+    return ds
+
+
+def _gather_streams(
+    s2: xr.Dataset,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    s1: xr.Dataset | None,
+    enmap: xr.Dataset | None,
+    like: xr.Dataset | None = None,
+) -> dict[str, xr.DataArray]:
+    """The input streams at pixels ``(rows, cols)`` of the 10 m grid, dims ``sample``."""
     at = {"y": xr.DataArray(rows, dims="sample"), "x": xr.DataArray(cols, dims="sample")}
     sel = s2.isel(at)
     data = {
@@ -142,7 +168,8 @@ def pixel_dataset(
         "valid": (sel["flags"] == FLAGS["observed"]).transpose("sample", "period"),
     }
     if s1 is not None:
-        _check_same_grid("Sentinel-1", s1, labels)
+        if like is not None:
+            _check_same_grid("Sentinel-1", s1, like)
         if s1.sizes["period"] != s2.sizes["period"]:
             raise DataError(
                 f"Sentinel-1 has {s1.sizes['period']} periods and Sentinel-2 "
@@ -151,25 +178,47 @@ def pixel_dataset(
         s1sel = s1["mean"].isel(at).rename(band="pol").drop_vars("period")
         data["s1"] = s1sel.transpose("sample", "period", "pol").astype("float32")
     if enmap is not None:
-        data["enmap"] = _enmap_at(enmap, labels["x"].values[cols], labels["y"].values[rows])
-    for tier in TIERS:
-        data[tier] = xr.DataArray(labels[tier].values[rows, cols], dims="sample")
-    data["parcel"] = xr.DataArray(labels["parcel"].values[rows, cols], dims="sample")
-    data["split"] = xr.DataArray(split.values[rows, cols], dims="sample")
-    if folds is not None:
-        data["fold"] = xr.DataArray(folds.values[rows, cols], dims="sample")
+        data["enmap"] = _enmap_at(enmap, s2["x"].values[cols], s2["y"].values[rows])
+    return data
+
+
+def _as_samples(data: dict, s2: xr.Dataset, rows: np.ndarray, cols: np.ndarray) -> xr.Dataset:
     ds = xr.Dataset({k: v.drop_vars(["x", "y", "epsg"], errors="ignore") for k, v in data.items()})
-    ds = ds.rename(period="time").assign_coords(
+    return ds.rename(period="time").assign_coords(
         doy=("time", period_doy(s2["period"])),
         row=("sample", rows.astype(np.int32)),
         col=("sample", cols.astype(np.int32)),
-        x=("sample", labels["x"].values[cols]),
-        y=("sample", labels["y"].values[rows]),
+        x=("sample", s2["x"].values[cols]),
+        y=("sample", s2["y"].values[rows]),
     )
-    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
-    ds.attrs.update(crs=labels.attrs.get("crs"), shape=list(labels["parcel"].shape))
-    ds.attrs.update({k: v for k, v in split.attrs.items() if k in ("kind", "test_zones")})
-    return ds
+
+
+def grid_pixels(
+    s2: xr.Dataset,
+    s1: xr.Dataset | None = None,
+    enmap: xr.Dataset | None = None,
+    rows: slice = slice(None),
+) -> xr.Dataset:
+    """Every pixel of a block of rows of the composites, unlabelled, for inference.
+
+    Parameters
+    ----------
+    s2, s1, enmap : xarray.Dataset
+        Composites as in :func:`pixel_dataset`.
+    rows : slice
+        Rows of the 10 m grid to take (all by default).
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`pixel_dataset` without labels, split or classes: ``s2``, ``valid``
+        (``s1``, ``enmap``) ``(sample, ...)`` in row-major order, coordinates ``doy``,
+        ``row``, ``col``, ``x``, ``y``.
+    """
+    height, width = s2.sizes["y"], s2.sizes["x"]
+    r = np.arange(height)[rows]
+    rr, cc = np.repeat(r, width), np.tile(np.arange(width), r.size)
+    return _as_samples(_gather_streams(s2, rr, cc, s1, enmap), s2, rr, cc)
 
 
 def _enmap_at(enmap: xr.Dataset, x: np.ndarray, y: np.ndarray) -> xr.DataArray:
@@ -195,6 +244,7 @@ def patch_dataset(
     size: int = 32,
     s1: xr.Dataset | None = None,
     min_labelled: float = 0.05,
+    enmap: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Square windows of the composites and labels, for spatial models.
 
@@ -210,17 +260,24 @@ def patch_dataset(
         Window side in pixels.
     min_labelled : float
         Windows with a smaller share of labelled pixels are dropped.
+    enmap : xarray.Dataset, optional
+        EnMAP ``reflectance`` ``(band, y, x)`` on its own (30 m) grid: each patch gets
+        the EnMAP window that covers it.
 
     Returns
     -------
     xarray.Dataset
         ``s2`` ``(patch, time, band, h, w)``, ``valid`` ``(patch, time, h, w)``,
-        ``s1`` ``(patch, time, pol, h, w)`` when given, ``tier4`` ... ``tier1`` and
+        ``s1`` ``(patch, time, pol, h, w)`` when given, ``enmap``
+        ``(patch, wavelength, eh, ew)`` on the EnMAP grid when given (NaN off that
+        grid), ``tier4`` ... ``tier1`` and
         ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``doy``,
         ``row0``, ``col0`` (top-left pixel of each window).
     """
     _check_same_grid("Sentinel-2", s2, labels)
     height, width = labels["parcel"].shape
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise DataError(f"The patch size must be a positive whole number of pixels, not {size!r}.")
     if size > min(height, width):
         raise DataError(f"Patch size {size} is larger than the grid ({height} x {width}).")
     codes = split.values
@@ -256,13 +313,23 @@ def patch_dataset(
         data["s1"] = (
             s1["mean"].isel(at).rename(band="pol").transpose("patch", "period", "pol", "h", "w")
         )
+    if enmap is not None:
+        data["enmap"] = _enmap_windows(enmap, s2, r0, c0, size)
     for name in (*TIERS, "parcel"):
         values = labels[name].values[at["y"].values, at["x"].values]
         fill = 0 if name == "parcel" else NO_LABEL
         data[name] = xr.DataArray(np.where(other, fill, values), dims=("patch", "h", "w"))
     data["split"] = xr.DataArray(sides, dims="patch")
     ds = xr.Dataset(
-        {k: v.drop_vars(["x", "y", "epsg", "period"], errors="ignore") for k, v in data.items()}
+        {
+            k: v.drop_vars(
+                ["x", "y", "epsg", "period", "band"]
+                if k == "enmap"
+                else ["x", "y", "epsg", "period"],
+                errors="ignore",
+            )
+            for k, v in data.items()
+        }
     )
     ds = ds.rename(period="time").assign_coords(
         doy=("time", period_doy(s2["period"])), row0=("patch", r0), col0=("patch", c0)
@@ -271,6 +338,41 @@ def patch_dataset(
     ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
     ds.attrs.update(crs=labels.attrs.get("crs"), size=size)
     return ds
+
+
+def _enmap_windows(
+    enmap: xr.Dataset, s2: xr.Dataset, r0: np.ndarray, c0: np.ndarray, size: int
+) -> xr.DataArray:
+    """The EnMAP window over each patch, ``(patch, wavelength, eh, ew)``.
+
+    A patch of ``size`` 10 m pixels starting at ``(r0, c0)`` gets the EnMAP pixels
+    from the one holding its top-left corner on, ``ceil(size * res10 / res30) + 1`` a
+    side (NaN off the EnMAP grid).
+    """
+    refl = enmap["reflectance"].transpose("band", "y", "x")
+    ex, ey = refl["x"].values, refl["y"].values
+    sx, sy = s2["x"].values, s2["y"].values
+    res, eres = abs(sx[1] - sx[0]), abs(ex[1] - ex[0])
+    side = int(np.ceil(size * res / eres)) + 1
+    left = sx[c0] - res / 2
+    top = sy[r0] + res / 2 if sy[1] < sy[0] else sy[r0] - res / 2
+    col = np.floor((left - (ex[0] - eres / 2)) / eres).astype(np.int64)
+    row = np.floor(np.abs(top - (ey[0] + np.sign(ey[0] - ey[1]) * eres / 2)) / eres)
+    row = row.astype(np.int64)
+    values = np.asarray(refl.values, dtype=np.float32)
+    padded = np.pad(values, ((0, 0), (side, side), (side, side)), constant_values=np.nan)
+    steps = np.arange(side)
+    rows = (row[:, None] + side + steps)[:, :, None]
+    cols = (col[:, None] + side + steps)[:, None, :]
+    rows = np.clip(rows, 0, padded.shape[1] - 1)
+    cols = np.clip(cols, 0, padded.shape[2] - 1)
+    windows = padded[:, rows, cols]  # (band, patch, eh, ew)
+    coords = {}
+    if "wavelength" in refl.coords:
+        coords["wavelength"] = np.asarray(refl["wavelength"].values, dtype=float)
+    return xr.DataArray(
+        np.moveaxis(windows, 0, 1), dims=("patch", "wavelength", "eh", "ew"), coords=coords
+    )
 
 
 def class_names(ds: xr.Dataset, tier: str = "tier4") -> list[str]:
@@ -326,3 +428,6 @@ def open_dataset(run, name: str = "pixels") -> xr.Dataset:
     if not path.exists():
         raise DataError(f"{path} does not exist yet: run notebook 04_model_training first.")
     return open_zarr(path)
+
+
+from .arrays import from_arrays  # noqa: E402  (re-exported; it uses the helpers above)

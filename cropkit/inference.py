@@ -1,0 +1,215 @@
+"""Whole-zone inference: a crop map per tier from the composites, saved as COG and Zarr.
+
+Pixel models classify every pixel of the grid in batches of rows; patch models slide a
+window over the grid with overlap and blend the overlapping predictions with a smooth
+weight (high in the window's middle, low at its edges, where context is missing).
+Coarser tiers sum the tier-4 probabilities of their children.
+
+Examples
+--------
+>>> crop_map = predict_zone(model, composites["s2"], composites.get("s1"))   # +SKIP
+>>> save_prediction_map(crop_map, run, "ltae")                                  # +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from .datasets import grid_pixels
+from .errors import ConfigError
+from .store import write_zarr
+from .taxonomy import TIERS
+
+__all__ = ["predict_zone", "save_prediction_map", "blend_weights"]
+
+
+def blend_weights(size: int) -> np.ndarray:
+    """Window weights ``(size, size)``: a separable raised cosine, never zero."""
+    ramp = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2
+    return (np.outer(ramp, ramp) + 1e-3).astype(np.float32)
+
+
+def _starts(length: int, size: int, stride: int) -> list[int]:
+    starts = list(range(0, max(length - size, 0) + 1, stride))
+    if starts[-1] + size < length:
+        starts.append(length - size)
+    return starts
+
+
+def _patch_tensors(s2: xr.Dataset, s1, enmap, inputs) -> dict[str, torch.Tensor]:
+    if set(inputs) - {"s2", "s1"}:
+        raise ConfigError(
+            f"Whole-zone inference of patch models reads s2 and s1, not {sorted(inputs)}."
+        )
+    from .datasets import period_doy
+    from .gapfill import FLAGS
+
+    full = {
+        "s2": torch.from_numpy(
+            s2["median"].transpose("period", "band", "y", "x").values.astype(np.float32)
+        ),
+        "s2_valid": torch.from_numpy(
+            s2["flags"].transpose("period", "y", "x").values == FLAGS["observed"]
+        ),
+    }
+    doy = torch.as_tensor(period_doy(s2["period"]).astype(np.int64))
+    full["s2_doy"] = doy
+    if "s1" in inputs:
+        full["s1"] = torch.from_numpy(
+            s1["mean"].transpose("period", "band", "y", "x").values.astype(np.float32)
+        )
+        full["s1_doy"] = doy
+    return full
+
+
+def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, device):
+    size = model.spec.patch_size
+    height, width = s2.sizes["y"], s2.sizes["x"]
+    if size > min(height, width):
+        raise ConfigError(f"The grid ({height} x {width}) is smaller than the patch ({size}).")
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"overlap must be in [0, 1), not {overlap!r}.")
+    stride = max(int(round(size * (1 - overlap))), 1)
+    full = _patch_tensors(s2, s1, enmap, model.inputs)
+    corners = [(r, c) for r in _starts(height, size, stride) for c in _starts(width, size, stride)]
+    n_classes = model.spec.n_classes["tier4"]
+    total = np.zeros((n_classes, height, width), dtype=np.float32)
+    weight_sum = np.zeros((height, width), dtype=np.float32)
+    weight = blend_weights(size)
+    module = model.module.to(device)
+    seen = module.seen.view(1, -1, 1, 1)
+    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
+    with torch.inference_mode(), autocast:
+        for i in range(0, len(corners), batch_size):
+            chunk = corners[i : i + batch_size]
+            batch = {}
+            for key in ("s2", "s2_valid", "s1"):
+                if key in full:
+                    batch[key] = torch.stack(
+                        [full[key][..., r : r + size, c : c + size] for r, c in chunk]
+                    )
+            for key in ("s2_doy", "s1_doy"):
+                if key in full:
+                    batch[key] = full[key].expand(len(chunk), -1)
+            batch["s2_pad"] = torch.zeros(len(chunk), full["s2_doy"].numel(), dtype=torch.bool)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = module(batch)["tier4"].float().masked_fill(~seen, float("-inf"))
+            proba = logits.softmax(1).cpu().numpy()
+            for (r, c), p in zip(chunk, proba):
+                total[:, r : r + size, c : c + size] += p * weight
+                weight_sum[r : r + size, c : c + size] += weight
+    return total / weight_sum
+
+
+def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
+    height, width = s2.sizes["y"], s2.sizes["x"]
+    n_classes = model.spec.n_classes["tier4"]
+    out = np.zeros((n_classes, height, width), dtype=np.float32)
+    for start in range(0, height, rows_per_block):
+        rows = slice(start, min(start + rows_per_block, height))
+        block = grid_pixels(
+            s2,
+            s1 if "s1" in model.inputs else None,
+            enmap if "enmap" in model.inputs else None,
+            rows,
+        )
+        proba = model.predict_proba(block)  # (sample, class), row-major
+        out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
+    return out
+
+
+def predict_zone(
+    model,
+    s2: xr.Dataset,
+    s1: xr.Dataset | None = None,
+    enmap: xr.Dataset | None = None,
+    overlap: float = 0.5,
+    batch_size: int = 16,
+    rows_per_block: int = 64,
+    device: str = "auto",
+) -> xr.Dataset:
+    """A crop map of the whole grid at every tier.
+
+    Parameters
+    ----------
+    model : DeepClassifier
+        A trained deep model (pixel or patch).
+    s2, s1, enmap : xarray.Dataset
+        The composites of notebook 03 (those the model reads).
+    overlap : float
+        Patch models: share of a window that overlaps the next (0.5: half).
+    batch_size : int
+        Patch models: windows per batch.
+    rows_per_block : int
+        Pixel models: grid rows classified at a time (bounds memory).
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        For each tier, ``class_<tier>`` ``(y, x)`` int16 (class index; names in the
+        ``classes`` attribute) and ``proba_<tier>`` ``(y, x)`` float32 (probability of
+        that class); coordinates ``y``, ``x`` of the grid; ``crs`` attribute.
+    """
+    from .trainer import resolve_device
+
+    device = resolve_device(device)
+    if model.kind == "patch":
+        proba4 = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)
+    else:
+        proba4 = _pixel_probabilities(model, s2, s1, enmap, rows_per_block)
+    coords = {"y": s2["y"].values, "x": s2["x"].values}
+    data = {}
+    for tier in TIERS:
+        parents = np.asarray(model.spec.parents[tier])
+        classes = model.spec.classes[tier]
+        proba = np.zeros((len(classes), *proba4.shape[1:]), dtype=np.float32)
+        for child, parent in enumerate(parents):
+            if parent >= 0:
+                proba[parent] += proba4[child]
+        data[f"class_{tier}"] = xr.DataArray(
+            proba.argmax(0).astype(np.int16),
+            dims=("y", "x"),
+            coords=coords,
+            attrs={"classes": list(classes)},
+        )
+        data[f"proba_{tier}"] = xr.DataArray(proba.max(0), dims=("y", "x"), coords=coords)
+    return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})
+
+
+def save_prediction_map(crop_map: xr.Dataset, run, name: str) -> dict[str, Path]:
+    """Write the map as Zarr and as one two-band COG per tier.
+
+    Writes ``<run>/maps/<name>.zarr`` and ``<run>/maps/<name>_<tier>.tif`` (band 1:
+    class index, 255 for none; band 2: probability in percent; uint8).
+
+    Returns
+    -------
+    dict
+        Product name -> path, ready for :meth:`cropkit.run.RunFolder.record`.
+    """
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    folder = Path(run.path if hasattr(run, "path") else run) / "maps"
+    folder.mkdir(parents=True, exist_ok=True)
+    products = {f"map_{name}": write_zarr(crop_map, folder / f"{name}.zarr", progress=False)}
+    for tier in TIERS:
+        classes = crop_map[f"class_{tier}"]
+        percent = np.rint(crop_map[f"proba_{tier}"].values * 100).astype(np.uint8)
+        stack = xr.DataArray(
+            np.stack([classes.values.astype(np.uint8), percent]),
+            dims=("band", "y", "x"),
+            coords={"band": [1, 2], "y": classes["y"], "x": classes["x"]},
+        )
+        stack = stack.rio.write_crs(crop_map.attrs["crs"]).rio.write_nodata(255)
+        path = folder / f"{name}_{tier}.tif"
+        tmp = path.with_suffix(".tmp.tif")
+        stack.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
+        tmp.replace(path)
+        products[f"map_{name}_{tier}"] = path
+    return products

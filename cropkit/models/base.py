@@ -1,0 +1,161 @@
+"""The contract every deep model keeps, and helpers shared by all of them.
+
+A deep model is a :class:`torch.nn.Module` built from a
+:class:`~cropkit.torchdata.StreamSpec` and its ``model:`` config section::
+
+    net = LTAE(spec, d_model=128, n_head=16, ...)
+    logits = net(batch)                                  # {"tier4": (B, K4)}
+    logits, attention = net(batch, return_attention=True)
+
+``batch`` is a dict of named streams (:mod:`cropkit.torchdata`), already standardised.
+Pixel models return logits ``(B, K)``, patch models ``(B, K, H, W)``. Single-head models
+return ``"tier4"`` only (the coarser tiers come by roll-up); hierarchical models return
+every tier. ``attention`` maps names to tensors whose dims each model documents.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, DataError
+from ..torchdata import StreamSpec
+
+__all__ = ["CropModel", "count_parameters"]
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class CropModel(nn.Module):
+    """Base class of cropkit's deep models.
+
+    Subclasses set the class attributes and implement :meth:`forward`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    kind : str
+        ``"pixel"`` (reads ``(B, T, C)`` series) or ``"patch"`` (``(B, T, C, H, W)``).
+    supported_inputs : tuple of str
+        Streams the architecture can read; ``required_inputs`` must be among the
+        chosen ones.
+    hierarchical : bool
+        Whether it predicts every tier with its own head.
+    attention_names : tuple of str
+        Keys of the attention dict it returns (empty: none).
+    """
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "pixel"
+    supported_inputs: ClassVar[tuple[str, ...]] = ("s2",)
+    required_inputs: ClassVar[tuple[str, ...]] = ("s2",)
+    hierarchical: ClassVar[bool] = False
+    attention_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, spec: StreamSpec) -> None:
+        super().__init__()
+        self.check_spec(spec)
+        self.spec = spec
+
+    @classmethod
+    def check_spec(cls, spec: StreamSpec) -> None:
+        """Refuse a dataset the architecture cannot read, naming both sides."""
+        if spec.kind != cls.kind:
+            other = "patches.zarr" if cls.kind == "patch" else "pixels.zarr"
+            raise DataError(
+                f"{cls.name} is a {cls.kind} model but the dataset holds {spec.kind}s: "
+                f"train it on the {cls.kind} dataset (datasets/{other})."
+            )
+        unsupported = sorted(set(spec.inputs) - set(cls.supported_inputs))
+        if unsupported:
+            raise ConfigError(
+                f"{cls.name} reads {list(cls.supported_inputs)}, not {unsupported}: drop them "
+                f"from the inputs or pick a model that reads them."
+            )
+        missing = [s for s in cls.required_inputs if s not in spec.inputs]
+        if missing:
+            raise DataError(f"{cls.name} needs the {missing} stream; add it to the inputs.")
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters."""
+        return count_parameters(self)
+
+    def forward(
+        self, batch: dict[str, torch.Tensor], return_attention: bool = False
+    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Logits per tier (and attention when asked); see the module docstring."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _out(logits: dict, attention: dict, return_attention: bool):
+        return (logits, attention) if return_attention else logits
+
+
+class PixelStreamModel(CropModel):
+    """A pixel model that encodes each stream on its own and fuses the embeddings.
+
+    Every time series (``s2``, ``s1``) gets its own encoder with its own dates, the EnMAP
+    spectrum a :class:`~cropkit.models.layers.SpectrumEncoder`; the embeddings are
+    concatenated (late fusion) and classified by one head. Subclasses implement
+    :meth:`series_encoder` and :meth:`encode_series`.
+    """
+
+    kind = "pixel"
+    supported_inputs = ("s2", "s1", "enmap")
+
+    def __init__(
+        self,
+        spec: StreamSpec,
+        enmap_channels: int = 64,
+        head_hidden: int = 64,
+        dropout: float = 0.2,
+    ) -> None:
+        from .layers import MLPHead, SpectrumEncoder
+
+        super().__init__(spec)
+        self.encoders = nn.ModuleDict()
+        width = 0
+        for stream in spec.inputs:
+            if stream == "enmap":
+                self.encoders[stream] = SpectrumEncoder(
+                    spec.channels["enmap"], enmap_channels, dropout
+                )
+                width += enmap_channels
+            else:
+                module, size = self.series_encoder(spec.channels[stream], spec.steps[stream])
+                self.encoders[stream] = module
+                width += size
+        self.head = MLPHead(width, spec.n_classes["tier4"], head_hidden, dropout)
+
+    def series_encoder(self, channels: int, steps: int) -> tuple[nn.Module, int]:
+        """A new encoder for one series and the size of its embedding."""
+        raise NotImplementedError
+
+    def encode_series(
+        self, module: nn.Module, batch: dict[str, torch.Tensor], stream: str
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Embedding ``(B, D)`` of one series and its attention (or None)."""
+        raise NotImplementedError
+
+    def forward(self, batch, return_attention=False):
+        """Logits ``{"tier4": (B, K4)}``; attention ``{"temporal_<stream>": ...}``."""
+        parts, attention = [], {}
+        for stream, module in self.encoders.items():
+            if stream == "enmap":
+                parts.append(module(batch["enmap"]))
+                continue
+            embedding, weights = self.encode_series(module, batch, stream)
+            parts.append(embedding)
+            if weights is not None:
+                attention[f"temporal_{stream}"] = weights
+        if "temporal_s2" in attention:
+            attention["temporal"] = attention["temporal_s2"]
+        logits = {"tier4": self.head(torch.cat(parts, dim=1))}
+        return self._out(logits, attention, return_attention)

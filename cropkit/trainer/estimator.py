@@ -1,0 +1,468 @@
+"""Training deep models with Lightning: one estimator for every registered network.
+
+:class:`DeepClassifier` gives a deep network the same contract as the XGBoost baseline
+(``fit(train, val)``, ``predict``, ``predict_proba``, ``save``, ``load``), so notebook 04
+and :mod:`cropkit.train` treat every model alike. Underneath, Lightning runs the loop:
+
+- precision ``bf16-mixed`` on a GPU and fp32 on a CPU (``precision: auto``), optional
+  ``torch.compile``;
+- AdamW with linear warm-up and cosine decay, gradient clipping;
+- class-weighted cross-entropy per tier (ignore index ``-1``), summed over the tiers the
+  network predicts;
+- early stopping on the validation tier-4 macro F1 (torchmetrics);
+- ``best.ckpt`` and ``last.ckpt`` checkpoints, and **resume** from ``last.ckpt`` after a
+  kill, reaching the same weights as an uninterrupted run (the batch order and dropout
+  of epoch ``e`` depend only on the seed and ``e``);
+- a progress bar and a CSV log (loss, F1, learning rate, samples/s, share of step time
+  spent waiting for data, GPU memory);
+- several devices through DDP (``devices: N``; the notebook-safe strategy in Jupyter).
+
+Examples
+--------
+>>> model = ck.models.get_model("ltae", epochs=10)                       # doctest: +SKIP
+>>> model.fit(train, val, checkpoint_dir=run.path / "models/ltae/checkpoints")  # +SKIP
+>>> model.history.tail()                                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from ..errors import DataError, TrainingError
+from ..models import build_network, network_class
+from ..taxonomy import TIERS
+from ..torchdata import (
+    Standardiser,
+    StreamSpec,
+    TensorStreams,
+    loss_weights,
+    make_loader,
+    stream_stats,
+)
+from .module import lightning_module
+from .settings import TrainerSettings, resolve_device, resolve_precision
+
+__all__ = ["DeepClassifier"]
+
+#: Lightning messages that say nothing to a cropkit user (the folders are cropkit's own).
+_QUIET = ("Checkpoint directory", "LeafSpec", "litlogger", "sync_dist=True")
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in _QUIET)
+
+
+_NOISE = _DropNoise()
+
+
+def _in_notebook() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def _strategy(devices: int) -> str:
+    if devices == 1:
+        return "auto"
+    return "ddp_notebook" if _in_notebook() else "ddp"
+
+
+def _val_subset(ds: xr.Dataset, max_samples: int, seed: int) -> xr.Dataset:
+    """A class-balanced subsample of the validation pixels (patches kept whole)."""
+    if "sample" not in ds.dims or not max_samples or ds.sizes["sample"] <= max_samples:
+        return ds
+    from .models.xgboost_pixel import balanced_subsample
+
+    keep = balanced_subsample(ds["tier4"].values, max_samples, seed)
+    return ds.isel(sample=np.sort(keep))
+
+
+class DeepClassifier:
+    """A registered deep network with its trainer: the same contract as every model.
+
+    Built by :func:`cropkit.models.get_model`; not usually made by hand.
+
+    Parameters
+    ----------
+    name : str
+        A deep model in :data:`cropkit.models.NETWORKS`.
+    model_params : dict
+        The ``model:`` section (architecture).
+    trainer_params : dict
+        The ``trainer:`` section (see :class:`TrainerSettings`).
+    inputs : tuple of str
+        Streams it reads (``"s2"``, ``"s1"``, ``"enmap"``).
+    seed : int
+        Seed of the weights, batch order and dropout.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model_params: dict,
+        trainer_params: dict,
+        inputs: tuple[str, ...] | list[str] | str = ("s2",),
+        seed: int = 0,
+    ) -> None:
+        self.name = name
+        self.network_class = network_class(name)
+        self.kind = self.network_class.kind
+        self.model_params = dict(model_params)
+        self.settings = TrainerSettings(**trainer_params)
+        self.inputs = tuple([inputs] if isinstance(inputs, str) else inputs)
+        self.seed = int(seed)
+        self.spec: StreamSpec | None = None
+        self.module = None  # the LightningModule (network + standardiser)
+        self.info: dict = {}
+        self.history = pd.DataFrame()
+        self.is_global_zero = True
+
+    def __repr__(self) -> str:
+        return f"DeepClassifier({self.name!r}, inputs={self.inputs}, kind={self.kind!r})"
+
+    @property
+    def tier(self) -> str:
+        """Tier whose predictions the model gives (coarser tiers by roll-up)."""
+        return "tier4"
+
+    def identity(self) -> dict:
+        """What a checkpoint must match to be resumed by this model."""
+        return {
+            "model": self.name,
+            "model_params": self.model_params,
+            "inputs": list(self.inputs),
+            "classes": self.spec.classes["tier4"] if self.spec else None,
+        }
+
+    def _build(self, train: TensorStreams) -> None:
+        self.spec = train.spec
+        torch.manual_seed(self.seed)
+        network = build_network(self.name, self.spec, **self.model_params)
+        if self.settings.compile:
+            network = torch.compile(network)
+        standardiser = Standardiser(stream_stats(train))
+        weights = {
+            tier: loss_weights(
+                train.labels(tier).numpy(),
+                self.spec.n_classes[tier],
+                self.settings.class_weight_power,
+            )
+            for tier in TIERS
+        }
+        seen = torch.zeros(self.spec.n_classes["tier4"], dtype=torch.bool)
+        y = train.labels("tier4")
+        seen[torch.unique(y[y >= 0])] = True
+        self._weights, self._standardiser, self._seen = weights, standardiser, seen
+        self._network = network
+
+    def fit(
+        self,
+        train: xr.Dataset,
+        val: xr.Dataset | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: list | tuple = (),
+        progress: bool = True,
+    ) -> DeepClassifier:
+        """Train on ``train``; validate, stop early and keep the best epoch on ``val``.
+
+        Parameters
+        ----------
+        train, val : xarray.Dataset
+            One split side each of a pixel or patch dataset (as :attr:`kind`).
+        checkpoint_dir : path-like, optional
+            Where ``best.ckpt``, ``last.ckpt`` and ``log/metrics.csv`` go (a temporary
+            folder by default).
+        resume : bool
+            Continue from ``checkpoint_dir/last.ckpt`` when it exists.
+        callbacks : list
+            More Lightning callbacks.
+        progress : bool
+            Show the progress bar.
+
+        Raises
+        ------
+        DataError
+            If the data does not suit the model (wrong kind, a missing stream, fewer
+            than two classes).
+        TrainingError
+            On a NaN loss, running out of GPU memory, or a checkpoint written by
+            another model or config.
+        """
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+        from lightning.pytorch.loggers import CSVLogger
+
+        self.network_class.check_spec(StreamSpec.from_dataset(train, self.inputs))
+        streams = TensorStreams(train, self.inputs)
+        classes = torch.unique(streams.labels("tier4")[streams.labels("tier4") >= 0])
+        if classes.numel() < 2:
+            raise DataError(
+                f"The training set has {classes.numel()} tier-4 class(es); need two or more."
+            )
+        self._build(streams)
+        device = resolve_device(self.settings.device)
+        precision = resolve_precision(self.settings.precision, device)
+        s = self.settings
+        num_samples = s.samples_per_epoch or None
+        loader = make_loader(
+            streams,
+            s.batch_size,
+            balanced=s.balanced and self.kind == "pixel",
+            num_samples=num_samples,
+            seed=self.seed,
+            pin_memory=device == "cuda",
+        )
+        val_loader = None
+        if val is not None:
+            val = _val_subset(val, s.max_val_samples, self.seed)
+            if len(val["tier4"]):
+                val_loader = make_loader(
+                    TensorStreams(val, self.inputs),
+                    s.batch_size * 2,
+                    shuffle=False,
+                    pin_memory=device == "cuda",
+                )
+        fresh = checkpoint_dir is None
+        folder = Path(checkpoint_dir or tempfile.mkdtemp(prefix=f"cropkit-{self.name}-"))
+        last = folder / "last.ckpt"
+        resume_from = str(last) if resume and last.exists() else None
+        log_path = folder / "log" / "metrics.csv"
+        earlier = pd.DataFrame()
+        if resume_from:
+            self._check_checkpoint(last)
+            earlier = _read_history(log_path)  # Lightning's logger starts a new file
+        elif not resume:  # a fresh run: no checkpoint or log of an older one
+            for old in folder.glob("*.ckpt"):
+                old.unlink()
+            _remove_tree(folder / "log")
+        module = lightning_module(
+            self._network,
+            self._standardiser,
+            self._weights,
+            self._seen,
+            s,
+            len(loader),
+            self.seed,
+        )
+        module.identity = self.identity()
+        monitor = "val_f1" if val_loader is not None else None
+        checkpoint = ModelCheckpoint(
+            dirpath=folder,
+            filename="best",
+            monitor=monitor,
+            mode="max",
+            save_last=True,
+            save_top_k=1,
+            enable_version_counter=False,
+        )
+        extra = [checkpoint, *callbacks]
+        if monitor:
+            extra.append(EarlyStopping(monitor, patience=max(s.patience, 1), mode="max"))
+        devices = s.devices
+        if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
+            devices = int(os.environ["LOCAL_WORLD_SIZE"])
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NOISE)
+        trainer = L.Trainer(
+            max_epochs=s.epochs,
+            accelerator="gpu" if device == "cuda" else "cpu",
+            devices=devices,
+            strategy=_strategy(devices),
+            precision=precision,
+            gradient_clip_val=s.gradient_clip or None,
+            callbacks=extra,
+            logger=CSVLogger(folder, name="log", version=""),
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            max_time={"minutes": s.max_minutes} if s.max_minutes else None,
+            use_distributed_sampler=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=max(len(loader) // 4, 1),
+            default_root_dir=folder,
+        )
+        started = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                for text in _QUIET:
+                    warnings.filterwarnings("ignore", f".*{text}.*")
+                trainer.fit(module, loader, val_loader, ckpt_path=resume_from)
+        except torch.cuda.OutOfMemoryError as err:
+            raise TrainingError(
+                f"The GPU ran out of memory with batch_size={s.batch_size}: try "
+                f"batch_size={max(s.batch_size // 2, 1)} (get_model(..., batch_size=...))."
+            ) from err
+        except TrainingError:
+            if fresh:
+                _remove_tree(folder)
+            raise
+        seconds = time.perf_counter() - started
+        self.is_global_zero = trainer.is_global_zero
+        best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else last
+        if best.exists():
+            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+            module.load_state_dict(state)
+        self.module = module.cpu().eval()
+        self.history = _read_history(log_path)
+        if len(earlier) and len(self.history):
+            kept = earlier[earlier["epoch"] < self.history["epoch"].min()]
+            self.history = pd.concat([kept, self.history], ignore_index=True)
+            self.history.to_csv(log_path, index=False)
+        self.checkpoint_dir = folder
+        trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
+        self.info = {
+            "train_samples": len(streams),
+            "parameters": self.module.network.n_parameters
+            if hasattr(self.module.network, "n_parameters")
+            else None,
+            "epochs": int(trainer.current_epoch),
+            "best_epoch": _best_epoch(self.history),
+            "best_val_f1": float(checkpoint.best_model_score)
+            if checkpoint.best_model_score is not None
+            else None,
+            "fit_seconds": round(seconds, 2),
+            "samples_per_s": round(float(trained["samples_per_s"].median()), 1)
+            if trained is not None and len(trained)
+            else None,
+            "device": device,
+            "devices": devices,
+            "precision": precision,
+            "resumed": bool(resume_from),
+        }
+        return self
+
+    def _check_checkpoint(self, path: Path) -> None:
+        saved = torch.load(path, map_location="cpu", weights_only=False).get("cropkit", {})
+        mine = self.identity()
+        if saved != mine:
+            diff = sorted(k for k in mine if saved.get(k) != mine[k])
+            raise TrainingError(
+                f"{path} was written by model {saved.get('model')!r} with other settings "
+                f"({', '.join(diff)} differ), not by this {self.name!r}: train without "
+                "resume=True, or point checkpoint_dir at that model's own folder."
+            )
+
+    def _check_trained(self) -> None:
+        if self.module is None:
+            raise DataError("The model is not trained yet: call fit() or load a saved one.")
+
+    def predict_batches(
+        self,
+        ds: xr.Dataset,
+        batch_size: int | None = None,
+        return_attention: bool = False,
+        device: str = "auto",
+    ):
+        """Yield ``(index, probabilities, attention)`` per batch of ``ds``.
+
+        ``probabilities`` is ``(B, K4)`` for pixel models and ``(B, K4, H, W)`` for patch
+        models, on the CPU; classes unseen in training get 0. ``attention`` is the
+        network's attention dict (CPU tensors) when asked, else None.
+        """
+        self._check_trained()
+        streams = TensorStreams(ds, self.inputs)
+        device = resolve_device(device)
+        module = self.module.to(device)
+        size = batch_size or self.settings.batch_size * 2
+        seen = self.module.seen.view(1, -1, *[1] * (2 if self.kind == "patch" else 0))
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
+        with torch.inference_mode(), autocast:
+            for index in torch.arange(len(streams)).split(size):
+                batch = {k: v.to(device, non_blocking=True) for k, v in streams[index].items()}
+                out = module(batch, return_attention=return_attention)
+                logits, attention = out if return_attention else (out, None)
+                proba = logits["tier4"].float().masked_fill(~seen.to(device), float("-inf"))
+                if attention is not None:
+                    attention = {k: v.float().cpu() for k, v in attention.items()}
+                yield index, proba.softmax(1).cpu(), attention
+
+    def predict_proba(self, ds: xr.Dataset, batch_size: int | None = None) -> np.ndarray:
+        """Tier-4 class probabilities: ``(sample, class)`` or ``(patch, class, h, w)``."""
+        parts = [p for _, p, _ in self.predict_batches(ds, batch_size)]
+        return torch.cat(parts).numpy()
+
+    def predict(self, ds: xr.Dataset) -> np.ndarray:
+        """Tier-4 class index per sample ``(sample,)``, or per pixel ``(patch, h, w)``."""
+        return self.predict_proba(ds).argmax(axis=1)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.json`` (settings, classes, training facts) and ``weights.pt``."""
+        self._check_trained()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.module.state_dict(), folder / "weights.pt")
+        meta = {
+            "name": self.name,
+            "kind": self.kind,
+            "model_params": self.model_params,
+            "trainer_params": asdict(self.settings),
+            "inputs": list(self.inputs),
+            "seed": self.seed,
+            "spec": self.spec.to_dict(),
+            "info": self.info,
+        }
+        (folder / "model.json").write_text(json.dumps(meta, indent=2))
+        if len(self.history):
+            self.history.to_csv(folder / "history.csv", index=False)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DeepClassifier:
+        """Read a model written by :meth:`save` (on the CPU)."""
+        folder = Path(folder)
+        meta = json.loads((folder / "model.json").read_text())
+        model = cls(
+            meta["name"], meta["model_params"], meta["trainer_params"], meta["inputs"], meta["seed"]
+        )
+        model.spec = StreamSpec.from_dict(meta["spec"])
+        network = build_network(model.name, model.spec, **model.model_params)
+        state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+        stats = {
+            s: (
+                np.zeros(model.spec.channels[s], np.float32),
+                np.ones(model.spec.channels[s], np.float32),
+            )
+            for s in model.inputs
+        }
+        weights = {t: torch.zeros(n) for t, n in model.spec.n_classes.items()}
+        seen = torch.zeros(model.spec.n_classes["tier4"], dtype=torch.bool)
+        module = lightning_module(
+            network, Standardiser(stats), weights, seen, model.settings, 1, model.seed
+        )
+        module.load_state_dict(state)
+        model.module = module.eval()
+        model.info = meta["info"]
+        if (folder / "history.csv").exists():
+            model.history = pd.read_csv(folder / "history.csv")
+        return model
+
+
+def _read_history(path: Path) -> pd.DataFrame:
+    """One row per epoch from Lightning's CSV log."""
+    if not path.exists():
+        return pd.DataFrame()
+    log = pd.read_csv(path)
+    return log.groupby("epoch", as_index=False).first() if "epoch" in log else log
+
+
+def _best_epoch(history: pd.DataFrame) -> int | None:
+    if "val_f1" not in history or history["val_f1"].isna().all():
+        return None
+    return int(history.loc[history["val_f1"].idxmax(), "epoch"])
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)

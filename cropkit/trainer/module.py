@@ -1,0 +1,139 @@
+"""The LightningModule around a cropkit network: loss per tier, metrics, schedule, logs."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import TrainingError
+from ..torchdata import IGNORE_INDEX
+
+__all__ = ["lightning_module", "masked_loss"]
+
+
+def masked_loss(logits, target, weight) -> torch.Tensor:
+    """Weighted cross-entropy over the labelled targets (0 when none is labelled)."""
+    total = F.cross_entropy(
+        logits.float(), target, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    labelled = target[target != IGNORE_INDEX]
+    return total / weight[labelled].sum().clamp(min=1e-8)
+
+
+def lightning_module(network, standardiser, weights, seen, settings, steps_per_epoch, seed):
+    """The LightningModule around a network (built here so Lightning loads lazily)."""
+    import lightning as L
+    from torchmetrics.classification import MulticlassF1Score
+
+    class CropLightningModule(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+            self.standardiser = standardiser
+            for tier, weight in weights.items():
+                self.register_buffer(f"weight_{tier}", weight)
+            self.register_buffer("seen", seen)
+            self.val_f1 = MulticlassF1Score(len(seen), average="macro", ignore_index=IGNORE_INDEX)
+            self.identity: dict = {}
+            self._clock = self._wait = self._step_start = 0.0
+            self._samples = 0
+
+        def forward(self, batch, return_attention=False):
+            return self.network(self.standardiser(batch), return_attention=return_attention)
+
+        def _loss(self, logits, batch):
+            return sum(
+                masked_loss(out, batch[tier], getattr(self, f"weight_{tier}"))
+                for tier, out in logits.items()
+            )
+
+        def on_train_epoch_start(self) -> None:
+            torch.manual_seed(seed * 7919 + self.current_epoch)  # dropout of epoch e
+            self._clock, self._wait, self._samples = time.perf_counter(), 0.0, 0
+            self._step_start = self._clock
+
+        def on_train_batch_start(self, batch, batch_idx) -> None:
+            now = time.perf_counter()
+            self._wait += now - self._step_start  # time since the last step ended
+
+        def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+            self._step_start = time.perf_counter()
+
+        def training_step(self, batch, batch_idx):
+            logits = self(batch)
+            loss = self._loss(logits, batch)
+            if not torch.isfinite(loss):
+                lr = self.optimizers().param_groups[0]["lr"]
+                raw = {
+                    k: int((~torch.isfinite(v)).sum())
+                    for k, v in batch.items()
+                    if v.is_floating_point()
+                }
+                raise TrainingError(
+                    f"The loss became {loss.item()} at epoch {self.current_epoch}, batch "
+                    f"{batch_idx}. Likely cause: a learning rate too high ({lr:.2g}; try "
+                    f"{lr / 10:.2g}), or inputs out of range (non-finite values per stream "
+                    f"before scaling: {raw}). Training stopped."
+                )
+            self._samples += len(batch["tier4"])
+            self.log(
+                "train_loss",
+                loss,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(batch["tier4"]),
+                sync_dist=True,
+            )
+            return loss
+
+        def on_train_epoch_end(self) -> None:
+            seconds = max(time.perf_counter() - self._clock, 1e-9)
+            self.log("samples_per_s", self._samples / seconds, sync_dist=True)
+            self.log("data_wait_share", self._wait / seconds, sync_dist=True)
+            self.log("lr", self.optimizers().param_groups[0]["lr"])
+            if torch.cuda.is_available():
+                self.log("gpu_mem_gb", torch.cuda.max_memory_allocated() / 1e9)
+
+        def validation_step(self, batch, batch_idx):
+            logits = self(batch)
+            loss = self._loss(logits, batch)
+            out = logits["tier4"].masked_fill(
+                ~self.seen.view(1, -1, *[1] * (logits["tier4"].ndim - 2)), float("-inf")
+            )
+            self.val_f1.update(out.argmax(1).flatten(), batch["tier4"].flatten())
+            self.log(
+                "val_loss",
+                loss,
+                on_step=False,
+                on_epoch=True,
+                batch_size=len(batch["tier4"]),
+                sync_dist=True,
+            )
+            self.log("val_f1", self.val_f1, on_step=False, on_epoch=True)
+
+        def configure_optimizers(self):
+            optimizer = torch.optim.AdamW(
+                self.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+            )
+            total = max(settings.epochs * steps_per_epoch, 1)
+            warmup = int(settings.warmup_epochs * steps_per_epoch)
+
+            def factor(step: int) -> float:
+                if step < warmup:
+                    return (step + 1) / warmup
+                progress = (step - warmup) / max(total - warmup, 1)
+                return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
+
+        def on_save_checkpoint(self, checkpoint) -> None:
+            checkpoint["cropkit"] = self.identity
+
+    return CropLightningModule()

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import rasterio
+
+from cropkit.datasets import patch_dataset, pixel_dataset, select_split
+from cropkit.errors import ConfigError
+from cropkit.inference import blend_weights, predict_zone, save_prediction_map
+from cropkit.models import get_model
+from cropkit.splits import TRAIN, zone_holdout
+
+
+@pytest.fixture(scope="module")
+def split(toy_scene):
+    return zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.0)
+
+
+@pytest.fixture(scope="module")
+def pixel_model(toy_scene, split):
+    ds = pixel_dataset(toy_scene["s2"], toy_scene["labels"], split, toy_scene["s1"])
+    model = get_model(
+        "ltae",
+        epochs=4,
+        samples_per_epoch=2048,
+        batch_size=128,
+        learning_rate=3e-3,
+        inputs=("s2", "s1"),
+    )
+    return model.fit(select_split(ds, TRAIN), progress=False), ds
+
+
+def test_pixel_map_matches_the_model_on_every_labelled_pixel(toy_scene, pixel_model):
+    model, ds = pixel_model
+    crop_map = predict_zone(model, toy_scene["s2"], toy_scene["s1"], rows_per_block=7)
+    assert crop_map["class_tier4"].shape == (40, 80)
+    at = (ds["row"].values, ds["col"].values)
+    assert np.array_equal(crop_map["class_tier4"].values[at], model.predict(ds))
+    proba = model.predict_proba(ds)
+    assert np.allclose(crop_map["proba_tier4"].values[at], proba.max(1), atol=1e-5)
+    # tier 1 has one class (arable crops): its probability sums every tier-4 class
+    assert np.allclose(crop_map["proba_tier1"].values, 1, atol=1e-5)
+    assert crop_map["class_tier2"].attrs["classes"] == ["cereals", "industrial_crops"]
+
+
+def test_the_map_is_saved_as_cog_and_zarr(toy_scene, pixel_model, tmp_path):
+    model, _ = pixel_model
+    crop_map = predict_zone(model, toy_scene["s2"], toy_scene["s1"])
+    products = save_prediction_map(crop_map, tmp_path, "ltae")
+    with rasterio.open(products["map_ltae_tier4"]) as src:
+        assert src.count == 2 and src.crs.to_epsg() == 32631 and src.nodata == 255
+        assert src.profile["dtype"] == "uint8"
+        assert np.array_equal(src.read(1), crop_map["class_tier4"].values)
+        assert src.read(2).max() <= 100
+    assert (tmp_path / "maps" / "ltae.zarr").exists()
+
+
+def test_patch_map_blends_overlapping_windows(toy_scene, split):
+    patches = patch_dataset(toy_scene["s2"], toy_scene["labels"], split, size=8)
+    model = get_model("utae", epochs=30, batch_size=8, learning_rate=5e-3, warmup_epochs=0)
+    model.fit(select_split(patches, TRAIN), progress=False)
+    tiles = predict_zone(model, toy_scene["s2"], overlap=0.0)  # the patches' own windows
+    predicted = model.predict(patches)
+    for i in range(patches.sizes["patch"]):
+        r, c = int(patches["row0"][i]), int(patches["col0"][i])
+        assert np.array_equal(tiles["class_tier4"].values[r : r + 8, c : c + 8], predicted[i])
+    blended = predict_zone(model, toy_scene["s2"], overlap=0.5)
+    labels = toy_scene["labels"]["tier4"].values
+    train_zone = (labels >= 0) & (np.arange(80)[None] < 40)
+    assert (blended["class_tier4"].values[train_zone] == labels[train_zone]).mean() > 0.8
+    with pytest.raises(ConfigError, match="overlap must be in"):
+        predict_zone(model, toy_scene["s2"], overlap=1.0)
+
+
+def test_blend_weights_favour_the_window_middle():
+    w = blend_weights(8)
+    assert w.shape == (8, 8) and w.min() > 0 and w[3, 3] > w[0, 0]
+    assert np.allclose(w, w.T)
