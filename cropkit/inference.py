@@ -118,6 +118,10 @@ def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
             rows,
         )
         proba = model.predict_proba(block)  # (sample, class), row-major
+        if getattr(model, "classes_", None) is not None:  # xgboost: the trained classes only
+            full = np.zeros((len(proba), n_classes), dtype=np.float32)
+            full[:, model.classes_] = proba
+            proba = full
         out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
     return out
 
@@ -136,8 +140,8 @@ def predict_zone(
 
     Parameters
     ----------
-    model : DeepClassifier
-        A trained deep model (pixel or patch).
+    model : DeepClassifier or XGBoostPixel
+        A trained model: a deep pixel or patch model, or the XGBoost baseline.
     s2, s1, enmap : xarray.Dataset
         The composites of notebook 03 (those the model reads).
     overlap : float
@@ -159,6 +163,8 @@ def predict_zone(
     from .trainer import resolve_device
 
     device = resolve_device(device)
+    if getattr(model, "spec", None) is None:
+        raise ConfigError(f"{model!r} is not trained yet: fit it (or load a saved one) first.")
     if model.kind == "patch":
         proba4 = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)
     else:

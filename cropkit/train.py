@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,17 @@ import xarray as xr
 from .datasets import class_names, select_split
 from .errors import DataError
 from .metrics import ClassificationReport, classification_report, tier_summary
-from .models import get_model
+from .models import get_model, model_config
 from .splits import TEST, TRAIN, VAL, fold_codes, random_codes
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 __all__ = [
     "TrainResult",
     "fit_and_score",
+    "fit_models",
+    "budget_settings",
+    "model_table",
+    "per_class_f1",
     "scored_pixels",
     "predictions_frame",
     "leakage_report",
@@ -245,6 +250,110 @@ def _warn_unseen_classes(train: xr.Dataset, test: xr.Dataset) -> None:
             "them, and they score 0 F1. Hold out other zones, or use a larger study area.",
             stacklevel=3,
         )
+
+
+def budget_settings(
+    name: str,
+    epochs: int | None = None,
+    max_minutes: float | None = None,
+    max_train_pixels: int | None = None,
+) -> dict:
+    """The training-budget overrides that model ``name`` takes.
+
+    Deep models take ``epochs`` and ``max_minutes``; the XGBoost baseline takes
+    ``max_train_pixels``. Unset (None or 0) values are left to the model's config.
+    """
+    deep = "trainer" in model_config(name)
+    wanted = (
+        {"epochs": epochs, "max_minutes": max_minutes}
+        if deep
+        else {"max_train_pixels": max_train_pixels}
+    )
+    return {k: v for k, v in wanted.items() if v is not None and (v or k == "max_train_pixels")}
+
+
+def fit_models(
+    names: list[str] | tuple[str, ...],
+    datasets: dict[str, xr.Dataset],
+    inputs: tuple[str, ...] = ("s2",),
+    run=None,
+    epochs: int | None = None,
+    max_minutes: float | None = None,
+    max_train_pixels: int | None = None,
+    progress: bool = True,
+) -> dict[str, TrainResult]:
+    """Train and score several models on one split, each on the dataset of its kind.
+
+    Parameters
+    ----------
+    names : list of str
+        Registered models (checked before anything trains).
+    datasets : dict
+        ``{"pixel": pixels, "patch": patches}``; a patch model needs ``"patch"``.
+    inputs : tuple of str
+        Streams to read; a model reads those it supports (``utae``: Sentinel-2).
+    run : RunFolder, optional
+        Deep models keep their checkpoints and logs in ``models/<name>/checkpoints``.
+    epochs, max_minutes : optional
+        The training budget of every deep model (most epochs, most minutes).
+    max_train_pixels : int, optional
+        The XGBoost baseline's training subsample.
+    progress : bool
+        Progress bars of the deep models.
+
+    Returns
+    -------
+    dict
+        Model name -> :class:`TrainResult` (``info`` holds the training seconds).
+    """
+    models = {name: get_model(name) for name in names}  # unknown names fail here, first
+    for name, model in models.items():
+        if model.kind not in datasets:
+            raise DataError(f"{name} is a {model.kind} model: give datasets[{model.kind!r}].")
+    results = {}
+    for name, model in models.items():
+        supported = getattr(model, "network_class", None)
+        used = tuple(i for i in inputs if supported is None or i in supported.supported_inputs)
+        settings = budget_settings(name, epochs, max_minutes, max_train_pixels)
+        if hasattr(model, "settings"):  # deep
+            settings["progress"] = progress
+            if run is not None:
+                settings["checkpoint_dir"] = Path(run.path) / "models" / name / "checkpoints"
+        started = time.perf_counter()
+        results[name] = fit_and_score(name, datasets[model.kind], used, **settings)
+        results[name].info["train_seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
+    """One row per model: macro F1 of every tier, OA and kappa, size and speed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index model names; columns ``macro_f1_tier4`` ... ``macro_f1_tier1``,
+        ``overall_accuracy``, ``kappa`` (tier 4), ``parameters``, ``train_seconds``,
+        ``samples_per_s`` (training; deep models) and ``inputs``.
+    """
+    rows = {}
+    for name, result in results.items():
+        row = {f"macro_f1_{t}": result.reports[t].macro_f1 for t in TIERS}
+        row["overall_accuracy"] = result.reports["tier4"].overall_accuracy
+        row["kappa"] = result.reports["tier4"].kappa
+        for key in ("parameters", "train_seconds", "samples_per_s"):
+            row[key] = result.info.get(key)
+        row["inputs"] = " + ".join(getattr(result.model, "inputs", ()))
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def per_class_f1(results: dict[str, TrainResult], tier: str = "tier4") -> pd.DataFrame:
+    """F1 per class (rows, classes with test pixels) and model (columns)."""
+    columns = {}
+    for name, result in results.items():
+        table = result.reports[tier].per_class
+        columns[name] = table.loc[table["support"] > 0, "f1"]
+    return pd.DataFrame(columns)
 
 
 def _with_split(ds: xr.Dataset, split: np.ndarray) -> xr.Dataset:

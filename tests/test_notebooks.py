@@ -23,7 +23,7 @@ def demo_run(tmp_path_factory):
         run_root=str(tmp_path_factory.mktemp("runs")),
     )
     # every notebook, in order, against one local STAC API; 04 with a small training budget
-    fast = {"04": {"max_train_pixels": 6000, "folds": 3}}
+    fast = {"04": {"max_train_pixels": 6000, "folds": 3, "epochs": 2, "train_minutes": 0.5}}
     timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
 
@@ -166,7 +166,7 @@ def test_03_writes_gap_filled_composites(demo_run):
     assert manifest["notebooks"]["03_composites"]["metrics"]["periods"] == 12
 
 
-def test_04_trains_scores_and_saves_the_baseline(demo_run):
+def test_04_trains_scores_and_saves_every_model(demo_run):
     import pandas as pd
     import xarray as xr
 
@@ -176,8 +176,16 @@ def test_04_trains_scores_and_saves_the_baseline(demo_run):
     entry = manifest["notebooks"]["04_model_training"]
     assert entry["parameters"]["max_train_pixels"] == 6000
     assert entry["parameters"]["test_zones"] == ["z2"]
-    for product in ("metrics", "model_xgboost", "predictions_xgboost", "pixels", "patches"):
+    assert entry["parameters"]["models"] == ["xgboost", "ltae"]
+    products = ("metrics", "pixels", "patches")
+    for model in ("xgboost", "ltae"):
+        products += (f"model_{model}", f"predictions_{model}", f"map_{model}_tier4")
+    for product in products:
         assert (run_dir / manifest["products"][product]).exists(), product
+    assert (run_dir / "models" / "ltae" / "checkpoints" / "last.ckpt").exists()
+    deep = json.loads((run_dir / "metrics.json").read_text())["ltae"]
+    assert deep["info"]["epochs"] <= 2 and 0 < deep["test"]["tier4"]["macro_f1"] < 1
+    assert set(entry["metrics"]) == {"xgboost", "ltae"}
     metrics = json.loads((run_dir / "metrics.json").read_text())["xgboost"]
     tier4, tier1 = metrics["test"]["tier4"], metrics["test"]["tier1"]
     assert 0.2 < tier4["macro_f1"] < 1.0 and tier1["overall_accuracy"] >= tier4["overall_accuracy"]

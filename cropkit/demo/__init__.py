@@ -44,7 +44,7 @@ from .spectra import build_lut
 __all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec"]
 
 #: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 
 
 @dataclass(frozen=True)

@@ -252,12 +252,14 @@ def simulate_landscape(
 def _allocate_crops(
     zone_ids: pd.Series, codes: np.ndarray, weights: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Crop code per parcel: each zone grows the region's mix.
+    """Crop code per parcel: each zone grows the region's whole mix.
 
-    Systematic sampling per zone: a zone of ``n`` parcels gets each crop ``n * share``
-    times, rounded up or down, in random places. Every zone then holds every crop it
-    has room for, as a zone-held-out test set must (a crop missing from the training
-    zones cannot be learnt).
+    A zone of ``n`` parcels first gives every crop of the mix ``MIN_PARCELS`` parcels
+    (fewer when it has no room: ``n // len(codes)``), then shares the rest out by
+    systematic sampling, each crop ``rest * share`` times, rounded up or down, in random
+    places. Every zone then holds every crop, as a zone-held-out split needs (a crop
+    missing from the training zones cannot be learnt, one missing from the test zone
+    cannot be scored), even on the small ``ci`` study area.
     """
     share = weights / weights.sum()
     zone_ids = zone_ids.fillna("")
@@ -265,12 +267,18 @@ def _allocate_crops(
     for zone in pd.unique(zone_ids):
         members = np.flatnonzero((zone_ids == zone).to_numpy())
         n = members.size
-        positions = (np.arange(n) + rng.random()) / n
+        floor = min(MIN_PARCELS, n // len(codes)) if zone else 0
+        rest = n - floor * len(codes)
+        positions = (np.arange(rest) + rng.random()) / max(rest, 1)
         drawn = codes[
             np.searchsorted(np.cumsum(share), positions, side="right").clip(0, len(codes) - 1)
         ]
-        out[rng.permutation(members)] = drawn
+        out[rng.permutation(members)] = np.concatenate([np.repeat(codes, floor), drawn])
     return out
+
+
+#: Parcels of every crop of the mix in each zone (when the zone has room).
+MIN_PARCELS = 1
 
 
 #: Share of parcels declared with another crop than the one grown, as in the real RPG

@@ -38,6 +38,7 @@ __all__ = [
     "get_model",
     "model_config",
     "model_names",
+    "check_model_names",
     "load_model",
     "build_network",
     "network_class",
@@ -71,6 +72,21 @@ def _load(target: str):
 def _check_name(name: str) -> None:
     if name not in MODELS and name not in NETWORKS:
         raise UnknownModelError(f"Unknown model {name!r}; registered models: {model_names()}.")
+
+
+def check_model_names(names) -> list[str]:
+    """``names`` as a list, or an :class:`UnknownModelError` naming the first unknown one.
+
+    Notebooks call it in their first cells, before anything is written.
+    """
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ConfigError(f"Name at least one model; registered models: {model_names()}.")
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigError(f"Model names are strings, not {name!r}.")
+        _check_name(name)
+    return names
 
 
 def network_class(name: str):

@@ -21,6 +21,7 @@ import xarray as xr
 
 from ..datasets import class_names, class_weights
 from ..errors import ConfigError, DataError
+from ..torchdata import StreamSpec
 from .spectral import SpectralProjection
 
 __all__ = ["XGBoostPixel", "pixel_features", "pixel_feature_names", "resolve_device"]
@@ -202,6 +203,7 @@ class XGBoostPixel:
         self.classes_: np.ndarray | None = None
         self.class_names_: list[str] = []
         self.booster_ = None
+        self.spec: StreamSpec | None = None  # streams and classes it was trained on
         self.info: dict = {}
 
     def __repr__(self) -> str:
@@ -256,6 +258,7 @@ class XGBoostPixel:
             )
         self.classes_ = classes
         self.class_names_ = class_names(train, self.tier)
+        self.spec = StreamSpec.from_dataset(train, self.inputs)
         encode = np.full(len(self.class_names_), -1, dtype=np.int64)
         encode[classes] = np.arange(classes.size)
         rows = np.flatnonzero(y_all >= 0)
@@ -373,6 +376,7 @@ class XGBoostPixel:
             "seed": self.seed,
             "classes": self.classes_.tolist(),
             "class_names": self.class_names_,
+            "spec": self.spec.to_dict() if self.spec else None,
             "info": self.info,
         }
         (folder / "model.json").write_text(json.dumps(meta, indent=2))
@@ -404,5 +408,6 @@ class XGBoostPixel:
             model.projection_ = joblib.load(folder / "enmap_projection.joblib")
         model.classes_ = np.asarray(meta["classes"])
         model.class_names_ = meta["class_names"]
+        model.spec = StreamSpec.from_dict(meta["spec"]) if meta.get("spec") else None
         model.info = meta["info"]
         return model

@@ -14,7 +14,14 @@ from .composites import (
 )
 from .discovery import area_map, cloud_cover_timeline, footprints
 from .masking import SCL_COLORS, clear_fraction_timeline, raster, rgb, scene_and_mask, scl_breakdown
-from .training import class_balance, confusion_matrix, per_class_scores, split_map
+from .training import (
+    class_balance,
+    confusion_matrix,
+    per_class_scores,
+    prediction_map,
+    split_map,
+    training_curves,
+)
 
 __all__ = [
     "area_map",
@@ -35,4 +42,6 @@ __all__ = [
     "split_map",
     "confusion_matrix",
     "per_class_scores",
+    "training_curves",
+    "prediction_map",
 ]

@@ -143,3 +143,95 @@ def per_class_scores(per_class, title: str = "per-class F1"):
     return long.hvplot.bar(
         x="class", y="F1", by="set", rot=60, ylim=(0, 1), height=340, width=760, title=title
     )
+
+
+def training_curves(histories):
+    """Loss and validation macro F1 per epoch, one line per deep model.
+
+    Parameters
+    ----------
+    histories : mapping
+        Model name -> its per-epoch log (``model.history``: columns ``epoch``,
+        ``train_loss``, ``val_loss``, ``val_f1``). Empty logs (XGBoost) are skipped.
+
+    Returns
+    -------
+    holoviews.Layout
+        Loss (train solid, validation dashed) beside validation tier-4 macro F1.
+    """
+    import holoviews as hv
+    import hvplot.pandas  # noqa: F401
+
+    loss, f1 = [], []
+    for name, log in histories.items():
+        if log is None or not len(log) or "train_loss" not in log:
+            continue
+        loss.append(log.hvplot.line(x="epoch", y="train_loss", label=f"{name} train"))
+        if "val_loss" in log:
+            loss.append(
+                log.hvplot.line(x="epoch", y="val_loss", label=f"{name} val").opts(
+                    line_dash="dashed"
+                )
+            )
+            f1.append(log.hvplot.line(x="epoch", y="val_f1", label=name))
+    if not loss:
+        return hv.Div("<p>No deep model was trained: no curves to show.</p>")
+    opts = {"width": 420, "height": 300, "legend_position": "top_right"}
+    panels = [hv.Overlay(loss).opts(title="loss", ylabel="cross-entropy", **opts)]
+    if f1:
+        panels.append(hv.Overlay(f1).opts(title="validation tier-4 macro F1", ylim=(0, 1), **opts))
+    return hv.Layout(panels).cols(2)
+
+
+def prediction_map(crop_map, labels, split, tier: str = "tier4", ax=None):
+    """The predicted map beside the reference labels, on the test pixels.
+
+    Parameters
+    ----------
+    crop_map : xarray.Dataset
+        From :func:`cropkit.inference.predict_zone` (``class_<tier>`` ``(y, x)``).
+    labels : xarray.Dataset
+        From :func:`cropkit.labels.rasterize_labels` on the same grid.
+    split : xarray.DataArray
+        Split codes ``(y, x)``; only the test side is drawn.
+    tier : str
+        Tier to draw.
+    ax : sequence of two matplotlib axes, optional
+        Where to draw (new figure otherwise).
+
+    Returns
+    -------
+    numpy.ndarray
+        The two axes (reference, prediction).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..splits import TEST
+
+    test = split.values == TEST
+    cols = np.flatnonzero(test.any(axis=0))
+    rows = np.flatnonzero(test.any(axis=1))
+    window = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    classes = list(crop_map[f"class_{tier}"].attrs["classes"])
+    reference_names = list(labels[tier].attrs["classes"])
+    reference = labels[tier].values.astype(float)
+    # the labels index their own class list: map to the model's
+    lookup = np.array([classes.index(n) if n in classes else -1 for n in reference_names])
+    reference = np.where(reference >= 0, lookup[np.clip(reference, 0, None).astype(int)], -1)
+    shown = (labels[tier].values >= 0) & test
+    predicted = crop_map[f"class_{tier}"].values.astype(float)
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True)
+    cmap = plt.get_cmap("tab20", max(len(classes), 2))
+    for axis, values, title in (
+        (ax[0], reference, "reference"),
+        (ax[1], predicted, f"predicted ({crop_map.attrs.get('model', '')})"),
+    ):
+        image = np.where(shown & (values >= 0), values, np.nan)[window]
+        axis.imshow(image, cmap=cmap, vmin=-0.5, vmax=len(classes) - 0.5, interpolation="none")
+        axis.set_title(f"{title}, {tier}, test pixels")
+        axis.set_axis_off()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(len(classes))]
+    ax[1].legend(handles, classes, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    return np.asarray(ax)

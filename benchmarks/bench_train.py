@@ -1,0 +1,198 @@
+"""Deep training speed and accuracy on the demo, beside the XGBoost baseline, in one run.
+
+1. **Loader**: samples/s of cropkit's batch loader (whole batches gathered by index,
+   standardised as a batch) against a per-sample ``torch.utils.data.Dataset`` with the
+   default collate, over the same saved pixel dataset, on one CPU core.
+2. **Models**: for each model, parameters, training samples/s, the share of step time
+   spent waiting for data, training seconds, and the tier 1-4 scores on the held-out
+   zone; whole-zone inference seconds over the study area. On a GPU, deep models are
+   also timed in bf16 and fp32 side by side.
+
+The datasets are those of ``benchmarks/demo_difficulty.py`` (same run folder, so the demo
+and composites are built once): Chartres 2023, ``full`` profile, zone z4 held out.
+
+Usage::
+
+    python benchmarks/bench_train.py                       # full profile, 6 min per model
+    python benchmarks/bench_train.py --profile ci --test-zone z2 --minutes 1
+
+The last line printed is one JSON object with every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+import cropkit as ck
+from cropkit import datasets, inference, labels, splits, torchdata, train, workflow
+
+
+def training_data(args) -> tuple[dict, dict]:
+    """Pixel and patch datasets of the run (built and saved on the first call)."""
+    cfg = ck.RunConfig(
+        region=args.region, year=args.year, profile=args.profile, run_root=args.run_root
+    )
+    run = ck.RunFolder.for_config(cfg)
+    client = ck.cluster.dask_client(None)
+    composites = workflow.load_composites(None, cfg, run)
+    client.close()
+    folder = run.path / "datasets"
+    if not (folder / "pixels.zarr").exists() or not (folder / "patches.zarr").exists():
+        parcels = workflow.run_parcels(cfg)
+        layers = labels.rasterize_labels(parcels, composites["s2"], buffer_m=10)
+        split = splits.zone_holdout(layers, cfg.grid.zones_frame(), [args.test_zone])
+        pixels = datasets.pixel_dataset(
+            composites["s2"], layers, split, composites["s1"], composites["enmap"]
+        )
+        patches = datasets.patch_dataset(
+            composites["s2"], layers, split, 32, composites["s1"], enmap=composites["enmap"]
+        )
+        datasets.save_dataset(pixels, run, "pixels")
+        datasets.save_dataset(patches, run, "patches")
+    data = {
+        "pixel": datasets.open_dataset(run, "pixels").load(),
+        "patch": datasets.open_dataset(run, "patches").load(),
+    }
+    return data, {"composites": composites, "run": run}
+
+
+class PerSample(Dataset):
+    """The usual way: one sample per ``__getitem__``, batches made by default collate."""
+
+    def __init__(self, streams: torchdata.TensorStreams, stats: dict) -> None:
+        self.x = {}
+        for name in streams.inputs:
+            mean, std = (torch.as_tensor(v) for v in stats[name])
+            self.x[name] = torch.nan_to_num((streams.tensors[name] - mean) / std)
+        self.rest = {k: v for k, v in streams.tensors.items() if k not in self.x}
+        self.doy = streams.shared["s2_doy"]
+
+    def __len__(self) -> int:
+        return len(self.rest["tier4"])
+
+    def __getitem__(self, i: int) -> dict:
+        item = {name: x[i] for name, x in self.x.items()}
+        item.update({name: v[i] for name, v in self.rest.items()})
+        item["s2_doy"] = self.doy
+        return item
+
+
+def _rate(loader, seconds: float, prepare=lambda b: b) -> float:
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for batch in loader:
+            prepare(batch)
+            count += len(batch["tier4"])
+            if time.perf_counter() - started >= seconds:
+                break
+    return count / (time.perf_counter() - started)
+
+
+def loader_benchmark(pixels, seconds: float = 10.0) -> dict:
+    """Samples/s of both loaders on one CPU core, class-balanced draws of 1024."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train_side = datasets.select_split(pixels, splits.TRAIN)
+    streams = torchdata.TensorStreams(train_side, ("s2", "s1"))
+    stats = torchdata.stream_stats(streams)
+    standardise = torchdata.Standardiser(stats)
+    ours = torchdata.make_loader(streams, 1024, balanced=True)
+    fast = _rate(ours, seconds, standardise)
+    weights = torchdata.balanced_weights(streams.labels("tier4"))
+    sampler = WeightedRandomSampler(weights, len(weights), replacement=True)
+    usual = DataLoader(PerSample(streams, stats), batch_size=1024, sampler=sampler)
+    slow = _rate(usual, seconds)
+    torch.set_num_threads(threads)
+    return {
+        "samples": len(streams),
+        "cropkit_samples_per_s": round(fast),
+        "per_sample_samples_per_s": round(slow),
+        "loader_speedup": round(fast / slow, 1),
+    }
+
+
+def model_benchmark(name, data, context, minutes: float) -> dict:
+    """Train one model on its dataset within ``minutes``; score it and map the zone."""
+    model_kind = ck.models.get_model(name).kind
+    ds = data[model_kind]
+    settings = train.budget_settings(name, max_minutes=minutes)
+    if name != "xgboost":
+        settings["checkpoint_dir"] = context["run"].path / "models" / f"bench_{name}"
+    started = time.perf_counter()
+    result = train.fit_and_score(name, ds, ("s2",), **settings)
+    seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    inference.predict_zone(result.model, context["composites"]["s2"])
+    history = getattr(result.model, "history", None)
+    wait = None
+    if history is not None and "data_wait_share" in getattr(history, "columns", []):
+        wait = round(float(history["data_wait_share"].median()), 4)
+    summary = result.summary()
+    return {
+        "kind": model_kind,
+        "parameters": result.info.get("parameters"),
+        "train_seconds": round(seconds, 1),
+        "epochs": result.info.get("epochs"),
+        "train_samples_per_s": result.info.get("samples_per_s"),
+        "data_wait_share": wait,
+        "zone_inference_seconds": round(time.perf_counter() - started, 1),
+        "macro_f1": summary["macro_f1"].round(4).to_dict(),
+        "overall_accuracy_tier4": round(float(summary.loc["tier4", "overall_accuracy"]), 4),
+        "kappa_tier4": round(float(summary.loc["tier4", "kappa"]), 4),
+    }
+
+
+def gpu_precisions(name, data, minutes: float = 1.0) -> dict:
+    """Training samples/s in bf16 and fp32 on the GPU (deep models only)."""
+    out = {}
+    kind = ck.models.get_model(name).kind
+    train_side = datasets.select_split(data[kind], splits.TRAIN)
+    for precision in ("bf16-mixed", "32-true"):
+        model = ck.models.get_model(name, precision=precision, epochs=3, max_minutes=minutes)
+        model.fit(train_side, progress=False)
+        out[precision] = {
+            "samples_per_s": model.info["samples_per_s"],
+            "data_wait_share": round(float(model.history["data_wait_share"].median()), 4),
+            "gpu_mem_gb": float(model.history.get("gpu_mem_gb", [np.nan]).max()),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", default="chartres")
+    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--profile", default="full")
+    parser.add_argument("--test-zone", default="z4")
+    parser.add_argument("--run-root", default="runs/difficulty")
+    parser.add_argument("--models", nargs="+", default=["xgboost", "ltae", "tempcnn", "utae"])
+    parser.add_argument("--minutes", type=float, default=6.0, help="budget per deep model")
+    args = parser.parse_args()
+
+    data, context = training_data(args)
+    print(f"{data['pixel'].sizes['sample']} pixels, {data['patch'].sizes['patch']} patches")
+    results = {"profile": args.profile, "test_zone": args.test_zone, "torch": torch.__version__}
+    results["loader"] = loader_benchmark(data["pixel"])
+    print(json.dumps(results["loader"]), flush=True)
+    results["models"] = {}
+    for name in args.models:
+        results["models"][name] = model_benchmark(name, data, context, args.minutes)
+        print(name, json.dumps(results["models"][name]), flush=True)
+    if torch.cuda.is_available():
+        results["gpu"] = {
+            name: gpu_precisions(name, data) for name in args.models if name != "xgboost"
+        }
+    out = Path(context["run"].path) / "bench_train.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
