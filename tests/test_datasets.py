@@ -169,3 +169,18 @@ def test_patches_carry_the_enmap_window_over_them(toy_scene):
         assert np.allclose(patches["enmap"].values[i, :, 0, 0], corner)
     with pytest.raises(DataError, match="positive whole number of pixels, not 0"):
         patch_dataset(toy_scene["s2"], labels, split, size=0)
+
+
+def test_saved_datasets_are_compact_and_read_back_as_float32(toy_scene, tmp_path):
+    import zarr
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
+    ds = pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], toy_scene["enmap"])
+    path = save_dataset(ds, tmp_path)
+    store = zarr.open_group(str(path), mode="r")
+    assert store["s2"].dtype == np.int16 and store["tier4"].dtype == np.int16
+    back = open_dataset(tmp_path).load()
+    assert back["s2"].dtype == np.float32 and back["s1"].dtype == np.float32
+    assert np.allclose(back["s2"].values, ds["s2"].values, atol=6e-5)  # 1e-4 reflectance steps
+    assert np.allclose(back["s1"].values, ds["s1"].values, atol=6e-3)  # 0.01 dB steps

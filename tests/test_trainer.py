@@ -162,3 +162,13 @@ def test_ddp_with_two_cpu_processes(toy_pixels, tmp_path):
     assert (tmp_path / "models" / "ltae" / "weights.pt").exists()
     assert (tmp_path / "models" / "ltae" / "checkpoints" / "last.ckpt").exists()
     assert "train_ltae" in (tmp_path / "manifest.json").read_text()
+
+
+def test_a_failed_fit_leaves_no_checkpoint_folder_behind(sides, tmp_path):
+    train, _ = sides
+    broken = train.copy(deep=True)
+    broken["s2"][:] = 1e30
+    folder = tmp_path / "models" / "tempcnn" / "checkpoints"
+    with pytest.raises(TrainingError):
+        get_model("tempcnn", learning_rate=1e9, **FAST).fit(broken, None, folder, progress=False)
+    assert not folder.exists()

@@ -415,10 +415,30 @@ def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5) -> np.ndarr
     return weights.astype(np.float32)
 
 
+#: On-disk encoding of the streams: int16 with a scale (reflectance to 1e-4, as the
+#: Sentinel-2 L2A products store it; backscatter to 0.01 dB), decoded to float32 on read.
+COMPACT = {
+    "s2": {"dtype": "int16", "scale_factor": np.float32(1e-4), "_FillValue": -32768},
+    "enmap": {"dtype": "int16", "scale_factor": np.float32(1e-4), "_FillValue": -32768},
+    "s1": {"dtype": "int16", "scale_factor": np.float32(0.01), "_FillValue": -32768},
+}
+
+
 def save_dataset(ds: xr.Dataset, run, name: str = "pixels") -> Path:
-    """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one)."""
+    """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one).
+
+    The streams are stored compact (:data:`COMPACT`: int16 with a scale factor, half
+    the bytes of float32), labels as int16; :func:`open_dataset` gives float32 back.
+    """
     folder = Path(run.path if hasattr(run, "path") else run) / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
+    ds = ds.copy()
+    for stream, encoding in COMPACT.items():
+        if stream in ds:
+            ds[stream].encoding.update(encoding)
+    for tier in TIERS:
+        if tier in ds:
+            ds[tier] = ds[tier].astype(np.int16)
     return write_zarr(ds, folder / f"{name}.zarr", progress=False)
 
 
@@ -427,7 +447,11 @@ def open_dataset(run, name: str = "pixels") -> xr.Dataset:
     path = Path(run.path if hasattr(run, "path") else run) / "datasets" / f"{name}.zarr"
     if not path.exists():
         raise DataError(f"{path} does not exist yet: run notebook 04_model_training first.")
-    return open_zarr(path)
+    ds = open_zarr(path)
+    for stream in COMPACT:  # the scale factor decodes to float64; streams are float32
+        if stream in ds:
+            ds[stream] = ds[stream].astype(np.float32)
+    return ds
 
 
 from .arrays import from_arrays  # noqa: E402  (re-exported; it uses the helpers above)

@@ -23,7 +23,24 @@ from torch import nn
 from ..errors import ConfigError, DataError
 from ..torchdata import StreamSpec
 
-__all__ = ["CropModel", "count_parameters"]
+__all__ = ["CropModel", "PixelStreamModel", "count_parameters", "resolve_device"]
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when torch sees a GPU, else ``"cpu"``.
+
+    Raises
+    ------
+    ConfigError
+        For another name, or ``"cuda"`` on a machine where torch sees no GPU.
+    """
+    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r} but torch sees no GPU: use 'auto' or 'cpu'.")
+    return device
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -22,25 +22,12 @@ import xarray as xr
 from ..datasets import class_names, class_weights
 from ..errors import ConfigError, DataError
 from ..torchdata import StreamSpec
+from .base import resolve_device
 from .spectral import SpectralProjection
 
 __all__ = ["XGBoostPixel", "pixel_features", "pixel_feature_names", "resolve_device"]
 
 INPUTS = ("s2", "s1", "enmap")
-
-
-def resolve_device(device: str) -> str:
-    """``"auto"`` becomes ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}.")
-    if device != "auto":
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
 
 
 def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):

@@ -150,8 +150,6 @@ class DeepClassifier:
         self.spec = train.spec
         torch.manual_seed(self.seed)
         network = build_network(self.name, self.spec, **self.model_params)
-        if self.settings.compile:
-            network = torch.compile(network)
         standardiser = Standardiser(stream_stats(train))
         weights = {
             tier: loss_weights(
@@ -235,8 +233,8 @@ class DeepClassifier:
                     shuffle=False,
                     pin_memory=device == "cuda",
                 )
-        fresh = checkpoint_dir is None
         folder = Path(checkpoint_dir or tempfile.mkdtemp(prefix=f"cropkit-{self.name}-"))
+        fresh = checkpoint_dir is None or not folder.exists()  # this fit makes the folder
         last = folder / "last.ckpt"
         resume_from = str(last) if resume and last.exists() else None
         log_path = folder / "log" / "metrics.csv"
@@ -299,6 +297,8 @@ class DeepClassifier:
                     warnings.filterwarnings("ignore", f".*{text}.*")
                 trainer.fit(module, loader, val_loader, ckpt_path=resume_from)
         except torch.cuda.OutOfMemoryError as err:
+            if fresh:
+                _remove_tree(folder)
             raise TrainingError(
                 f"The GPU ran out of memory with batch_size={s.batch_size}: try "
                 f"batch_size={max(s.batch_size // 2, 1)} (get_model(..., batch_size=...))."

@@ -32,6 +32,9 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
         def __init__(self) -> None:
             super().__init__()
             self.network = network
+            # compiled forward, kept out of the module tree so checkpoints and saved
+            # weights keep the plain network's names
+            self.__dict__["_run"] = torch.compile(network) if settings.compile else network
             self.standardiser = standardiser
             for tier, weight in weights.items():
                 self.register_buffer(f"weight_{tier}", weight)
@@ -42,7 +45,8 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
             self._samples = 0
 
         def forward(self, batch, return_attention=False):
-            return self.network(self.standardiser(batch), return_attention=return_attention)
+            run = self._run if self.training else self.network
+            return run(self.standardiser(batch), return_attention=return_attention)
 
         def _loss(self, logits, batch):
             return sum(
