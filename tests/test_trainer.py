@@ -172,3 +172,43 @@ def test_a_failed_fit_leaves_no_checkpoint_folder_behind(sides, tmp_path):
     with pytest.raises(TrainingError):
         get_model("tempcnn", learning_rate=1e9, **FAST).fit(broken, None, folder, progress=False)
     assert not folder.exists()
+
+
+def test_any_bad_trainer_setting_is_a_config_error():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cropkit.models import model_config
+
+    base = model_config("ltae")["trainer"]
+    numbers = (
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "weight_decay",
+        "warmup_epochs",
+        "gradient_clip",
+        "patience",
+        "samples_per_epoch",
+        "max_val_samples",
+        "max_minutes",
+        "devices",
+        "class_weight_power",
+    )
+    wrong = st.one_of(
+        st.text(max_size=5),
+        st.none(),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+        st.floats(max_value=-1e-9),
+        st.integers(max_value=-1),
+        st.sampled_from([float("nan"), float("inf")]),
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from(numbers), wrong)
+    def check(name, value):
+        with pytest.raises(ConfigError, match=name):
+            TrainerSettings(**{**base, name: value})
+
+    check()

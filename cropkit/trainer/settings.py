@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -17,6 +18,23 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision == "auto":
         return "bf16-mixed" if device == "cuda" else "32-true"
     return "32-true" if precision == "32" else precision
+
+
+#: Numeric settings: name, type, and 1 for "positive" or 0 for "zero or more".
+_NUMBERS = (
+    ("epochs", int, 1),
+    ("batch_size", int, 1),
+    ("devices", int, 1),
+    ("learning_rate", float, 1),
+    ("weight_decay", float, 0),
+    ("warmup_epochs", float, 0),
+    ("gradient_clip", float, 0),
+    ("max_minutes", float, 0),
+    ("class_weight_power", float, 0),
+    ("patience", int, 0),
+    ("samples_per_epoch", int, 0),
+    ("max_val_samples", int, 0),
+)
 
 
 @dataclass
@@ -41,29 +59,15 @@ class TrainerSettings:
     max_minutes: float
 
     def __post_init__(self) -> None:
-        def positive(name, kind=int):
+        for name, kind, least in _NUMBERS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"{name} must be a positive number, not {value!r}.")
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or (value <= 0 if least else value < 0):
+                rule = "a positive number" if least else "zero or more"
+                raise ConfigError(f"{name} must be {rule}, not {value!r}.")
             if kind is int and value != int(value):
                 raise ConfigError(f"{name} must be a whole number, not {value!r}.")
             setattr(self, name, kind(value))
-
-        def non_negative(name, kind=float):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{name} must be zero or more, not {value!r}.")
-            setattr(self, name, kind(value))
-
-        for name in ("epochs", "batch_size", "devices"):
-            positive(name)
-        positive("learning_rate", float)
-        for name in ("weight_decay", "warmup_epochs", "gradient_clip", "max_minutes"):
-            non_negative(name)
-        for name in ("class_weight_power",):
-            non_negative(name)
-        for name in ("patience", "samples_per_epoch", "max_val_samples"):
-            non_negative(name, int)
         self.precision = str(self.precision)
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, not {self.precision!r}.")
