@@ -254,12 +254,12 @@ def _allocate_crops(
 ) -> np.ndarray:
     """Crop code per parcel: each zone grows the region's whole mix.
 
-    A zone of ``n`` parcels first gives every crop of the mix ``MIN_PARCELS`` parcels
-    (fewer when it has no room: ``n // len(codes)``), then shares the rest out by
-    systematic sampling, each crop ``rest * share`` times, rounded up or down, in random
-    places. Every zone then holds every crop, as a zone-held-out split needs (a crop
-    missing from the training zones cannot be learnt, one missing from the test zone
-    cannot be scored), even on the small ``ci`` study area.
+    Systematic sampling per zone: a zone of ``n`` parcels gets each crop ``n * share``
+    times, rounded up or down, in random places. A crop too rare to come up that way
+    (``n * share < 1``, on a small study area) takes one parcel from the most common
+    crop, when the zone has a parcel for every crop. Every zone then holds every crop, as
+    a zone-held-out split needs: a crop missing from the training zones cannot be
+    learnt, one missing from the test zone cannot be scored.
     """
     share = weights / weights.sum()
     zone_ids = zone_ids.fillna("")
@@ -267,18 +267,16 @@ def _allocate_crops(
     for zone in pd.unique(zone_ids):
         members = np.flatnonzero((zone_ids == zone).to_numpy())
         n = members.size
-        floor = min(MIN_PARCELS, n // len(codes)) if zone else 0
-        rest = n - floor * len(codes)
-        positions = (np.arange(rest) + rng.random()) / max(rest, 1)
+        positions = (np.arange(n) + rng.random()) / n
         drawn = codes[
             np.searchsorted(np.cumsum(share), positions, side="right").clip(0, len(codes) - 1)
         ]
-        out[rng.permutation(members)] = np.concatenate([np.repeat(codes, floor), drawn])
+        if zone and n >= len(codes):
+            for missing in (c for c in codes if c not in set(drawn)):
+                found, counts = np.unique(drawn, return_counts=True)
+                drawn[np.flatnonzero(drawn == found[counts.argmax()])[-1]] = missing
+        out[rng.permutation(members)] = drawn
     return out
-
-
-#: Parcels of every crop of the mix in each zone (when the zone has room).
-MIN_PARCELS = 1
 
 
 #: Share of parcels declared with another crop than the one grown, as in the real RPG

@@ -83,7 +83,7 @@ def _val_subset(ds: xr.Dataset, max_samples: int, seed: int) -> xr.Dataset:
     """A class-balanced subsample of the validation pixels (patches kept whole)."""
     if "sample" not in ds.dims or not max_samples or ds.sizes["sample"] <= max_samples:
         return ds
-    from .models.xgboost_pixel import balanced_subsample
+    from ..models.xgboost_pixel import balanced_subsample
 
     keep = balanced_subsample(ds["tier4"].values, max_samples, seed)
     return ds.isel(sample=np.sort(keep))
