@@ -158,3 +158,12 @@ def test_feature_names_follow_the_feature_layout(toy_scene):
     assert len(names) == 12 * 10 + 12 + 12 * 2 + 12 + 5
     assert names[:2] == ["B02_t00", "B03_t00"] and names[120] == "NDVI_t00"
     assert names[-1] == "enmap_850nm"
+
+
+def test_every_package_module_is_reachable_from_the_top():
+    import pkgutil
+
+    import cropkit
+
+    names = {m.name for m in pkgutil.iter_modules(cropkit.__path__)} - {"__main__", "cli"}
+    assert names <= set(dir(cropkit)), sorted(names - set(dir(cropkit)))
