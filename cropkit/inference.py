@@ -3,7 +3,8 @@
 Pixel models classify every pixel of the grid in batches of rows; patch models slide a
 window over the grid with overlap and blend the overlapping predictions with a smooth
 weight (high in the window's middle, low at its edges, where context is missing).
-Coarser tiers sum the tier-4 probabilities of their children.
+Coarser tiers sum the tier-4 probabilities of their children, except for hierarchical
+models, whose heads answer every tier (blended the same way).
 
 Examples
 --------
@@ -41,10 +42,8 @@ def _starts(length: int, size: int, stride: int) -> list[int]:
 
 
 def _patch_tensors(s2: xr.Dataset, s1, enmap, inputs) -> dict[str, torch.Tensor]:
-    if set(inputs) - {"s2", "s1"}:
-        raise ConfigError(
-            f"Whole-zone inference of patch models reads s2 and s1, not {sorted(inputs)}."
-        )
+    if "enmap" in inputs and enmap is None:
+        raise ConfigError("The model reads EnMAP: pass the EnMAP composite (enmap=...).")
     from .datasets import period_doy
     from .gapfill import FLAGS
 
@@ -76,8 +75,7 @@ def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, 
     stride = max(int(round(size * (1 - overlap))), 1)
     full = _patch_tensors(s2, s1, enmap, model.inputs)
     corners = [(r, c) for r in _starts(height, size, stride) for c in _starts(width, size, stride)]
-    n_classes = model.spec.n_classes["tier4"]
-    total = np.zeros((n_classes, height, width), dtype=np.float32)
+    totals: dict[str, np.ndarray] = {}
     weight_sum = np.zeros((height, width), dtype=np.float32)
     weight = blend_weights(size)
     module = model.module.to(device)
@@ -96,13 +94,34 @@ def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, 
                 if key in full:
                     batch[key] = full[key].expand(len(chunk), -1)
             batch["s2_pad"] = torch.zeros(len(chunk), full["s2_doy"].numel(), dtype=torch.bool)
+            if "enmap" in model.inputs:
+                batch.update(_enmap_batch(enmap, s2, chunk, size))
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits = module(batch)["tier4"].float().masked_fill(~seen, float("-inf"))
-            proba = logits.softmax(1).cpu().numpy()
-            for (r, c), p in zip(chunk, proba):
-                total[:, r : r + size, c : c + size] += p * weight
+            logits = module(batch)
+            logits["tier4"] = logits["tier4"].float().masked_fill(~seen, float("-inf"))
+            for tier, out in logits.items():
+                proba = out.float().softmax(1).cpu().numpy()
+                total = totals.setdefault(
+                    tier, np.zeros((proba.shape[1], height, width), dtype=np.float32)
+                )
+                for (r, c), p in zip(chunk, proba):
+                    total[:, r : r + size, c : c + size] += p * weight
+            for r, c in chunk:
                 weight_sum[r : r + size, c : c + size] += weight
-    return total / weight_sum
+    return {tier: total / weight_sum for tier, total in totals.items()}
+
+
+def _enmap_batch(enmap, s2, chunk, size) -> dict[str, torch.Tensor]:
+    """EnMAP windows ``(B, W, eh, ew)`` and offsets ``(B, 2)`` of the patches at ``chunk``."""
+    from .datasets import enmap_windows
+
+    r0 = np.array([r for r, _ in chunk])
+    c0 = np.array([c for _, c in chunk])
+    window, offset, _ = enmap_windows(enmap, s2, r0, c0, size)
+    return {
+        "enmap": torch.from_numpy(np.asarray(window.values, dtype=np.float32)),
+        "enmap_offset": torch.from_numpy(np.asarray(offset.values, dtype=np.float32)),
+    }
 
 
 def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
@@ -123,7 +142,7 @@ def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
             full[:, model.classes_] = proba
             proba = full
         out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
-    return out
+    return {"tier4": out}
 
 
 def predict_zone(
@@ -166,18 +185,22 @@ def predict_zone(
     if getattr(model, "spec", None) is None:
         raise ConfigError(f"{model!r} is not trained yet: fit it (or load a saved one) first.")
     if model.kind == "patch":
-        proba4 = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)
+        probas = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)
     else:
-        proba4 = _pixel_probabilities(model, s2, s1, enmap, rows_per_block)
+        probas = _pixel_probabilities(model, s2, s1, enmap, rows_per_block)
+    proba4 = probas["tier4"]
     coords = {"y": s2["y"].values, "x": s2["x"].values}
     data = {}
     for tier in TIERS:
         parents = np.asarray(model.spec.parents[tier])
         classes = model.spec.classes[tier]
-        proba = np.zeros((len(classes), *proba4.shape[1:]), dtype=np.float32)
-        for child, parent in enumerate(parents):
-            if parent >= 0:
-                proba[parent] += proba4[child]
+        if tier in probas:  # the model's own answer (tier 4, or a hierarchical head)
+            proba = probas[tier]
+        else:  # rolled up from tier 4
+            proba = np.zeros((len(classes), *proba4.shape[1:]), dtype=np.float32)
+            for child, parent in enumerate(parents):
+                if parent >= 0:
+                    proba[parent] += proba4[child]
         data[f"class_{tier}"] = xr.DataArray(
             proba.argmax(0).astype(np.int16),
             dims=("y", "x"),

@@ -22,6 +22,7 @@ import xarray as xr
 
 from .errors import DataError
 from .gapfill import fill_gaps_array
+from .models import model_inputs
 from .train import fit_and_score
 
 __all__ = ["occlude_periods", "cloud_robustness", "CLOUD_SCENARIOS"]
@@ -40,7 +41,9 @@ def occlude_periods(ds: xr.Dataset, periods: Sequence[int]) -> xr.Dataset:
     Parameters
     ----------
     ds : xarray.Dataset
-        Pixel dataset with ``s2`` ``(sample, time, band)`` and ``valid`` ``(sample, time)``.
+        Pixel dataset with ``s2`` ``(sample, time, band)`` and ``valid``
+        ``(sample, time)``, or patch dataset with ``s2`` ``(patch, time, band, h, w)``
+        and ``valid`` ``(patch, time, h, w)``.
     periods : sequence of int
         Time indices to hide.
 
@@ -62,15 +65,18 @@ def occlude_periods(ds: xr.Dataset, periods: Sequence[int]) -> xr.Dataset:
         raise DataError(f"Period indices must be between 0 and {n_time - 1}, not {periods}.")
     if len(periods) == n_time:
         raise DataError("Hiding every period leaves nothing to fill from; keep at least one.")
-    values = ds["s2"].transpose("time", "band", "sample").values[..., None]  # (T, C, N, 1)
+    dim = "patch" if "patch" in ds.dims else "sample"
+    order = ("time", "band", dim, *[d for d in ("h", "w") if d in ds["s2"].dims])
+    s2 = ds["s2"].transpose(*order)
+    values = s2.values.reshape(n_time, s2.sizes["band"], -1, 1)  # (T, C, N, 1)
     seen = np.ones((n_time, values.shape[2], 1), dtype=bool)
     seen[periods] = False
     filled, _ = fill_gaps_array(values, seen)
     out = ds.copy()
-    out["s2"] = (("sample", "time", "band"), np.moveaxis(filled[..., 0], (0, 1, 2), (1, 2, 0)))
+    out["s2"] = s2.copy(data=filled[..., 0].reshape(s2.shape)).transpose(*ds["s2"].dims)
     valid = ds["valid"].values.copy()
-    valid[:, periods] = False
-    out["valid"] = (("sample", "time"), valid)
+    np.moveaxis(valid, ds["valid"].dims.index("time"), 0)[periods] = False  # a view
+    out["valid"] = ds["valid"].copy(data=valid)
     return out
 
 
@@ -89,9 +95,10 @@ def cloud_robustness(
     Parameters
     ----------
     model_name : str
-        A registered model.
+        A registered model, pixel or patch.
     ds : xarray.Dataset
-        Pixel dataset with a ``split`` (and ``s1`` for the radar input set).
+        Pixel or patch dataset (as the model's kind) with a ``split`` (and ``s1`` for
+        the radar input set).
     scenarios : dict, optional
         Label -> hidden period indices; :data:`CLOUD_SCENARIOS` by default. A ``clear``
         row (nothing hidden) always comes first.
@@ -109,7 +116,8 @@ def cloud_robustness(
     """
     scenarios = {"clear": [], **(scenarios if scenarios is not None else CLOUD_SCENARIOS)}
     if input_sets is None:
-        input_sets = {"S2": ("s2",), **({"S2 + S1": ("s2", "s1")} if "s1" in ds else {})}
+        radar = "s1" in ds and "s1" in model_inputs(model_name)
+        input_sets = {"S2": ("s2",), **({"S2 + S1": ("s2", "s1")} if radar else {})}
     table: dict[str, dict] = {label: {} for label in input_sets}
     per_class: dict[str, dict] = {label: {} for label in input_sets}
     for scenario, periods in scenarios.items():

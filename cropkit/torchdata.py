@@ -14,6 +14,8 @@ key                   pixel models                           patch models
 ``s1_valid``,
 ``s1_pad``
 ``enmap``             ``(B, W)`` float32 spectrum             ``(B, W, h, w)`` on 30 m
+``enmap_offset``      --                                      ``(B, 2)`` patch corner in
+                                                              the EnMAP window (row, col)
 ``tier1``..``tier4``  ``(B,)`` int64, ``-1`` unlabelled       ``(B, H, W)``
 ``parcel``            ``(B,)`` int64                          ``(B, H, W)``
 ====================  =====================================  ==========================
@@ -117,6 +119,11 @@ class StreamSpec:
         Tier -> ``(n_tier4,)`` list: the tier-``k`` class of each tier-4 class.
     patch_size : int or None
         Side of the patches (patch models).
+    enmap_grid : dict
+        Patch datasets with EnMAP: ``{"side": eh, "scale": s}``, the side of the EnMAP
+        windows (EnMAP pixels) and the size of a patch pixel in EnMAP pixels (1/3 for
+        10 m on 30 m); the batch's ``enmap_offset`` ``(B, 2)`` places each patch in its
+        window. Empty otherwise.
     """
 
     kind: str
@@ -127,6 +134,7 @@ class StreamSpec:
     classes: dict[str, list[str]] = field(default_factory=dict)
     parents: dict[str, list[int]] = field(default_factory=dict)
     patch_size: int | None = None
+    enmap_grid: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> dict[str, int]:
@@ -160,6 +168,7 @@ class StreamSpec:
             if stream in SERIES:
                 steps[stream] = int(ds.sizes[_time_dim(ds, stream)])
         classes = {tier: class_names(ds, tier) for tier in TIERS}
+        enmap_grid = _enmap_grid(ds) if kind == "patch" and "enmap" in inputs else {}
         return cls(
             kind=kind,
             inputs=inputs,
@@ -169,7 +178,37 @@ class StreamSpec:
             classes=classes,
             parents=tier_parents(ds),
             patch_size=int(ds.sizes["h"]) if kind == "patch" else None,
+            enmap_grid=enmap_grid,
         )
+
+
+def _enmap_grid(ds: xr.Dataset) -> dict[str, float]:
+    """Side and scale of the EnMAP windows of a patch dataset, checked against the patches.
+
+    Raises
+    ------
+    DataError
+        If the dataset does not say where its patches lie in the EnMAP windows, or the
+        windows do not cover the patches.
+    """
+    if "enmap_offset" not in ds or "enmap_scale" not in ds.attrs:
+        raise DataError(
+            "The patch dataset's EnMAP windows carry no alignment to the 10 m patches "
+            "(no enmap_offset variable or enmap_scale attribute): build it with "
+            "cropkit.datasets.patch_dataset(..., enmap=...)."
+        )
+    side, size = int(ds.sizes["eh"]), int(ds.sizes["h"])
+    scale = float(ds.attrs["enmap_scale"])
+    offset = np.asarray(ds["enmap_offset"].values, dtype=np.float64)
+    reach = float(offset.max()) + size * scale if offset.size else size * scale
+    if offset.size and (offset.min() < 0 or reach > side + 1e-6):
+        raise DataError(
+            f"The EnMAP windows ({side} x {side} EnMAP pixels) do not cover the "
+            f"{size} x {size} px patches on the 10 m grid ({size * scale:.2f} EnMAP pixels "
+            f"a side from offsets up to {offset.max():.2f}): the two grids are not aligned; "
+            "rebuild the dataset with cropkit.datasets.patch_dataset(..., enmap=...)."
+        )
+    return {"side": side, "scale": scale}
 
 
 def tier_parents(ds: xr.Dataset) -> dict[str, list[int]]:
@@ -242,6 +281,10 @@ class TensorStreams(Dataset):
             else:
                 steps = ds.sizes[_time_dim(ds, stream)]
                 self.shared[pad_name] = torch.zeros(steps, dtype=torch.bool)
+        if self.spec is not None and self.spec.enmap_grid:
+            self.tensors["enmap_offset"] = torch.from_numpy(
+                np.asarray(ds["enmap_offset"].values, dtype=np.float32)
+            )
         self._n = int(ds.sizes["patch" if self.kind == "patch" else "sample"])
         for name in (*TIERS, "parcel"):
             dtype = np.int64 if name == "parcel" else np.int16  # labels compact in memory

@@ -27,7 +27,8 @@ import xarray as xr
 from .datasets import class_names, select_split
 from .errors import DataError
 from .metrics import ClassificationReport, classification_report, tier_summary
-from .models import get_model, model_config
+from .models import get_model, model_config, model_inputs
+from .models.hierarchy import tier_agreement
 from .splits import TEST, TRAIN, VAL, fold_codes, random_codes
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
@@ -116,7 +117,12 @@ def scored_pixels(ds: xr.Dataset, predicted: np.ndarray) -> tuple[xr.Dataset, np
     return pixels, np.asarray(predicted)[p, h, w]
 
 
-def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy) -> pd.DataFrame:
+def predictions_frame(
+    ds: xr.Dataset,
+    predicted: np.ndarray,
+    taxonomy: Taxonomy,
+    tiers: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Reference and predicted classes of every tier, per pixel.
 
     Parameters
@@ -128,6 +134,9 @@ def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy)
         Predicted tier-4 class indices, dims ``(sample,)`` (or ``(patch, h, w)``).
     taxonomy : Taxonomy
         For rolling up to the coarser tiers.
+    tiers : dict, optional
+        Tier -> predicted class indices of that tier (shaped as ``predicted``), from
+        a hierarchical model's own heads; tiers not given come by roll-up.
 
     Returns
     -------
@@ -135,6 +144,8 @@ def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy)
         Columns ``row``, ``col``, ``parcel``, ``split`` and, for each tier,
         ``true_<tier>`` and ``pred_<tier>`` (class names).
     """
+    tiers = dict(tiers or {})
+    own = {tier: scored_pixels(ds, v)[1] for tier, v in tiers.items() if tier != "tier4"}
     ds, predicted = scored_pixels(ds, predicted)
     names = np.asarray(class_names(ds, "tier4"))
     true4 = names[ds["tier4"].values]
@@ -150,7 +161,10 @@ def predictions_frame(ds: xr.Dataset, predicted: np.ndarray, taxonomy: Taxonomy)
     for tier in TIERS:
         level = int(tier[-1])
         frame[f"true_{tier}"] = taxonomy.roll_up(true4, level)
-        frame[f"pred_{tier}"] = taxonomy.roll_up(pred4, level)
+        if tier in own:
+            frame[f"pred_{tier}"] = np.asarray(class_names(ds, tier))[own[tier]]
+        else:
+            frame[f"pred_{tier}"] = taxonomy.roll_up(pred4, level)
     return frame
 
 
@@ -232,10 +246,16 @@ def fit_and_score(
         fit_kwargs = {}
     model.fit(train, val if val.sizes[dim] else None, **fit_kwargs)
     test = test.load()
-    predicted = model.predict(test)
-    frame = predictions_frame(test, predicted, taxonomy)
+    info = dict(getattr(model, "info", {}))
+    if getattr(model, "hierarchical", False):  # every tier from its own head
+        tiers = model.predict_tiers(test)
+        frame = predictions_frame(test, tiers["tier4"], taxonomy, tiers)
+        scored = {tier: scored_pixels(test, v)[1] for tier, v in tiers.items()}
+        info["tier_agreement"] = tier_agreement(scored, model.spec.parents)
+    else:
+        frame = predictions_frame(test, model.predict(test), taxonomy)
     reports = {t: classification_report(frame[f"true_{t}"], frame[f"pred_{t}"]) for t in TIERS}
-    return TrainResult(model, frame, reports, dict(getattr(model, "info", {})))
+    return TrainResult(model, frame, reports, info)
 
 
 def _warn_unseen_classes(train: xr.Dataset, test: xr.Dataset) -> None:
@@ -449,30 +469,36 @@ def compare_inputs(
     Parameters
     ----------
     model_name : str
-        A registered model.
+        A registered model (pixel or patch, single-head or hierarchical).
     ds : xarray.Dataset
-        Pixel dataset with the inputs and a ``split``.
+        Pixel or patch dataset (as the model's kind) with the inputs and a ``split``.
     combinations : dict, optional
-        Label -> inputs; by default S2, S2+S1, S2+EnMAP and all three (as far as the
-        dataset holds them).
+        Label -> inputs; by default S2, S2+S1, S2+EnMAP and all three, as far as the
+        dataset holds them and the model reads them.
     **hyperparameters
         Override the model's config.
 
     Returns
     -------
     headline : pandas.DataFrame
-        One row per combination: tier-4 OA, kappa, macro F1 and tier-2 macro F1.
+        One row per combination: tier-4 OA, kappa and macro F1, and the macro F1 of
+        tiers 3, 2 and 1 (``macro_f1_tier3`` ...).
     per_class : pandas.DataFrame
         Tier-4 F1 per class (rows) and combination (columns).
     """
     if combinations is None:
-        combinations = {"S2": ("s2",)}
-        if "s1" in ds:
-            combinations["S2 + S1"] = ("s2", "s1")
-        if "enmap" in ds:
-            combinations["S2 + EnMAP"] = ("s2", "enmap")
-        if "s1" in ds and "enmap" in ds:
-            combinations["S2 + S1 + EnMAP"] = ("s2", "s1", "enmap")
+        readable = set(model_inputs(model_name))
+        candidates = {
+            "S2": ("s2",),
+            "S2 + S1": ("s2", "s1"),
+            "S2 + EnMAP": ("s2", "enmap"),
+            "S2 + S1 + EnMAP": ("s2", "s1", "enmap"),
+        }
+        combinations = {
+            label: inputs
+            for label, inputs in candidates.items()
+            if set(inputs) <= readable and all(stream in ds for stream in inputs)
+        }
     heads, per_class = {}, {}
     for label, inputs in combinations.items():
         result = fit_and_score(model_name, ds, inputs, **hyperparameters)
@@ -481,7 +507,7 @@ def compare_inputs(
             "overall_accuracy": r4.overall_accuracy,
             "kappa": r4.kappa,
             "macro_f1": r4.macro_f1,
-            "macro_f1_tier2": result.reports["tier2"].macro_f1,
+            **{f"macro_f1_{t}": result.reports[t].macro_f1 for t in ("tier3", "tier2", "tier1")},
         }
         per_class[label] = r4.per_class.loc[r4.per_class["support"] > 0, "f1"]
     return pd.DataFrame.from_dict(heads, orient="index"), pd.DataFrame(per_class)

@@ -23,7 +23,15 @@ def toy_pixels(toy_scene):
 
 
 def test_registry_lists_names_and_rejects_unknown_ones():
-    assert model_names() == ["ltae", "tempcnn", "utae", "xgboost"]
+    assert model_names() == [
+        "attention3dcnn",
+        "dual_stream",
+        "ltae",
+        "tempcnn",
+        "tempcnn_unet",
+        "utae",
+        "xgboost",
+    ]
     assert model_config("xgboost")["early_stopping_rounds"] == 30
     assert model_config("ltae")["model"]["n_head"] == 16
     assert model_config("utae")["trainer"]["balanced"] is False

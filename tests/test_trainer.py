@@ -123,9 +123,9 @@ def test_bad_trainer_settings_are_clear_errors(setting, message):
 
 
 def test_trainer_settings_read_every_config_key():
-    from cropkit.models import model_config
+    from cropkit.models import NETWORKS, model_config
 
-    for name in ("ltae", "tempcnn", "utae"):
+    for name in NETWORKS:
         TrainerSettings(**model_config(name)["trainer"])
 
 

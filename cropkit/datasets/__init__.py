@@ -34,6 +34,7 @@ __all__ = [
     "grid_pixels",
     "from_arrays",
     "patch_dataset",
+    "enmap_windows",
     "period_doy",
     "class_weights",
     "class_names",
@@ -270,7 +271,9 @@ def patch_dataset(
         ``s2`` ``(patch, time, band, h, w)``, ``valid`` ``(patch, time, h, w)``,
         ``s1`` ``(patch, time, pol, h, w)`` when given, ``enmap``
         ``(patch, wavelength, eh, ew)`` on the EnMAP grid when given (NaN off that
-        grid), ``tier4`` ... ``tier1`` and
+        grid) with ``enmap_offset`` ``(patch, corner)`` (where the patch lies in its
+        EnMAP window, in EnMAP pixels) and the ``enmap_scale`` attribute (a patch
+        pixel in EnMAP pixels), ``tier4`` ... ``tier1`` and
         ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``doy``,
         ``row0``, ``col0`` (top-left pixel of each window).
     """
@@ -313,8 +316,9 @@ def patch_dataset(
         data["s1"] = (
             s1["mean"].isel(at).rename(band="pol").transpose("patch", "period", "pol", "h", "w")
         )
+    enmap_scale = None
     if enmap is not None:
-        data["enmap"] = _enmap_windows(enmap, s2, r0, c0, size)
+        data["enmap"], data["enmap_offset"], enmap_scale = enmap_windows(enmap, s2, r0, c0, size)
     for name in (*TIERS, "parcel"):
         values = labels[name].values[at["y"].values, at["x"].values]
         fill = 0 if name == "parcel" else NO_LABEL
@@ -337,17 +341,29 @@ def patch_dataset(
     ds["s2"] = ds["s2"].astype("float32")
     ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
     ds.attrs.update(crs=labels.attrs.get("crs"), size=size)
+    if enmap_scale is not None:
+        ds.attrs["enmap_scale"] = enmap_scale
     return ds
 
 
-def _enmap_windows(
+def enmap_windows(
     enmap: xr.Dataset, s2: xr.Dataset, r0: np.ndarray, c0: np.ndarray, size: int
 ) -> xr.DataArray:
-    """The EnMAP window over each patch, ``(patch, wavelength, eh, ew)``.
+    """The EnMAP window over each patch and where the patch lies in it.
 
     A patch of ``size`` 10 m pixels starting at ``(r0, c0)`` gets the EnMAP pixels
     from the one holding its top-left corner on, ``ceil(size * res10 / res30) + 1`` a
     side (NaN off the EnMAP grid).
+
+    Returns
+    -------
+    window : xarray.DataArray
+        ``(patch, wavelength, eh, ew)``.
+    offset : xarray.DataArray
+        ``(patch, corner)``: the patch's top-left corner inside its window, in EnMAP
+        pixels (row, column), each in ``[0, 1)``.
+    scale : float
+        Size of a patch pixel in EnMAP pixels (1/3 for 10 m on 30 m).
     """
     refl = enmap["reflectance"].transpose("band", "y", "x")
     ex, ey = refl["x"].values, refl["y"].values
@@ -356,9 +372,9 @@ def _enmap_windows(
     side = int(np.ceil(size * res / eres)) + 1
     left = sx[c0] - res / 2
     top = sy[r0] + res / 2 if sy[1] < sy[0] else sy[r0] - res / 2
-    col = np.floor((left - (ex[0] - eres / 2)) / eres).astype(np.int64)
-    row = np.floor(np.abs(top - (ey[0] + np.sign(ey[0] - ey[1]) * eres / 2)) / eres)
-    row = row.astype(np.int64)
+    col_at = (left - (ex[0] - eres / 2)) / eres  # patch corner in EnMAP pixels
+    row_at = np.abs(top - (ey[0] + np.sign(ey[0] - ey[1]) * eres / 2)) / eres
+    col, row = np.floor(col_at).astype(np.int64), np.floor(row_at).astype(np.int64)
     values = np.asarray(refl.values, dtype=np.float32)
     padded = np.pad(values, ((0, 0), (side, side), (side, side)), constant_values=np.nan)
     steps = np.arange(side)
@@ -370,9 +386,15 @@ def _enmap_windows(
     coords = {}
     if "wavelength" in refl.coords:
         coords["wavelength"] = np.asarray(refl["wavelength"].values, dtype=float)
-    return xr.DataArray(
+    window = xr.DataArray(
         np.moveaxis(windows, 0, 1), dims=("patch", "wavelength", "eh", "ew"), coords=coords
     )
+    offset = xr.DataArray(
+        np.stack([row_at - row, col_at - col], axis=1).astype(np.float32),
+        dims=("patch", "corner"),
+        attrs={"description": "patch top-left corner in the EnMAP window, EnMAP pixels (row, col)"},
+    )
+    return window, offset, float(res / eres)
 
 
 def class_names(ds: xr.Dataset, tier: str = "tier4") -> list[str]:

@@ -38,6 +38,7 @@ __all__ = [
     "get_model",
     "model_config",
     "model_names",
+    "model_inputs",
     "check_model_names",
     "load_model",
     "build_network",
@@ -53,6 +54,9 @@ NETWORKS: dict[str, str] = {
     "ltae": "cropkit.models.ltae:LTAE",
     "tempcnn": "cropkit.models.tempcnn:TempCNN",
     "utae": "cropkit.models.utae:UTAE",
+    "tempcnn_unet": "cropkit.models.tempcnn_unet:TempCNNUNet",
+    "attention3dcnn": "cropkit.models.attention3dcnn:Attention3DCNN",
+    "dual_stream": "cropkit.models.dual_stream:DualStream",
 }
 _DEEP_ESTIMATOR = "cropkit.trainer:DeepClassifier"
 #: Arguments every model takes besides its config.
@@ -87,6 +91,16 @@ def check_model_names(names) -> list[str]:
             raise ConfigError(f"Model names are strings, not {name!r}.")
         _check_name(name)
     return names
+
+
+def model_inputs(name: str) -> tuple[str, ...]:
+    """Streams model ``name`` can read (``s2`` always among them)."""
+    _check_name(name)
+    if name in NETWORKS:
+        return tuple(network_class(name).supported_inputs)
+    from ..torchdata import STREAMS
+
+    return tuple(STREAMS)
 
 
 def network_class(name: str):

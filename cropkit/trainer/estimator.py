@@ -203,6 +203,16 @@ class DeepClassifier:
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
         from lightning.pytorch.loggers import CSVLogger
 
+        absent = [stream for stream in self.inputs if stream not in train]
+        if absent:
+            held = [stream for stream in ("s2", "s1", "enmap") if stream in train]
+            raise DataError(
+                f"{self.name} was asked to read {absent}, but the dataset holds only {held} "
+                "(the run's provider offers no such data, or the dataset was built without "
+                f"it): train the variant on what is there, get_model({self.name!r}, "
+                f"inputs={tuple(s for s in self.inputs if s in held) or ('s2',)}), or build "
+                "the dataset with those composites."
+            )
         self.network_class.check_spec(StreamSpec.from_dataset(train, self.inputs))
         streams = TensorStreams(train, self.inputs)
         classes = torch.unique(streams.labels("tier4")[streams.labels("tier4") >= 0])
@@ -357,6 +367,31 @@ class DeepClassifier:
         if self.module is None:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
 
+    @property
+    def hierarchical(self) -> bool:
+        """Whether the network has a head per tier (else coarser tiers come by roll-up)."""
+        return bool(self.network_class.hierarchical)
+
+    def _forward_batches(self, ds, batch_size, return_attention, device):
+        """Yield ``(index, logits, attention)`` per batch of ``ds`` (tier-4 unseen masked)."""
+        self._check_trained()
+        streams = TensorStreams(ds, self.inputs)
+        device = resolve_device(device)
+        module = self.module.to(device)
+        size = batch_size or self.settings.batch_size * 2
+        seen = self.module.seen.view(1, -1, *[1] * (2 if self.kind == "patch" else 0))
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
+        with torch.inference_mode(), autocast:
+            for index in torch.arange(len(streams)).split(size):
+                batch = {k: v.to(device, non_blocking=True) for k, v in streams[index].items()}
+                out = module(batch, return_attention=return_attention)
+                logits, attention = out if return_attention else (out, None)
+                logits = {k: v.float() for k, v in logits.items()}
+                logits["tier4"] = logits["tier4"].masked_fill(~seen.to(device), float("-inf"))
+                if attention is not None:
+                    attention = {k: v.float().cpu() for k, v in attention.items()}
+                yield index, logits, attention
+
     def predict_batches(
         self,
         ds: xr.Dataset,
@@ -370,22 +405,44 @@ class DeepClassifier:
         models, on the CPU; classes unseen in training get 0. ``attention`` is the
         network's attention dict (CPU tensors) when asked, else None.
         """
-        self._check_trained()
-        streams = TensorStreams(ds, self.inputs)
-        device = resolve_device(device)
-        module = self.module.to(device)
-        size = batch_size or self.settings.batch_size * 2
-        seen = self.module.seen.view(1, -1, *[1] * (2 if self.kind == "patch" else 0))
-        autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
-        with torch.inference_mode(), autocast:
-            for index in torch.arange(len(streams)).split(size):
-                batch = {k: v.to(device, non_blocking=True) for k, v in streams[index].items()}
-                out = module(batch, return_attention=return_attention)
-                logits, attention = out if return_attention else (out, None)
-                proba = logits["tier4"].float().masked_fill(~seen.to(device), float("-inf"))
-                if attention is not None:
-                    attention = {k: v.float().cpu() for k, v in attention.items()}
-                yield index, proba.softmax(1).cpu(), attention
+        for index, logits, attention in self._forward_batches(
+            ds, batch_size, return_attention, device
+        ):
+            yield index, logits["tier4"].softmax(1).cpu(), attention
+
+    def predict_tiers(
+        self, ds: xr.Dataset, batch_size: int | None = None, device: str = "auto"
+    ) -> dict[str, np.ndarray]:
+        """Class index per tier: each head's own answer, or tier 4 rolled up.
+
+        Hierarchical networks answer every tier with their own head (the answers may
+        disagree; see :func:`cropkit.models.hierarchy.tier_agreement`); single-head
+        networks sum the tier-4 probabilities of each coarser class.
+
+        Returns
+        -------
+        dict
+            Tier -> ``(sample,)`` or ``(patch, h, w)`` int64 class indices (the
+            ``classes_<tier>`` order of the dataset).
+        """
+        parts: dict[str, list] = {tier: [] for tier in TIERS}
+        for _, logits, _ in self._forward_batches(ds, batch_size, False, device):
+            proba4 = logits["tier4"].softmax(1)
+            for tier in TIERS:
+                if tier in logits and tier != "tier4":
+                    parts[tier].append(logits[tier].argmax(1).cpu())
+                elif tier == "tier4":
+                    parts[tier].append(proba4.argmax(1).cpu())
+                else:
+                    parents = torch.as_tensor(self.spec.parents[tier], device=proba4.device)
+                    rolled = torch.zeros(
+                        (len(proba4), self.spec.n_classes[tier], *proba4.shape[2:]),
+                        device=proba4.device,
+                    )
+                    ok = parents >= 0
+                    rolled.index_add_(1, parents[ok], proba4[:, ok])
+                    parts[tier].append(rolled.argmax(1).cpu())
+        return {tier: torch.cat(p).numpy() for tier, p in parts.items()}
 
     def predict_proba(self, ds: xr.Dataset, batch_size: int | None = None) -> np.ndarray:
         """Tier-4 class probabilities: ``(sample, class)`` or ``(patch, class, h, w)``."""

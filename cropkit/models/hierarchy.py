@@ -1,0 +1,138 @@
+"""Hierarchical heads over the four-tier crop taxonomy, and how well their answers nest.
+
+A hierarchical model predicts every tier with its own head. The heads form a cascade
+from the coarsest tier down (as in the H2Crop benchmark): the head of tier ``k`` reads the
+shared features and the logits of tier ``k - 1``, so a fine decision is made knowing
+the coarse one. The loss is summed over the tiers by the trainer.
+
+Examples
+--------
+>>> heads = HierarchicalHeads(64, spec, spatial=True)              # doctest: +SKIP
+>>> logits = heads(features)        # {"tier1": (B, K1, H, W), ..., "tier4": ...}
+>>> tier_agreement({t: l.argmax(1) for t, l in logits.items()}, spec.parents)  # +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import TaxonomyError
+from ..taxonomy import TIERS
+from ..torchdata import StreamSpec
+
+__all__ = ["HierarchicalHeads", "check_nesting", "tier_agreement"]
+
+
+def check_nesting(spec: StreamSpec) -> None:
+    """Refuse a taxonomy whose tiers do not nest.
+
+    Every class of tier ``k`` must have exactly one parent in tier ``k - 1`` among the
+    tier-4 classes that belong to it (``spec.parents``).
+
+    Raises
+    ------
+    TaxonomyError
+        Naming each class of a finer tier that has several parents.
+    """
+    problems = []
+    order = sorted(TIERS)  # tier1 .. tier4
+    for coarse, fine in zip(order[:-1], order[1:]):
+        fine_of = np.asarray(spec.parents[fine])
+        coarse_of = np.asarray(spec.parents[coarse])
+        for cls in np.unique(fine_of[fine_of >= 0]):
+            parents = np.unique(coarse_of[(fine_of == cls) & (coarse_of >= 0)])
+            if len(parents) > 1:
+                names = [spec.classes[coarse][p] for p in parents]
+                problems.append(f"{fine} class {spec.classes[fine][cls]!r} under {coarse} {names}")
+    if problems:
+        raise TaxonomyError(
+            "The taxonomy's tiers do not nest, so hierarchical heads cannot be trained: "
+            + "; ".join(problems)
+            + ". Give each class one parent in the taxonomy (cropkit/data/taxonomy.csv)."
+        )
+
+
+def tier_agreement(
+    predicted: dict[str, np.ndarray | torch.Tensor], parents: dict[str, list[int]]
+) -> dict[str, float]:
+    """Share of pixels whose tier predictions nest up the taxonomy.
+
+    Parameters
+    ----------
+    predicted : dict
+        Tier -> predicted class indices, all of one shape (``(N,)`` or ``(B, H, W)``).
+    parents : dict
+        Tier -> ``(n_tier4,)`` the tier-``k`` class of each tier-4 class
+        (:attr:`~cropkit.torchdata.StreamSpec.parents`).
+
+    Returns
+    -------
+    dict
+        ``tier1`` .. ``tier3``: share of pixels where the tier-4 answer rolled up equals
+        that tier's own answer; ``all``: share where every tier agrees.
+    """
+    pred4 = np.asarray(predicted["tier4"]).ravel()
+    everywhere = np.ones(pred4.shape, dtype=bool)
+    out = {}
+    for tier in sorted(TIERS)[:-1]:
+        rolled = np.asarray(parents[tier])[pred4]
+        agree = rolled == np.asarray(predicted[tier]).ravel()
+        out[tier] = float(agree.mean()) if agree.size else float("nan")
+        everywhere &= agree
+    out["all"] = float(everywhere.mean()) if everywhere.size else float("nan")
+    return out
+
+
+class HierarchicalHeads(nn.Module):
+    """One classifier head per tier, cascading from tier 1 to tier 4.
+
+    Parameters
+    ----------
+    in_channels : int
+        Width ``D`` of the shared features.
+    spec : StreamSpec
+        Gives the classes of every tier (checked to nest).
+    spatial : bool
+        Features ``(B, D, H, W)`` (1x1 convolutions) or ``(B, D)`` (linear layers).
+    hidden : int
+        Hidden width of every head.
+    dropout : float
+        Dropout before each head's output layer.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        spec: StreamSpec,
+        spatial: bool = True,
+        hidden: int = 64,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        check_nesting(spec)
+
+        def layer(cin: int, cout: int) -> nn.Module:
+            return nn.Conv2d(cin, cout, 1) if spatial else nn.Linear(cin, cout)
+
+        self.order = sorted(TIERS)  # tier1 .. tier4
+        self.heads = nn.ModuleDict()
+        previous = 0
+        for tier in self.order:
+            n = spec.n_classes[tier]
+            self.heads[tier] = nn.Sequential(
+                layer(in_channels + previous, hidden),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+                layer(hidden, n),
+            )
+            previous = n
+
+    def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(B, D[, H, W])`` -> ``{"tier1": (B, K1[, H, W]), ..., "tier4": ...}``."""
+        logits, previous = {}, None
+        for tier in self.order:
+            x = features if previous is None else torch.cat([features, previous], dim=1)
+            logits[tier] = previous = self.heads[tier](x)
+        return logits
