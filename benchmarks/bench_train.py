@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
@@ -118,7 +120,30 @@ def loader_benchmark(pixels, seconds: float = 10.0) -> dict:
     }
 
 
-def model_benchmark(name, data, context, minutes: float) -> dict:
+class PeakMemory:
+    """Peak resident memory of this process above its level at the start (GB), sampled."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every, self.peak, self._stop = every, 0, threading.Event()
+        self._process = psutil.Process()
+
+    def __enter__(self) -> PeakMemory:
+        self.start = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.gb = round(max(self.peak - self.start, 0) / 1e9, 2)
+
+
+def model_benchmark(name, data, context, minutes: float, inputs=("s2",)) -> dict:
     """Train one model on its dataset within ``minutes``; score it and map the zone."""
     model_kind = ck.models.get_model(name).kind
     ds = data[model_kind]
@@ -126,10 +151,17 @@ def model_benchmark(name, data, context, minutes: float) -> dict:
     if name != "xgboost":
         settings["checkpoint_dir"] = context["run"].path / "models" / f"bench_{name}"
     started = time.perf_counter()
-    result = train.fit_and_score(name, ds, ("s2",), **settings)
+    with PeakMemory() as memory:
+        result = train.fit_and_score(name, ds, tuple(inputs), **settings)
     seconds = time.perf_counter() - started
     started = time.perf_counter()
-    inference.predict_zone(result.model, context["composites"]["s2"])
+    composites = context["composites"]
+    inference.predict_zone(
+        result.model,
+        composites["s2"],
+        composites.get("s1") if "s1" in inputs else None,
+        composites.get("enmap") if "enmap" in inputs else None,
+    )
     history = getattr(result.model, "history", None)
     wait = None
     if history is not None and "data_wait_share" in getattr(history, "columns", []):
@@ -137,7 +169,9 @@ def model_benchmark(name, data, context, minutes: float) -> dict:
     summary = result.summary()
     return {
         "kind": model_kind,
+        "inputs": list(inputs),
         "parameters": result.info.get("parameters"),
+        "peak_memory_gb": memory.gb,
         "train_seconds": round(seconds, 1),
         "epochs": result.info.get("epochs"),
         "train_samples_per_s": result.info.get("samples_per_s"),
@@ -146,6 +180,11 @@ def model_benchmark(name, data, context, minutes: float) -> dict:
         "macro_f1": summary["macro_f1"].round(4).to_dict(),
         "overall_accuracy_tier4": round(float(summary.loc["tier4", "overall_accuracy"]), 4),
         "kappa_tier4": round(float(summary.loc["tier4", "kappa"]), 4),
+        **(
+            {"tier_agreement": result.info["tier_agreement"]}
+            if "tier_agreement" in result.info
+            else {}
+        ),
     }
 
 
@@ -172,15 +211,29 @@ def main() -> None:
     parser.add_argument("--profile", default="full")
     parser.add_argument("--test-zone", default="z4")
     parser.add_argument("--run-root", default="runs/difficulty")
-    parser.add_argument("--models", nargs="+", default=["xgboost", "ltae", "tempcnn", "utae"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[
+            "xgboost",
+            "ltae",
+            "tempcnn",
+            "utae",
+            "tempcnn_unet",
+            "attention3dcnn",
+            "dual_stream",
+        ],
+    )
+    parser.add_argument("--skip-loader", action="store_true", help="models only")
     parser.add_argument("--minutes", type=float, default=6.0, help="budget per deep model")
     args = parser.parse_args()
 
     data, context = training_data(args)
     print(f"{data['pixel'].sizes['sample']} pixels, {data['patch'].sizes['patch']} patches")
     results = {"profile": args.profile, "test_zone": args.test_zone, "torch": torch.__version__}
-    results["loader"] = loader_benchmark(data["pixel"])
-    print(json.dumps(results["loader"]), flush=True)
+    if not args.skip_loader:
+        results["loader"] = loader_benchmark(data["pixel"])
+        print(json.dumps(results["loader"]), flush=True)
     results["models"] = {}
     for name in args.models:
         results["models"][name] = model_benchmark(name, data, context, args.minutes)
@@ -189,7 +242,7 @@ def main() -> None:
         results["gpu"] = {
             name: gpu_precisions(name, data) for name in args.models if name != "xgboost"
         }
-    out = Path(context["run"].path) / "bench_train.json"
+    out = Path(context["run"].path) / f"bench_train_{'_'.join(args.models)}.json"
     out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results))
 

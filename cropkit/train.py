@@ -353,7 +353,8 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
     pandas.DataFrame
         Index model names; columns ``macro_f1_tier4`` ... ``macro_f1_tier1``,
         ``overall_accuracy``, ``kappa`` (tier 4), ``parameters``, ``train_seconds``,
-        ``samples_per_s`` (training; deep models) and ``inputs``.
+        ``samples_per_s`` (training; deep models), ``inputs`` and ``tier_agreement``
+        (hierarchical models: share of test pixels whose tier answers all nest).
     """
     rows = {}
     for name, result in results.items():
@@ -363,6 +364,7 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
         for key in ("parameters", "train_seconds", "samples_per_s"):
             row[key] = result.info.get(key)
         row["inputs"] = " + ".join(getattr(result.model, "inputs", ()))
+        row["tier_agreement"] = result.info.get("tier_agreement", {}).get("all")
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 

@@ -1,4 +1,4 @@
-"""The source works' models: hierarchical heads, EnMAP on the 10 m grid, S2-only and fused variants."""
+"""The source works' models: hierarchical heads, EnMAP on the 10 m grid, fused variants."""
 
 import numpy as np
 import pytest

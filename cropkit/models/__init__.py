@@ -39,6 +39,7 @@ __all__ = [
     "model_config",
     "model_names",
     "model_inputs",
+    "model_kind",
     "check_model_names",
     "load_model",
     "build_network",
@@ -91,6 +92,12 @@ def check_model_names(names) -> list[str]:
             raise ConfigError(f"Model names are strings, not {name!r}.")
         _check_name(name)
     return names
+
+
+def model_kind(name: str) -> str:
+    """``"pixel"`` or ``"patch"``: which dataset model ``name`` trains on."""
+    _check_name(name)
+    return network_class(name).kind if name in NETWORKS else "pixel"
 
 
 def model_inputs(name: str) -> tuple[str, ...]:

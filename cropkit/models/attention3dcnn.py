@@ -118,14 +118,14 @@ class Attention3DCNN(CropModel):
     ablation. Attention modules after Woo et al. (2018), "CBAM: Convolutional Block
     Attention Module", ECCV.
 
-    Departures from the paper: it gives no layer sizes, so these are cropkit's choices: two 3x3x3 Conv3d blocks of
-    ``optical_width`` filters (BatchNorm3d, ReLU), two depthwise-separable blocks of
-    ``sar_width`` filters per date, temporal attention per stream (the two sensors keep
-    their own dates), channel attention on the input channels (so its weights read as
-    band and polarisation importance), two 3x3 Conv2d blocks of ``fused_width`` after
-    fusion, the spatial gate, then a 1x1 classifier. With the default
-    ``configs/attention3dcnn.yaml`` (16 / 16 / 64) it has about 0.1 M parameters on
-    ten bands, two polarisations and 11 classes.
+    Departures from the paper: it gives no layer sizes, so these are cropkit's choices:
+    two 3x3x3 Conv3d blocks of ``optical_width`` filters (BatchNorm3d, ReLU), two
+    depthwise-separable blocks of ``sar_width`` filters per date, temporal attention per
+    stream (the two sensors keep their own dates), channel attention on the input
+    channels (so its weights read as band and polarisation importance), two 3x3 Conv2d
+    blocks of ``fused_width`` after fusion, the spatial gate, then a 1x1 classifier.
+    With the default ``configs/attention3dcnn.yaml`` (16 / 16 / 64) it has about 0.1 M
+    parameters on ten bands, two polarisations and 11 classes.
 
     Notes
     -----

@@ -110,6 +110,14 @@ class CropModel(nn.Module):
         """Logits per tier (and attention when asked); see the module docstring."""
         raise NotImplementedError
 
+    def auxiliary_loss(self, logits: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """A loss term of the architecture's own, added to the per-tier cross-entropy.
+
+        None (the default) for none; hierarchical models return their heads'
+        consistency term.
+        """
+        return None
+
     @staticmethod
     def _out(logits: dict, attention: dict, return_attention: bool):
         return (logits, attention) if return_attention else logits

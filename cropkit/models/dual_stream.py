@@ -128,7 +128,9 @@ class DualStream(CropModel):
     grid; a Sentinel-2 stream that attends over time and space; their features fused;
     and hierarchical heads, one per tier of the four-tier crop taxonomy, each reading
     the shared features and the coarser tier's logits (the cascade), with the loss
-    summed over the tiers. Without ``enmap`` in the inputs it is the S2-only baseline.
+    summed over the tiers. cropkit adds a consistency term to the loss
+    (``consistency_weight``: each head's divergence from tier 4 rolled up) so that the
+    heads' answers nest. Without ``enmap`` in the inputs it is the S2-only baseline.
 
     Departures from the source: the Sentinel-2 stream is a U-TAE encoder (convolutions
     and L-TAE temporal attention) rather than a windowed (Swin-like) transformer; the
@@ -171,6 +173,7 @@ class DualStream(CropModel):
         spatial_layers: int,
         fused_width: int,
         head_hidden: int,
+        consistency_weight: float,
         dropout: float,
     ) -> None:
         super().__init__(spec)
@@ -198,6 +201,13 @@ class DualStream(CropModel):
             width += self.enmap.out_channels
         self.fuse = conv_block(width, fused_width, groups)
         self.heads = HierarchicalHeads(fused_width, spec, True, head_hidden, dropout)
+        self.consistency_weight = float(consistency_weight)
+
+    def auxiliary_loss(self, logits):
+        """``consistency_weight`` times the heads' disagreement (see ``HierarchicalHeads``)."""
+        if not self.consistency_weight:
+            return None
+        return self.consistency_weight * self.heads.consistency(logits)
 
     def forward(self, batch, return_attention=False):
         """Logits ``{"tier1": (B, K1, H, W), ..., "tier4": (B, K4, H, W)}``; attention above."""

@@ -3,7 +3,9 @@
 A hierarchical model predicts every tier with its own head. The heads form a cascade
 from the coarsest tier down (as in the H2Crop benchmark): the head of tier ``k`` reads the
 shared features and the logits of tier ``k - 1``, so a fine decision is made knowing
-the coarse one. The loss is summed over the tiers by the trainer.
+the coarse one. The loss is summed over the tiers by the trainer, plus (weighted) a
+consistency term: the divergence of each head from tier 4's probabilities rolled up
+(:meth:`HierarchicalHeads.consistency`), which teaches the heads to nest.
 
 Examples
 --------
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import TaxonomyError
@@ -117,6 +120,12 @@ class HierarchicalHeads(nn.Module):
             return nn.Conv2d(cin, cout, 1) if spatial else nn.Linear(cin, cout)
 
         self.order = sorted(TIERS)  # tier1 .. tier4
+        for tier in self.order[:-1]:  # (K_tier, K4) one-hot: which tier class holds each
+            roll = torch.zeros(spec.n_classes[tier], spec.n_classes["tier4"])
+            for child, parent in enumerate(spec.parents[tier]):
+                if parent >= 0:
+                    roll[parent, child] = 1.0
+            self.register_buffer(f"roll_{tier}", roll)
         self.heads = nn.ModuleDict()
         previous = 0
         for tier in self.order:
@@ -128,6 +137,20 @@ class HierarchicalHeads(nn.Module):
                 layer(hidden, n),
             )
             previous = n
+
+    def consistency(self, logits: dict[str, torch.Tensor]) -> torch.Tensor:
+        """How far the heads disagree: ``sum_k KL(rolled-up tier 4 || head k)``, per pixel mean.
+
+        Tier 4's probabilities summed over the children of each tier-``k`` class are
+        compared with head ``k``'s; zero when every head says what tier 4 implies.
+        """
+        p4 = logits["tier4"].float().softmax(1)
+        total = p4.new_zeros(())
+        for tier in self.order[:-1]:
+            rolled = torch.einsum("kc,bc...->bk...", getattr(self, f"roll_{tier}"), p4)
+            log_head = logits[tier].float().log_softmax(1)
+            total = total + F.kl_div(log_head, rolled, reduction="none").sum(1).mean()
+        return total
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         """``(B, D[, H, W])`` -> ``{"tier1": (B, K1[, H, W]), ..., "tier4": ...}``."""

@@ -49,10 +49,12 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
             return run(self.standardiser(batch), return_attention=return_attention)
 
         def _loss(self, logits, batch):
-            return sum(
+            loss = sum(
                 masked_loss(out, batch[tier], getattr(self, f"weight_{tier}"))
                 for tier, out in logits.items()
             )
+            extra = getattr(self.network, "auxiliary_loss", lambda _: None)(logits)
+            return loss if extra is None else loss + extra
 
         def on_train_epoch_start(self) -> None:
             torch.manual_seed(seed * 7919 + self.current_epoch)  # dropout of epoch e
