@@ -204,13 +204,18 @@ def gpu_precisions(name, data, minutes: float = 1.0) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that pick the demo data (shared with ``source_claims.py``)."""
     parser.add_argument("--region", default="chartres")
     parser.add_argument("--year", type=int, default=2023)
     parser.add_argument("--profile", default="full")
     parser.add_argument("--test-zone", default="z4")
     parser.add_argument("--run-root", default="runs/difficulty")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    data_arguments(parser)
     parser.add_argument(
         "--models",
         nargs="+",

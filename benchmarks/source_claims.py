@@ -25,7 +25,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench_train import training_data
+from bench_train import data_arguments, training_data
 
 from cropkit import robustness, train
 
@@ -72,11 +72,7 @@ def hyperspectral_gain(patches, minutes: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--region", default="chartres")
-    parser.add_argument("--year", type=int, default=2023)
-    parser.add_argument("--profile", default="full")
-    parser.add_argument("--test-zone", default="z4")
-    parser.add_argument("--run-root", default="runs/difficulty")
+    data_arguments(parser)
     parser.add_argument("--minutes", type=float, default=3.0, help="budget per training")
     args = parser.parse_args()
 

@@ -74,3 +74,21 @@ def test_blend_weights_favour_the_window_middle():
     w = blend_weights(8)
     assert w.shape == (8, 8) and w.min() > 0 and w[3, 3] > w[0, 0]
     assert np.allclose(w, w.T)
+
+
+def test_a_hierarchical_enmap_model_maps_every_tier_from_its_own_heads(toy_scene, split):
+    patches = patch_dataset(
+        toy_scene["s2"], toy_scene["labels"], split, size=8, enmap=toy_scene["enmap"]
+    )
+    small = {"widths": [8, 16], "n_head": 2, "d_model": 16, "fused_width": 16}
+    model = get_model("dual_stream", inputs=("s2", "enmap"), epochs=2, batch_size=8, **small)
+    model.fit(select_split(patches, TRAIN), progress=False)
+    with pytest.raises(ConfigError, match="pass the EnMAP composite"):
+        predict_zone(model, toy_scene["s2"])
+    tiles = predict_zone(model, toy_scene["s2"], enmap=toy_scene["enmap"], overlap=0.0)
+    tiers = model.predict_tiers(patches)  # the same windows: the same answers per tier
+    for i in range(patches.sizes["patch"]):
+        r, c = int(patches["row0"][i]), int(patches["col0"][i])
+        for tier in ("tier4", "tier2"):
+            window = tiles[f"class_{tier}"].values[r : r + 8, c : c + 8]
+            assert np.array_equal(window, tiers[tier][i])

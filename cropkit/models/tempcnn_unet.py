@@ -7,6 +7,7 @@ from torch import nn
 
 from ..torchdata import StreamSpec
 from .base import CropModel
+from .layers import TemporalConvEncoder
 from .utae import check_halving, conv_block
 
 __all__ = ["TempCNNUNet", "UNet"]
@@ -95,21 +96,8 @@ class TempCNNUNet(CropModel):
     ) -> None:
         super().__init__(spec)
         check_halving(self.name, spec.patch_size, len(widths))
-        channels, steps = spec.channels["s2"], spec.steps["s2"]
-        layers: list[nn.Module] = []
-        for i in range(conv_blocks):
-            layers += [
-                nn.Conv1d(channels if i == 0 else d_model, d_model, kernel, padding=kernel // 2),
-                nn.BatchNorm1d(d_model),
-                nn.ReLU(),
-                nn.Dropout(dropout),
-            ]
-        self.temporal = nn.Sequential(
-            *layers,
-            nn.Flatten(),
-            nn.Linear(d_model * steps, d_model),
-            nn.BatchNorm1d(d_model),
-            nn.ReLU(),
+        self.temporal = TemporalConvEncoder(
+            spec.channels["s2"], spec.steps["s2"], d_model, kernel, conv_blocks, d_model, dropout
         )
         self.unet = UNet(d_model, widths, groups)
         self.classifier = nn.Conv2d(self.unet.out_channels, spec.n_classes["tier4"], 1)
@@ -118,7 +106,7 @@ class TempCNNUNet(CropModel):
         """Logits ``{"tier4": (B, K4, H, W)}``; attention ``{}``."""
         x = batch["s2"]  # (B, T, C, H, W)
         b, t, c, h, w = x.shape
-        series = x.permute(0, 3, 4, 2, 1).reshape(b * h * w, c, t)  # (pixels, C, T)
+        series = x.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, c)  # (pixels, T, C)
         embedding = self.temporal(series).view(b, h, w, -1).permute(0, 3, 1, 2)
         logits = {"tier4": self.classifier(self.unet(embedding))}
         return self._out(logits, {}, return_attention)
