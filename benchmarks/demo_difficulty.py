@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import cropkit as ck
-from cropkit import datasets, labels, robustness, splits, train, workflow
+from cropkit import datasets, labels, robustness, splits, studies, train, workflow
 
 
 def main() -> None:
@@ -58,10 +58,10 @@ def main() -> None:
     baseline = train.fit_and_score("xgboost", pixels)
     tiers = baseline.summary()
     print(tiers.round(3).to_string(), "\n", flush=True)
-    inputs, per_class = train.compare_inputs("xgboost", pixels)
+    inputs, per_class = studies.compare_inputs("xgboost", pixels)
     print(inputs.round(3).to_string(), "\n")
     print(per_class.round(2).to_string(), "\n", flush=True)
-    leak = train.leakage_report("xgboost", pixels)
+    leak = studies.leakage_report("xgboost", pixels)
     print(leak.round(3).to_string(), "\n", flush=True)
     clouds, _ = robustness.cloud_robustness("xgboost", pixels)
     clouds["radar gain"] = clouds["S2 + S1"] - clouds["S2"]

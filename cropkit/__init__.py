@@ -40,6 +40,7 @@ _SUBMODULES = {
     "models",
     "robustness",
     "rpg",
+    "studies",
     "splits",
     "torchdata",
     "train",

@@ -151,3 +151,19 @@ def toy_scene():
         "s1": s1,
         "enmap": enmap,
     }
+
+
+#: XGBoost settings that train the toy sets in a second.
+FAST_XGBOOST = {"n_estimators": 30, "n_jobs": 1, "max_train_pixels": 0}
+
+
+@pytest.fixture(scope="module")
+def toy_pixels(toy_scene):
+    """The toy scene as a pixel dataset: zone z2 held out, S1, four spatial folds."""
+    from cropkit.datasets import pixel_dataset
+    from cropkit.splits import block_kfold, zone_holdout
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
+    folds = block_kfold(labels, k=4, block_px=20)
+    return pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], None, folds)

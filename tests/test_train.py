@@ -3,28 +3,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST_XGBOOST as FAST
 
 from cropkit.datasets import pixel_dataset
 from cropkit.errors import DataError
 from cropkit.run import RunFolder
-from cropkit.splits import TEST, TRAIN, block_kfold, zone_holdout
-from cropkit.train import (
-    compare_inputs,
-    cross_validate,
-    fit_and_score,
-    leakage_report,
-    save_result,
-)
-
-FAST = {"n_estimators": 30, "n_jobs": 1, "max_train_pixels": 0}
-
-
-@pytest.fixture(scope="module")
-def toy_pixels(toy_scene):
-    labels = toy_scene["labels"]
-    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
-    folds = block_kfold(labels, k=4, block_px=20)
-    return pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], None, folds)
+from cropkit.splits import TEST, TRAIN, zone_holdout
+from cropkit.train import fit_and_score, save_result
 
 
 def test_fit_and_score_reports_every_tier(toy_pixels):
@@ -50,28 +35,6 @@ def test_fit_and_score_needs_both_sides(toy_pixels):
     )
     with pytest.raises(DataError, match="no test sample"):
         fit_and_score("xgboost", no_test, **FAST)
-
-
-def test_leakage_report_random_split_mixes_parcels(toy_pixels):
-    table = leakage_report("xgboost", toy_pixels, seed=0, **FAST)
-    assert table.index.tolist() == ["random pixels", "spatial"]
-    assert table.loc["spatial", "parcels_on_both_sides"] == 0
-    assert table.loc["random pixels", "parcels_on_both_sides"] == 32
-    assert table["macro_f1"].between(0, 1).all()
-
-
-def test_cross_validation_has_one_row_per_fold(toy_pixels):
-    table = cross_validate("xgboost", toy_pixels, **FAST)
-    assert table.index.tolist() == ["fold 0", "fold 1", "fold 2", "fold 3", "mean", "std"]
-    assert table.loc["mean", "macro_f1"] == pytest.approx(table.iloc[:4]["macro_f1"].mean())
-    with pytest.raises(DataError, match="no 'fold' variable"):
-        cross_validate("xgboost", toy_pixels.drop_vars("fold"), **FAST)
-
-
-def test_compare_inputs_trains_once_per_combination(toy_pixels):
-    head, per_class = compare_inputs("xgboost", toy_pixels, **FAST)
-    assert head.index.tolist() == ["S2", "S2 + S1"]  # the toy dataset has no EnMAP
-    assert per_class.shape == (4, 2)
 
 
 def test_save_result_writes_model_predictions_and_metrics(toy_pixels, tmp_path):

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 import warnings
@@ -53,40 +52,18 @@ from ..torchdata import (
     stream_stats,
 )
 from .module import lightning_module
+from .runtime import (
+    NOISE,
+    QUIET,
+    best_epoch,
+    ddp_strategy,
+    read_history,
+    remove_tree,
+    val_subset,
+)
 from .settings import TrainerSettings, resolve_device, resolve_precision
 
 __all__ = ["DeepClassifier"]
-
-#: Lightning messages that say nothing to a cropkit user (the folders are cropkit's own).
-_QUIET = ("Checkpoint directory", "LeafSpec", "litlogger", "sync_dist=True")
-
-
-class _DropNoise(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any(text in record.getMessage() for text in _QUIET)
-
-
-_NOISE = _DropNoise()
-
-
-def _in_notebook() -> bool:
-    return "ipykernel" in sys.modules
-
-
-def _strategy(devices: int) -> str:
-    if devices == 1:
-        return "auto"
-    return "ddp_notebook" if _in_notebook() else "ddp"
-
-
-def _val_subset(ds: xr.Dataset, max_samples: int, seed: int) -> xr.Dataset:
-    """A class-balanced subsample of the validation pixels (patches kept whole)."""
-    if "sample" not in ds.dims or not max_samples or ds.sizes["sample"] <= max_samples:
-        return ds
-    from ..models.xgboost_pixel import balanced_subsample
-
-    keep = balanced_subsample(ds["tier4"].values, max_samples, seed)
-    return ds.isel(sample=np.sort(keep))
 
 
 class DeepClassifier:
@@ -235,7 +212,7 @@ class DeepClassifier:
         )
         val_loader = None
         if val is not None:
-            val = _val_subset(val, s.max_val_samples, self.seed)
+            val = val_subset(val, s.max_val_samples, self.seed)
             if len(val["tier4"]):
                 val_loader = make_loader(
                     TensorStreams(val, self.inputs),
@@ -251,11 +228,11 @@ class DeepClassifier:
         earlier = pd.DataFrame()
         if resume_from:
             self._check_checkpoint(last)
-            earlier = _read_history(log_path)  # Lightning's logger starts a new file
+            earlier = read_history(log_path)  # Lightning's logger starts a new file
         elif not resume:  # a fresh run: no checkpoint or log of an older one
             for old in folder.glob("*.ckpt"):
                 old.unlink()
-            _remove_tree(folder / "log")
+            remove_tree(folder / "log")
         module = lightning_module(
             self._network,
             self._standardiser,
@@ -282,12 +259,12 @@ class DeepClassifier:
         devices = s.devices
         if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
             devices = int(os.environ["LOCAL_WORLD_SIZE"])
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NOISE)
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NOISE)
         trainer = L.Trainer(
             max_epochs=s.epochs,
             accelerator="gpu" if device == "cuda" else "cpu",
             devices=devices,
-            strategy=_strategy(devices),
+            strategy=ddp_strategy(devices),
             precision=precision,
             gradient_clip_val=s.gradient_clip or None,
             callbacks=extra,
@@ -303,19 +280,19 @@ class DeepClassifier:
         started = time.perf_counter()
         try:
             with warnings.catch_warnings():
-                for text in _QUIET:
+                for text in QUIET:
                     warnings.filterwarnings("ignore", f".*{text}.*")
                 trainer.fit(module, loader, val_loader, ckpt_path=resume_from)
         except torch.cuda.OutOfMemoryError as err:
             if fresh:
-                _remove_tree(folder)
+                remove_tree(folder)
             raise TrainingError(
                 f"The GPU ran out of memory with batch_size={s.batch_size}: try "
                 f"batch_size={max(s.batch_size // 2, 1)} (get_model(..., batch_size=...))."
             ) from err
         except TrainingError:
             if fresh:
-                _remove_tree(folder)
+                remove_tree(folder)
             raise
         seconds = time.perf_counter() - started
         self.is_global_zero = trainer.is_global_zero
@@ -324,7 +301,7 @@ class DeepClassifier:
             state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
             module.load_state_dict(state)
         self.module = module.cpu().eval()
-        self.history = _read_history(log_path)
+        self.history = read_history(log_path)
         if len(earlier) and len(self.history):
             kept = earlier[earlier["epoch"] < self.history["epoch"].min()]
             self.history = pd.concat([kept, self.history], ignore_index=True)
@@ -337,7 +314,7 @@ class DeepClassifier:
             if hasattr(self.module.network, "n_parameters")
             else None,
             "epochs": int(trainer.current_epoch),
-            "best_epoch": _best_epoch(self.history),
+            "best_epoch": best_epoch(self.history),
             "best_val_f1": float(checkpoint.best_model_score)
             if checkpoint.best_model_score is not None
             else None,
@@ -413,11 +390,11 @@ class DeepClassifier:
     def predict_tiers(
         self, ds: xr.Dataset, batch_size: int | None = None, device: str = "auto"
     ) -> dict[str, np.ndarray]:
-        """Class index per tier: each head's own answer, or tier 4 rolled up.
+        """Class index per tier the network answers with a head of its own.
 
-        Hierarchical networks answer every tier with their own head (the answers may
-        disagree; see :func:`cropkit.models.hierarchy.tier_agreement`); single-head
-        networks sum the tier-4 probabilities of each coarser class.
+        Hierarchical networks answer every tier (the answers may disagree; see
+        :func:`cropkit.models.hierarchy.tier_agreement`); single-head networks tier 4
+        only (their coarser tiers come by roll-up, :mod:`cropkit.train`).
 
         Returns
         -------
@@ -425,23 +402,10 @@ class DeepClassifier:
             Tier -> ``(sample,)`` or ``(patch, h, w)`` int64 class indices (the
             ``classes_<tier>`` order of the dataset).
         """
-        parts: dict[str, list] = {tier: [] for tier in TIERS}
+        parts: dict[str, list] = {}
         for _, logits, _ in self._forward_batches(ds, batch_size, False, device):
-            proba4 = logits["tier4"].softmax(1)
-            for tier in TIERS:
-                if tier in logits and tier != "tier4":
-                    parts[tier].append(logits[tier].argmax(1).cpu())
-                elif tier == "tier4":
-                    parts[tier].append(proba4.argmax(1).cpu())
-                else:
-                    parents = torch.as_tensor(self.spec.parents[tier], device=proba4.device)
-                    rolled = torch.zeros(
-                        (len(proba4), self.spec.n_classes[tier], *proba4.shape[2:]),
-                        device=proba4.device,
-                    )
-                    ok = parents >= 0
-                    rolled.index_add_(1, parents[ok], proba4[:, ok])
-                    parts[tier].append(rolled.argmax(1).cpu())
+            for tier, out in logits.items():
+                parts.setdefault(tier, []).append(out.argmax(1).cpu())
         return {tier: torch.cat(p).numpy() for tier, p in parts.items()}
 
     def predict_proba(self, ds: xr.Dataset, batch_size: int | None = None) -> np.ndarray:
@@ -503,23 +467,3 @@ class DeepClassifier:
         if (folder / "history.csv").exists():
             model.history = pd.read_csv(folder / "history.csv")
         return model
-
-
-def _read_history(path: Path) -> pd.DataFrame:
-    """One row per epoch from Lightning's CSV log."""
-    if not path.exists():
-        return pd.DataFrame()
-    log = pd.read_csv(path)
-    return log.groupby("epoch", as_index=False).first() if "epoch" in log else log
-
-
-def _best_epoch(history: pd.DataFrame) -> int | None:
-    if "val_f1" not in history or history["val_f1"].isna().all():
-        return None
-    return int(history.loc[history["val_f1"].idxmax(), "epoch"])
-
-
-def _remove_tree(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
