@@ -32,7 +32,11 @@ _LAZY = {
     "get_provider": "cropkit.providers",
 }
 _SUBMODULES = {
+    "area_estimation",
+    "attention",
     "cloudmask",
+    "confusion",
+    "products",
     "cluster",
     "composite",
     "datasets",

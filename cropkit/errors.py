@@ -19,6 +19,7 @@ __all__ = [
     "ServiceConnectionError",
     "ServerError",
     "MissingDependencyError",
+    "MissingExtraError",
     "UnknownModelError",
     "TrainingError",
 ]
@@ -69,6 +70,10 @@ class ServerError(CropkitError, RuntimeError):
 
 class MissingDependencyError(ServerError):
     """A system program that cropkit needs (PostgreSQL, PostGIS) is not installed."""
+
+
+class MissingExtraError(CropkitError, ImportError):
+    """An optional Python package (an extra of cropkit) is needed but not installed."""
 
 
 class UnknownModelError(ConfigError, KeyError):

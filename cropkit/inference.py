@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -25,7 +26,7 @@ from .errors import ConfigError
 from .store import write_zarr
 from .taxonomy import TIERS
 
-__all__ = ["predict_zone", "save_prediction_map", "blend_weights"]
+__all__ = ["predict_zone", "save_prediction_map", "blend_weights", "sample_probabilities"]
 
 
 def blend_weights(size: int) -> np.ndarray:
@@ -124,6 +125,50 @@ def _enmap_batch(enmap, s2, chunk, size) -> dict[str, torch.Tensor]:
     }
 
 
+def _every_class(model, proba: np.ndarray) -> np.ndarray:
+    """``(sample, class)`` over every tier-4 class (XGBoost answers its trained ones only)."""
+    if getattr(model, "classes_", None) is None:
+        return proba
+    full = np.zeros((len(proba), model.spec.n_classes["tier4"]), dtype=np.float32)
+    full[:, model.classes_] = proba
+    return full
+
+
+def sample_probabilities(model, ds: xr.Dataset, split: int | None = None) -> pd.DataFrame:
+    """Tier-4 probabilities of every labelled pixel of a saved dataset (one split).
+
+    Parameters
+    ----------
+    model : DeepClassifier or XGBoostPixel
+        A trained model and ...
+    ds : xarray.Dataset
+        ... the pixel or patch dataset of its kind.
+    split : int, optional
+        Split code (e.g. :data:`cropkit.splits.TEST`); every sample by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per labelled pixel: ``row``, ``col`` (zone grid) and one column per
+        tier-4 class (``model.spec.classes["tier4"]`` order).
+    """
+    from .datasets import select_split
+
+    part = select_split(ds, split) if split is not None else ds
+    if model.kind == "patch":
+        proba = model.predict_proba(part)  # (patch, class, h, w)
+        p, h, w = np.nonzero(part["tier4"].values >= 0)
+        values = proba[p, :, h, w]
+        rows, cols = part["row0"].values[p] + h, part["col0"].values[p] + w
+    else:
+        values = _every_class(model, model.predict_proba(part))
+        rows, cols = part["row"].values, part["col"].values
+    frame = pd.DataFrame(np.asarray(values), columns=list(model.spec.classes["tier4"]))
+    frame.insert(0, "col", np.asarray(cols, dtype=np.int32))
+    frame.insert(0, "row", np.asarray(rows, dtype=np.int32))
+    return frame
+
+
 def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
     height, width = s2.sizes["y"], s2.sizes["x"]
     n_classes = model.spec.n_classes["tier4"]
@@ -136,11 +181,7 @@ def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
             enmap if "enmap" in model.inputs else None,
             rows,
         )
-        proba = model.predict_proba(block)  # (sample, class), row-major
-        if getattr(model, "classes_", None) is not None:  # xgboost: the trained classes only
-            full = np.zeros((len(proba), n_classes), dtype=np.float32)
-            full[:, model.classes_] = proba
-            proba = full
+        proba = _every_class(model, model.predict_proba(block))  # (sample, class), row-major
         out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
     return {"tier4": out}
 

@@ -16,5 +16,5 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
   "${pip[@]}" install -q "${find_links[@]}" "torch==2.13.0" 2>/dev/null \
     || "${pip[@]}" install -q "${find_links[@]}" "torch>=2.2,<2.14"
 fi
-"${pip[@]}" install -q "${find_links[@]}" -e ".[dev,lab]"
+"${pip[@]}" install -q "${find_links[@]}" -e ".[dev,lab,explain]"
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cropkit)" >/dev/null

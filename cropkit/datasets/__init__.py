@@ -274,8 +274,8 @@ def patch_dataset(
         grid) with ``enmap_offset`` ``(patch, corner)`` (where the patch lies in its
         EnMAP window, in EnMAP pixels) and the ``enmap_scale`` attribute (a patch
         pixel in EnMAP pixels), ``tier4`` ... ``tier1`` and
-        ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``doy``,
-        ``row0``, ``col0`` (top-left pixel of each window).
+        ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``time`` (the
+        periods), ``doy``, ``row0``, ``col0`` (top-left pixel of each window).
     """
     _check_same_grid("Sentinel-2", s2, labels)
     height, width = labels["parcel"].shape
@@ -336,7 +336,10 @@ def patch_dataset(
         }
     )
     ds = ds.rename(period="time").assign_coords(
-        doy=("time", period_doy(s2["period"])), row0=("patch", r0), col0=("patch", c0)
+        time=("time", s2["period"].values),
+        doy=("time", period_doy(s2["period"])),
+        row0=("patch", r0),
+        col0=("patch", c0),
     )
     ds["s2"] = ds["s2"].astype("float32")
     ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})

@@ -40,11 +40,12 @@ from .catalog import collections, enmap_item, s1_item, s2_item
 from .landscape import declared_parcels, simulate_landscape
 from .scene import SceneSimulator
 from .spectra import build_lut
+from .truth import canopy_separation
 
-__all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec"]
+__all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec", "canopy_separation"]
 
 #: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,15 @@ class DemoData:
     def parcels(self) -> gpd.GeoDataFrame:
         """The parcels, in the zone's UTM CRS."""
         return gpd.read_parquet(self.parcels_path)
+
+    def truth(self) -> pd.DataFrame:
+        """What only the simulator knows, one row per parcel.
+
+        Columns ``ID_PARCEL``, ``grown`` and ``declared`` (tier-4 crops: the RPG file
+        shows the declared one), ``false_declaration`` and ``stressed`` (a weaker canopy
+        that ripens early).
+        """
+        return pd.read_parquet(self.root / "truth.parquet")
 
     def land_cover(self) -> gpd.GeoDataFrame:
         """Non-agricultural land (forest, hedges, roads, buildings, water)."""
@@ -297,6 +307,18 @@ def build_demo(
     return DemoData(folder, spec)
 
 
+def _truth(grown, declared, sim: SceneSimulator, taxonomy) -> pd.DataFrame:
+    """What the RPG file does not say: the crop grown, and which parcels were stressed."""
+    return pd.DataFrame(
+        {
+            "ID_PARCEL": grown["ID_PARCEL"].to_numpy(),
+            "grown": taxonomy.table.loc[grown["CODE_CULTU"], "tier4"].to_numpy(),
+            "declared": taxonomy.table.loc[declared["CODE_CULTU"], "tier4"].to_numpy(),
+            "stressed": np.asarray(sim.traj.stressed, dtype=bool),
+        }
+    ).assign(false_declaration=lambda t: t["grown"] != t["declared"])
+
+
 def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) -> dict:
     """Simulate ``spec`` into ``folder``; returns the contents of ``demo.json``."""
     start = time.perf_counter()
@@ -313,15 +335,15 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     taxonomy = load_taxonomy()
     t0 = time.perf_counter()
     landscape = simulate_landscape(reg, grid, taxonomy, _rng(spec, 1))
-    declared_parcels(landscape.parcels, taxonomy, _rng(spec, 7)).to_parquet(
-        folder / "parcels.parquet"
-    )
+    declared = declared_parcels(landscape.parcels, taxonomy, _rng(spec, 7))
+    declared.to_parquet(folder / "parcels.parquet")
     landscape.land_cover.to_parquet(folder / "landcover.parquet")
     grid.zones_frame().to_file(folder / "zones.geojson", driver="GeoJSON")
     t0 = stage("landscape", t0)
     lut = build_lut()
     t0 = stage("prosail_lut", t0)
     sim = SceneSimulator(reg, grid, landscape, taxonomy, lut, spec.year, _rng(spec, 2))
+    _truth(landscape.parcels, declared, sim, taxonomy).to_parquet(folder / "truth.parquet")
 
     cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10

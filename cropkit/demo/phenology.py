@@ -66,6 +66,8 @@ class Trajectories:
         Inter-row cover of perennial crops (grass or bare soil).
     tilled : numpy.ndarray
         ``True`` where the soil is freshly worked (rough, for radar).
+    stressed : numpy.ndarray
+        ``(parcel,)`` ``True`` for parcels hit by stress (weaker canopy, early ripening).
     """
 
     lai: np.ndarray
@@ -74,6 +76,7 @@ class Trajectories:
     under_lai: np.ndarray
     under_brown: np.ndarray
     tilled: np.ndarray
+    stressed: np.ndarray | None = None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -267,6 +270,7 @@ def parcel_trajectories(
         under_lai=under_lai,
         under_brown=under_brown,
         tilled=tilled,
+        stressed=stressed[:, 0],
     )
 
 

@@ -307,9 +307,10 @@ class XGBoostPixel:
         if hasattr(x, "dask"):
             import dask.array as da
 
+            enmap = da.asarray(enmap).rechunk({0: x.chunks[0], 1: -1})  # dask or numpy
             projected = da.map_blocks(
                 self.projection_.transform,
-                da.asarray(enmap).rechunk({1: -1}),
+                enmap,
                 dtype=np.float32,
                 chunks=(enmap.chunks[0], len(self.projection_.feature_names())),
             )

@@ -5,12 +5,25 @@ never shows it itself, so notebooks display it and a static export keeps it. One
 module per notebook stage; everything is importable from ``cropkit.plot``.
 """
 
+from .attention import (
+    attention_and_gradients,
+    attention_on_phenology,
+    channel_weights,
+    spatial_on_patch,
+)
 from .composites import (
     composite_rgb_slider,
     crop_curves,
     enmap_spectra,
     ndvi_slider,
     parcels_on_composite,
+)
+from .confusion import (
+    accuracy_factors,
+    composite_rgb,
+    disagreement_map,
+    error_map,
+    f1_intervals,
 )
 from .discovery import area_map, cloud_cover_timeline, footprints
 from .masking import SCL_COLORS, clear_fraction_timeline, raster, rgb, scene_and_mask, scl_breakdown
@@ -44,4 +57,13 @@ __all__ = [
     "per_class_scores",
     "training_curves",
     "prediction_map",
+    "attention_on_phenology",
+    "channel_weights",
+    "spatial_on_patch",
+    "attention_and_gradients",
+    "f1_intervals",
+    "error_map",
+    "disagreement_map",
+    "accuracy_factors",
+    "composite_rgb",
 ]

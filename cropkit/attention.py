@@ -1,0 +1,663 @@
+"""What the deep models attend to, as labelled arrays, and how it compares with gradients.
+
+Every attention-capable network (``ltae``, ``utae``, ``attention3dcnn``,
+``dual_stream``; :func:`attention_models`) returns its attention weights beside its
+logits. :func:`extract_attention` runs a trained model over the test samples of a
+saved dataset, batch by batch, and labels what comes back:
+
+- ``temporal`` ``(sample, head, time)`` weights over the Sentinel-2 dates (sum to one
+  over ``time``; patch models' low-resolution maps are brought to every pixel), with
+  ``temporal_s1`` ``(sample, head, time_s1)`` for a radar branch;
+- ``channel_gate`` ``(sample, channel)`` the gate of every Sentinel-2 band and Sentinel-1
+  polarisation (``attention3dcnn``);
+- ``spectral`` ``(sample, group)`` weights over EnMAP band groups (``dual_stream``);
+- ``spatial`` ``(patch, h, w)`` the spatial gate over each test patch, with the zone
+  grid's ``y``/``x`` of every cell.
+
+Samples are the labelled test pixels, with their class, parcel, grid position and
+which dates were observed (the gap-filling provenance flags), so every summary below is
+a groupby: per class (:func:`class_profiles`), observed against interpolated dates
+(:func:`attention_on_observed`). The weights are the network's own softmax outputs
+(no fused attention kernel hides them: cropkit's attention layers compute the softmax
+explicitly, and ``nn.MultiheadAttention`` is called with ``need_weights=True``).
+
+Integrated Gradients (:func:`integrated_gradients`, with captum) give every deep model,
+with or without attention, an attribution per (date, band), to be read beside the
+attention (:func:`rank_agreement`). :func:`peak_agreement` scores both against the dates
+where two look-alike crops really differ, which the demo simulator knows
+(:func:`cropkit.demo.truth.canopy_separation`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from scipy import stats
+
+from .datasets import class_names, select_split
+from .errors import ConfigError, DataError, MissingExtraError
+from .models import NETWORKS, model_names, network_class
+from .paths import data_file
+from .splits import TEST
+
+__all__ = [
+    "LOOKALIKE_PAIRS",
+    "attention_models",
+    "check_attention_model",
+    "extract_attention",
+    "class_profiles",
+    "ndvi_by_class",
+    "key_stages",
+    "channel_by_class",
+    "attention_on_observed",
+    "integrated_gradients",
+    "attribution_profiles",
+    "rank_agreement",
+    "peak_agreement",
+    "deep_models",
+    "frequent_classes",
+    "lookalike_pairs",
+    "peak_summary",
+    "busiest_patch",
+]
+
+#: Tier-4 crops that look alike from space, as pairs (those absent from a run are skipped).
+LOOKALIKE_PAIRS = (
+    ("winter_soft_wheat", "winter_durum_wheat"),
+    ("winter_soft_wheat", "winter_barley"),
+    ("winter_soft_wheat", "winter_triticale"),
+    ("winter_barley", "spring_barley"),
+    ("grain_maize", "silage_maize"),
+    ("temporary_meadow", "permanent_meadow"),
+    ("temporary_meadow", "alfalfa"),
+    ("sugar_beet", "potato"),
+    ("sunflower", "soybean"),
+)
+
+#: Typical crop stages of ``data/crops.csv`` (day-of-year columns), in season order.
+STAGES = {
+    "sowing": "sow_doy",
+    "green-up": "green_up_doy",
+    "flowering": "flower_start",
+    "senescence": "senescence_doy",
+    "harvest": "harvest_doy",
+}
+
+
+def attention_models() -> list[str]:
+    """Registered models whose network returns attention weights."""
+    return [n for n in model_names() if getattr(_network(n), "attention_names", ())]
+
+
+def deep_models(names) -> list[str]:
+    """The deep models among ``names`` (Integrated Gradients explain them all)."""
+    return [n for n in names if n in NETWORKS]
+
+
+def frequent_classes(attention: xr.Dataset, n: int = 8) -> list[str]:
+    """The ``n`` reference classes with the most samples, most first."""
+    return list(pd.Series(attention["tier4"].values).value_counts().index[:n])
+
+
+def busiest_patch(attention: xr.Dataset, patches: xr.Dataset) -> int:
+    """Position in ``attention["spatial"]`` of the patch with the most labelled pixels."""
+    labelled = dict(
+        zip(
+            zip(patches["row0"].values.tolist(), patches["col0"].values.tolist()),
+            (patches["tier4"].values >= 0).sum(axis=(1, 2)).tolist(),
+        )
+    )
+    corners = zip(attention["row0"].values.tolist(), attention["col0"].values.tolist())
+    return int(np.argmax([labelled.get(c, 0) for c in corners]))
+
+
+def lookalike_pairs(classes) -> list[tuple[str, str]]:
+    """The pairs of :data:`LOOKALIKE_PAIRS` whose two crops are both in ``classes``."""
+    present = set(classes)
+    return [pair for pair in LOOKALIKE_PAIRS if set(pair) <= present]
+
+
+def _network(name: str):
+    try:
+        return network_class(name)
+    except ConfigError:  # not a deep network (the XGBoost baseline)
+        return None
+
+
+def check_attention_model(model) -> None:
+    """Raise :class:`~cropkit.errors.ConfigError` unless ``model`` returns attention."""
+    name = getattr(model, "name", str(model))
+    if name not in attention_models():
+        raise ConfigError(
+            f"{name} has no attention to show; the models with attention are "
+            f"{attention_models()}. Integrated Gradients (integrated_gradients) work for "
+            "every deep model."
+        )
+
+
+def _time_coords(ds: xr.Dataset, dim: str) -> dict:
+    coords = {dim: ds[dim].values} if dim in ds.coords else {}
+    doy = "doy" if dim == "time" else f"{dim.split('_')[-1]}_doy"
+    if doy in ds.coords:
+        coords[doy] = (dim, ds[doy].values)
+    return coords
+
+
+def extract_attention(
+    model,
+    ds: xr.Dataset,
+    split: int | None = TEST,
+    batch_size: int | None = None,
+    max_samples: int | None = None,
+    device: str = "auto",
+) -> xr.Dataset:
+    """The model's attention on the samples of one split, labelled.
+
+    Parameters
+    ----------
+    model : cropkit.trainer.DeepClassifier
+        A trained attention-capable model (see :func:`attention_models`).
+    ds : xarray.Dataset
+        The pixel or patch dataset it was trained on (notebook 04's
+        ``datasets/pixels.zarr`` or ``patches.zarr``).
+    split : int or None
+        Split code to read (:data:`cropkit.splits.TEST`); None for every sample.
+    batch_size : int, optional
+        Samples (patches) per forward pass.
+    max_samples : int, optional
+        Keep at most this many samples (pixel models) or patches, evenly spaced.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables as in the module notes; coordinates ``row``, ``col``, ``parcel``,
+        ``tier4`` (reference class name) and ``predicted`` (tier-4 class name) per
+        ``sample``, ``observed`` ``(sample, time)``; attributes ``model``, ``kind``.
+
+    Raises
+    ------
+    ConfigError
+        If the model returns no attention.
+    DataError
+        If the split holds no sample.
+    """
+    check_attention_model(model)
+    part = select_split(ds, split) if split is not None else ds
+    first = "patch" if model.kind == "patch" else "sample"
+    if part.sizes.get(first, 0) == 0:
+        raise DataError(f"The dataset has no {first} in split {split}: nothing to read.")
+    if max_samples and part.sizes[first] > max_samples:
+        keep = np.linspace(0, part.sizes[first] - 1, int(max_samples)).round().astype(int)
+        part = part.isel({first: np.unique(keep)})
+    names = np.asarray(class_names(part, "tier4"))
+    parts: dict[str, list] = {}
+    for index, proba, attention in model.predict_batches(part, batch_size, True, device):
+        chunk = part.isel({first: index.numpy()})
+        picked = _labelled(chunk) if model.kind == "patch" else None
+        _collect(parts, "predicted", _per_pixel(proba.argmax(1, keepdim=True), picked)[:, 0])
+        for key, value in attention.items():
+            if key == "temporal_s2":  # the same weights as "temporal"
+                continue
+            if key == "spatial":
+                _collect(parts, key, value)
+            else:
+                _collect(parts, key, _per_pixel(value, picked))
+        for var in ("tier4", "parcel", "row", "col", "valid"):
+            _collect(parts, var, _sample_values(chunk, var, picked))
+    got = {k: np.concatenate(v) for k, v in parts.items()}
+    return _labelled_attention(got, part, model, names)
+
+
+def _labelled(chunk: xr.Dataset) -> tuple[np.ndarray, ...]:
+    """``(patch, h, w)`` indices of the labelled pixels of a patch batch, and the side."""
+    return (*np.nonzero(chunk["tier4"].values >= 0), chunk.sizes["h"])
+
+
+def _side(picked) -> int:
+    return picked[3]
+
+
+def _per_pixel(value: torch.Tensor, picked) -> np.ndarray:
+    """Per-sample values of a batch; a patch model's maps read at each labelled pixel.
+
+    ``value`` is ``(B, ...)``. For patch models (``picked`` the labelled pixels'
+    ``(patch, h, w)`` indices) a value of one vector per patch is shared by its pixels,
+    and maps ``(B, ..., h', w')`` at a coarser resolution than the patch are read at
+    the cell that holds each pixel (nearest).
+    """
+    array = value.float().numpy()
+    if picked is None:
+        return array
+    p, h, w, _ = picked
+    if array.ndim <= 2:
+        return array[p]
+    return array[p, ..., h * array.shape[-2] // _side(picked), w * array.shape[-1] // _side(picked)]
+
+
+def _collect(parts: dict, key: str, value: np.ndarray) -> None:
+    parts.setdefault(key, []).append(np.asarray(value))
+
+
+def _sample_values(chunk: xr.Dataset, var: str, picked) -> np.ndarray:
+    if picked is None:
+        source = {"row": "row", "col": "col"}.get(var, var)
+        return chunk[source].values
+    p, h, w, _ = picked
+    if var == "row":
+        return chunk["row0"].values[p] + h
+    if var == "col":
+        return chunk["col0"].values[p] + w
+    if var == "valid":
+        return chunk["valid"].values[p, :, h, w]
+    return chunk[var].values[p, h, w]
+
+
+def _s1_time_coords(part: xr.Dataset) -> dict:
+    """Dates of the Sentinel-1 series: its own ``time_s1`` dim, or Sentinel-2's dates."""
+    if "time_s1" in part.dims:
+        return _time_coords(part, "time_s1")
+    same = _time_coords(part, "time")
+    return {"time_s1": same.get("time", np.arange(part.sizes["time"]))}
+
+
+def _labelled_attention(got: dict, part: xr.Dataset, model, names: np.ndarray) -> xr.Dataset:
+    spec = model.spec
+    coords = {
+        "row": ("sample", got.pop("row").astype(np.int32)),
+        "col": ("sample", got.pop("col").astype(np.int32)),
+        "parcel": ("sample", got.pop("parcel").astype(np.int64)),
+        "tier4": ("sample", names[got.pop("tier4").astype(int)]),
+        "predicted": ("sample", names[got.pop("predicted").astype(int)]),
+        **_time_coords(part, "time"),
+    }
+    data = {"observed": (("sample", "time"), got.pop("valid").astype(bool))}
+    for key, value in got.items():
+        if key in ("temporal", "temporal_s1"):
+            if value.ndim == 2:  # one weight set: a single head
+                value = value[:, None, :]
+            time = "time" if key == "temporal" else "time_s1"
+            data[key] = (("sample", "head", time), value)
+            if time != "time":
+                coords.update(_s1_time_coords(part))
+        elif key == "channel":
+            channel = [
+                f"{s}:{n}" for s in spec.inputs if s != "enmap" for n in spec.channel_names[s]
+            ]
+            data["channel_gate"] = (("sample", "channel"), value)
+            coords["channel"] = channel[: value.shape[1]]
+        elif key == "spectral":
+            data[key] = (("sample", "group"), value)
+        elif key == "spatial":
+            data[key] = (("patch", "h", "w"), value)
+    out = xr.Dataset(data, coords=coords)
+    if "spatial" in out and "row0" in part.coords:
+        out = out.assign_coords(
+            row0=("patch", part["row0"].values), col0=("patch", part["col0"].values)
+        )
+    if "head" in out.dims:
+        out = out.assign_coords(head=np.arange(out.sizes["head"]))
+    out.attrs.update(model=model.name, kind=model.kind, classes=list(names))
+    return out
+
+
+# --- summaries ------------------------------------------------------------------------
+
+
+def class_profiles(attention: xr.Dataset, var: str = "temporal", by: str = "tier4") -> xr.DataArray:
+    """Mean attention per class: ``(class, head, time)`` for ``temporal``, etc.
+
+    Parameters
+    ----------
+    attention : xarray.Dataset
+        From :func:`extract_attention`.
+    var : str
+        ``"temporal"``, ``"temporal_s1"``, ``"channel_gate"`` or ``"spectral"``.
+    by : str
+        ``"tier4"`` (reference class) or ``"predicted"``.
+    """
+    if var not in attention:
+        raise ConfigError(
+            f"The {attention.attrs.get('model')} model returns no {var!r} attention; it has "
+            f"{[v for v in attention.data_vars if v != 'observed']}."
+        )
+    return attention[var].groupby(attention[by].rename("class")).mean("sample")
+
+
+def ndvi_by_class(ds: xr.Dataset, split: int | None = TEST) -> xr.DataArray:
+    """NDVI per class and date: quartiles over the class's pixels of one split.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset (``s2`` ``(sample, time, band)``) or patch dataset.
+    split : int or None
+        Split code (:data:`cropkit.splits.TEST`), None for all.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(class, quantile, time)`` with quantiles 0.25, 0.5 and 0.75.
+    """
+    part = select_split(ds, split) if split is not None else ds
+    red, nir = _band(part, ("B04", "red")), _band(part, ("B08", "nir"))
+    names = np.asarray(class_names(part, "tier4"))
+    if "patch" in part.dims:
+        p, h, w = np.nonzero(part["tier4"].values >= 0)
+        s2 = part["s2"].values  # (patch, time, band, h, w)
+        r, n = s2[p, :, red, h, w], s2[p, :, nir, h, w]
+        label = names[part["tier4"].values[p, h, w]]
+    else:
+        r = part["s2"].isel(band=red).values  # loads only these two bands
+        n = part["s2"].isel(band=nir).values
+        label = names[part["tier4"].values]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (n - r) / (n + r)  # (sample, time)
+    classes = sorted(set(label))
+    quartiles = [0.25, 0.5, 0.75]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a date with no value in a class
+        values = np.stack([np.nanquantile(ndvi[label == c], quartiles, axis=0) for c in classes])
+    return xr.DataArray(
+        values,
+        dims=("class", "quantile", "time"),
+        coords={"class": classes, "quantile": quartiles, **_time_coords(part, "time")},
+        name="ndvi",
+    )
+
+
+def _band(ds: xr.Dataset, names: tuple[str, ...]) -> int:
+    bands = [str(b) for b in ds["band"].values]
+    for name in names:
+        if name in bands:
+            return bands.index(name)
+    raise DataError(f"The dataset has no {' or '.join(names)} band (it has {bands}).")
+
+
+def key_stages(classes) -> pd.DataFrame:
+    """Typical day of year of each crop's stages (French calendars, ``data/crops.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the classes found in the table; columns ``sowing``, ``green-up``,
+        ``flowering``, ``senescence``, ``harvest`` (NaN where a crop has no such stage).
+    """
+    table = pd.read_csv(data_file("crops.csv")).set_index("tier4")
+    known = [c for c in classes if c in table.index]
+    return table.loc[known, list(STAGES.values())].rename(columns={v: k for k, v in STAGES.items()})
+
+
+def channel_by_class(attention: xr.Dataset) -> pd.DataFrame:
+    """Mean channel gate per class (rows) and band or polarisation (columns)."""
+    return class_profiles(attention, "channel_gate").to_pandas()
+
+
+def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFrame:
+    """Temporal attention on observed against interpolated dates, per class.
+
+    A weight is read relative to a uniform share (1 / dates): 1 means the date gets
+    its fair share, 2 twice that. Dates whose Sentinel-2 value was interpolated or
+    filled (cloudy all period) are compared with dates that were observed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the classes; ``observed`` and ``interpolated`` (mean relative weight),
+        ``interpolated_share`` (share of the class's dates that were interpolated).
+    """
+    weights = attention["temporal"].mean("head") * attention.sizes["time"]
+    observed = attention["observed"]
+    frame = pd.DataFrame(
+        {
+            "class": np.repeat(attention[by].values, attention.sizes["time"]),
+            "weight": weights.values.ravel(),
+            "observed": observed.values.ravel(),
+        }
+    )
+    table = frame.pivot_table(index="class", columns="observed", values="weight", aggfunc="mean")
+    table = table.rename(columns={True: "observed", False: "interpolated"})
+    table.columns.name = None
+    table["interpolated_share"] = frame.groupby("class")["observed"].agg(lambda s: 1 - s.mean())
+    return table.reindex(columns=["observed", "interpolated", "interpolated_share"])
+
+
+# --- attributions ----------------------------------------------------------------------
+
+
+def integrated_gradients(
+    model,
+    ds: xr.Dataset,
+    split: int | None = TEST,
+    max_samples: int = 256,
+    n_steps: int = 16,
+    batch_size: int = 32,
+) -> xr.DataArray:
+    """Integrated Gradients of the reference class over (date, band), for any deep model.
+
+    The path runs from the training mean of every band (zero after standardisation: "no
+    information") to the sample; missing values are set to that mean first. Pixel
+    models are explained per pixel; patch models per patch, for the mean logit of the
+    patch's majority class over the pixels of that class, summed over the patch.
+
+    Parameters
+    ----------
+    model : cropkit.trainer.DeepClassifier
+        A trained deep model (with or without attention).
+    ds : xarray.Dataset
+        Its pixel or patch dataset.
+    split : int or None
+        Split code (test by default).
+    max_samples : int
+        Samples (patches) explained, evenly spaced over the split.
+    n_steps : int
+        Steps of the path integral (captum's Gauss-Legendre rule).
+    batch_size : int
+        Samples per call.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(sample, time, band)`` attributions (logit units; they sum to the logit
+        difference between sample and baseline) with ``tier4`` (class) per sample.
+
+    Raises
+    ------
+    MissingExtraError
+        If captum is not installed (``pip install "cropkit[explain]"``).
+    """
+    try:
+        from captum.attr import IntegratedGradients
+    except ImportError as err:
+        raise MissingExtraError(
+            'Integrated Gradients need captum: pip install "cropkit[explain]" (or '
+            "pip install captum) in the environment of this kernel, then rerun."
+        ) from err
+    from .torchdata import TensorStreams
+
+    if getattr(model, "module", None) is None:
+        raise ConfigError(f"{model!r} is not a trained deep model: Integrated Gradients need one.")
+    first = "patch" if model.kind == "patch" else "sample"
+    part = select_split(ds, split) if split is not None else ds
+    if part.sizes.get(first, 0) == 0:
+        raise DataError(f"The dataset has no {first} in split {split}: nothing to explain.")
+    if part.sizes[first] > max_samples:
+        keep = np.unique(np.linspace(0, part.sizes[first] - 1, max_samples).round().astype(int))
+        part = part.isel({first: keep})
+    module = model.module.to("cpu").eval()
+    streams = TensorStreams(part, model.inputs)
+    mean = module.standardiser.s2_mean
+    attributions, targets = [], []
+    for index in torch.arange(len(streams)).split(batch_size):
+        batch = streams[index]
+        target = _target_class(batch["tier4"])
+        shape = [1] * batch["s2"].ndim
+        shape[2] = -1
+        base = mean.view(shape).expand_as(batch["s2"])
+        s2 = torch.where(torch.isnan(batch["s2"]), base, batch["s2"])
+        others = {k: v for k, v in batch.items() if k != "s2"}
+        ig = IntegratedGradients(_logit_of_target(module, model.kind, others, target))
+        attr = ig.attribute(s2, baselines=base, n_steps=n_steps).detach()
+        if model.kind == "patch":
+            attr = attr.sum(dim=(-2, -1))
+        attributions.append(attr.numpy())
+        targets.append(target.numpy())
+    names = np.asarray(model.spec.classes["tier4"])
+    out = xr.DataArray(
+        np.concatenate(attributions),
+        dims=("sample", "time", "band"),
+        coords={
+            "tier4": ("sample", names[np.concatenate(targets)]),
+            "band": model.spec.channel_names["s2"],
+            **_time_coords(part, "time"),
+        },
+        name="attribution",
+        attrs={"model": model.name, "n_steps": n_steps},
+    )
+    return out
+
+
+def _target_class(labels: torch.Tensor) -> torch.Tensor:
+    """Reference class per sample; a patch's majority class among its labelled pixels."""
+    if labels.ndim == 1:
+        return labels.long()
+    flat = labels.flatten(1).long()
+    counts = torch.stack([(flat == k).sum(1) for k in range(int(flat.max()) + 1)], dim=1)
+    return counts.argmax(1)
+
+
+def _logit_of_target(module, kind: str, others: dict, target: torch.Tensor):
+    """``f(s2) -> (B * steps,)`` the target class's logit; captum tiles ``s2`` by steps."""
+
+    def forward(s2: torch.Tensor) -> torch.Tensor:
+        repeat = s2.shape[0] // target.shape[0]
+        batch = {k: v.repeat(repeat, *[1] * (v.ndim - 1)) for k, v in others.items()}
+        batch["s2"] = s2
+        logits = module(batch)["tier4"]
+        target_r = target.repeat(repeat)
+        if kind == "pixel":
+            return logits.gather(1, target_r[:, None])[:, 0]
+        picked = logits.gather(1, target_r.view(-1, 1, 1, 1).expand(-1, 1, *logits.shape[2:]))
+        mask = (batch["tier4"] == target_r.view(-1, 1, 1)).float()
+        return (picked[:, 0] * mask).sum((1, 2)) / mask.sum((1, 2)).clamp(min=1)
+
+    return forward
+
+
+def attribution_profiles(attributions: xr.DataArray) -> xr.DataArray:
+    """Share of each date in the absolute attribution, per class: ``(class, time)``.
+
+    Absolute attributions summed over bands, averaged over the class's samples and
+    scaled to sum to one over dates, so they read like temporal attention.
+    """
+    per_date = abs(attributions).sum("band")
+    per_date = per_date / per_date.sum("time").where(per_date.sum("time") > 0)
+    return per_date.groupby(attributions["tier4"].rename("class")).mean("sample")
+
+
+def rank_agreement(first: xr.DataArray, second: xr.DataArray) -> pd.DataFrame:
+    """Spearman rank correlation over dates of two ``(class, time)`` profiles, per class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the classes in both; ``spearman`` and ``p_value``.
+    """
+    classes = [c for c in first["class"].values if c in set(second["class"].values)]
+    rows = {}
+    for c in classes:
+        a = np.asarray(first.sel({"class": c}).values, dtype=float)
+        b = np.asarray(second.sel({"class": c}).values, dtype=float)
+        rho, p = stats.spearmanr(a, b) if np.ptp(a) and np.ptp(b) else (np.nan, np.nan)
+        rows[c] = {"spearman": float(rho), "p_value": float(p)}
+    return pd.DataFrame(rows).T.rename_axis("class")
+
+
+def peak_agreement(separation: xr.DataArray, profiles: dict, top: int = 3) -> pd.DataFrame:
+    """Whether each profile peaks where two look-alike crops differ most.
+
+    Parameters
+    ----------
+    separation : xarray.DataArray
+        ``(pair, time)`` how far apart the two crops of each pair are on each date (the
+        truth: :func:`cropkit.demo.truth.canopy_separation`), with coordinates ``a`` and
+        ``b`` (the two crops) per pair.
+    profiles : dict
+        Source name (``"attention"``, ``"gradients"``) -> ``(class, time)`` profile
+        (:func:`class_profiles` averaged over heads, :func:`attribution_profiles`).
+    top : int
+        How many of the most separating dates count as "the right dates".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair and source: ``a``, ``b``, ``source``, ``separating`` (the
+        ``top`` dates, most separating first), ``peak`` (the date the pair's mean
+        profile weighs most), ``peak_rank`` (1: the most separating date), ``hit``
+        (the peak is among the ``top``), ``chance`` (``top`` / dates) and ``spearman``
+        (rank correlation of the profile with the separation over all dates).
+    """
+    labels = _date_labels(separation)
+    rows = []
+    for i in range(separation.sizes["pair"]):
+        sep = separation.isel(pair=i)
+        a, b = str(sep["a"].values), str(sep["b"].values)
+        order = np.argsort(-sep.values, kind="stable")
+        for source, profile in profiles.items():
+            present = set(profile["class"].values)
+            if a not in present or b not in present:
+                continue
+            mean = profile.sel({"class": [a, b]}).mean("class").values
+            peak = int(np.nanargmax(mean))
+            rank = int(np.flatnonzero(order == peak)[0]) + 1
+            rho = stats.spearmanr(mean, sep.values)[0] if np.ptp(mean) else np.nan
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "source": source,
+                    "separating": ", ".join(labels[j] for j in order[:top]),
+                    "peak": labels[peak],
+                    "peak_rank": rank,
+                    "hit": rank <= top,
+                    "chance": top / sep.sizes["time"],
+                    "spearman": float(rho),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _date_labels(da: xr.DataArray) -> list[str]:
+    values = da["time"].values if "time" in da.coords else np.arange(da.sizes["time"])
+    if np.issubdtype(np.asarray(values).dtype, np.datetime64):
+        return [pd.Timestamp(v).strftime("%d %b") for v in values]
+    return [str(v) for v in values]
+
+
+def peak_summary(peaks: pd.DataFrame) -> pd.DataFrame:
+    """Share of pairs whose peak falls on the right dates, per model and source.
+
+    Parameters
+    ----------
+    peaks : pandas.DataFrame
+        :func:`peak_agreement` tables with a ``model`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(model, source)``; ``pairs``, ``hit_rate``, ``chance``, ``mean_spearman``.
+    """
+    groups = peaks.groupby(["model", "source"])
+    return pd.DataFrame(
+        {
+            "pairs": groups.size(),
+            "hit_rate": groups["hit"].mean(),
+            "chance": groups["chance"].mean(),
+            "mean_spearman": groups["spearman"].mean(),
+        }
+    )

@@ -1,0 +1,182 @@
+"""Confusion per tier, parcel voting, parcel bootstrap and McNemar on hand-computed values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import f1_score
+
+from cropkit.confusion import (
+    accuracy_by,
+    bootstrap_f1,
+    border_distance,
+    confusion_counts,
+    error_kinds,
+    explained_errors,
+    mcnemar,
+    most_confused,
+    parcel_predictions,
+    pixel_and_parcel_scores,
+    row_normalised,
+    tier_confusions,
+    to_grid,
+)
+from cropkit.errors import DataError
+from cropkit.taxonomy import load_taxonomy
+
+WHEAT, DURUM, MAIZE, MEADOW = (
+    "winter_soft_wheat",
+    "winter_durum_wheat",
+    "grain_maize",
+    "permanent_meadow",
+)
+
+
+def _frame(true, pred, parcel):
+    tax = load_taxonomy()
+    frame = pd.DataFrame({"row": 0, "col": np.arange(len(true)), "parcel": parcel, "split": 3})
+    for level in (4, 3, 2, 1):
+        frame[f"true_tier{level}"] = tax.roll_up(np.asarray(true), level)
+        frame[f"pred_tier{level}"] = tax.roll_up(np.asarray(pred), level)
+    return frame
+
+
+@pytest.fixture()
+def frame():
+    true = [WHEAT] * 6 + [DURUM] * 3 + [MAIZE] * 3
+    pred = [WHEAT, WHEAT, WHEAT, WHEAT, DURUM, MAIZE, WHEAT, WHEAT, DURUM, MAIZE, MAIZE, MEADOW]
+    parcel = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    return _frame(true, pred, parcel)
+
+
+def test_counts_shares_and_the_most_confused_pairs(frame):
+    counts = confusion_counts(frame["true_tier4"], frame["pred_tier4"])
+    assert counts.loc[WHEAT].tolist() == [1, 0, 1, 4]  # columns in name order
+    assert list(counts.columns) == [MAIZE, MEADOW, DURUM, WHEAT]
+    shares = row_normalised(counts)
+    assert shares.loc[DURUM, WHEAT] == pytest.approx(2 / 3)
+    assert shares.loc[MEADOW].isna().all()  # no reference pixel: no share
+    top = most_confused(counts, top=2)
+    assert top.iloc[0][["reference", "predicted", "pixels"]].tolist() == [DURUM, WHEAT, 2]
+    assert top.iloc[0]["share_of_row"] == pytest.approx(2 / 3)
+
+
+def test_every_tier_by_roll_up_and_by_heads(frame):
+    tax = load_taxonomy()
+    heads = frame.copy()
+    heads["pred_tier2"] = "cereals"  # a head that says cereals everywhere
+    out = tier_confusions(heads, tax, hierarchical=True)
+    assert set(out) == {(t, "roll-up") for t in ("tier1", "tier2", "tier3", "tier4")} | {
+        (t, "heads") for t in ("tier1", "tier2", "tier3")
+    }
+    rolled = out[("tier2", "roll-up")]
+    assert rolled.loc["cereals", "cereals"] == 11 and rolled.loc["cereals", "grassland"] == 1
+    assert out[("tier2", "heads")].loc["cereals", "cereals"] == 12
+    assert set(tier_confusions(frame, tax)) == {
+        (t, "roll-up") for t in ("tier1", "tier2", "tier3", "tier4")
+    }
+    with pytest.raises(DataError, match="older cropkit"):
+        tier_confusions(frame.drop(columns="pred_tier3"), tax)
+
+
+def test_parcels_by_vote_and_by_mean_probability(frame):
+    classes = [DURUM, MAIZE, WHEAT]
+    proba = np.full((12, 3), 0.1)
+    proba[np.arange(12), [classes.index(p) if p in classes else 0 for p in frame["pred_tier4"]]] = (
+        0.8
+    )
+    proba[3] = [0.0, 0.5, 0.5]  # parcel 2: unsure wheat and maize pixels ...
+    proba[4] = [1.0, 0.0, 0.0]  # ... and one very sure durum pixel
+    proba[5] = [0.1, 0.45, 0.45]
+    parcels = parcel_predictions(frame, proba, classes)
+    assert parcels["true"].tolist() == [WHEAT, WHEAT, DURUM, MAIZE]
+    # parcel 2: a three-way tie goes to the first name (grain_maize)
+    assert parcels["vote"].tolist() == [WHEAT, MAIZE, WHEAT, MAIZE]
+    # parcel 2 means: durum 1.1 / 3, maize 0.95 / 3, wheat 0.95 / 3
+    assert parcels.loc[2, "mean_proba"] == DURUM
+    assert parcels["pixels"].tolist() == [3, 3, 3, 3]
+    scores = pixel_and_parcel_scores(frame, parcels)
+    assert list(scores.index) == ["pixel", "parcel (vote)", "parcel (mean probability)"]
+    assert scores.loc["parcel (vote)", "overall_accuracy"] == pytest.approx(0.5)
+    assert scores.loc["pixel", "samples"] == 12 and scores.loc["parcel (vote)", "samples"] == 4
+    with pytest.raises(DataError, match="do not match"):
+        parcel_predictions(frame, proba[:5], classes)
+
+
+def test_bootstrap_point_estimates_are_the_plain_f1(frame):
+    table = bootstrap_f1(frame["true_tier4"], frame["pred_tier4"], frame["parcel"], n_boot=200)
+    classes = [MAIZE, MEADOW, DURUM, WHEAT]
+    plain = f1_score(frame["true_tier4"], frame["pred_tier4"], labels=classes, average=None)
+    np.testing.assert_allclose(table.loc[[MAIZE, DURUM, WHEAT], "f1"], plain[[0, 2, 3]])
+    assert np.isnan(table.loc[MEADOW, "f1"]) and table.loc[MEADOW, "note"] == "no test sample"
+    assert table.loc["macro", "f1"] == pytest.approx(np.mean(plain[[0, 2, 3]]))
+    scored = table.drop(index=MEADOW)
+    assert ((scored["low"] <= scored["f1"] + 1e-9) & (scored["f1"] <= scored["high"] + 1e-9)).all()
+    assert table.loc[WHEAT, "parcels"] == 2 and table.loc["macro", "parcels"] == 4
+
+
+def test_bootstrap_resamples_parcels_not_pixels():
+    rng = np.random.default_rng(1)
+    parcels = np.repeat(np.arange(40), 50)  # 40 parcels of 50 pixels
+    true = np.where(parcels % 2, "a", "b")
+    right = np.repeat(rng.random(40) < 0.7, 50)  # a parcel is right or wrong as a whole
+    pred = np.where(right, true, np.where(true == "a", "b", "a"))
+    by_parcel = bootstrap_f1(true, pred, parcels, n_boot=300)
+    by_pixel = bootstrap_f1(true, pred, np.arange(true.size), n_boot=300)
+    width = lambda t: t.loc["macro", "high"] - t.loc["macro", "low"]  # noqa: E731
+    assert width(by_parcel) > 4 * width(by_pixel)
+    perfect = bootstrap_f1(true, true, parcels, n_boot=50)
+    assert (perfect[["f1", "low", "high"]].to_numpy(dtype=float) == 1.0).all()
+
+
+def test_predictions_outside_the_listed_classes_are_misses():
+    table = bootstrap_f1(["a", "a", "b"], ["a", "z", "b"], [1, 2, 3], classes=["a", "b"], n_boot=10)
+    assert table.loc["a", "f1"] == pytest.approx(2 / 3)  # recall 1/2, precision 1
+    with pytest.raises(DataError, match="same length"):
+        bootstrap_f1(["a"], ["a", "b"], [1])
+
+
+def test_mcnemar_is_scipys_exact_binomial_test():
+    a = np.array([True] * 8 + [False] * 2 + [True] * 20 + [False] * 5)
+    b = np.array([False] * 8 + [True] * 2 + [True] * 20 + [False] * 5)
+    out = mcnemar(a, b)
+    assert (out["a_only"], out["b_only"], out["both"], out["neither"]) == (8, 2, 20, 5)
+    assert out["p_value"] == pytest.approx(stats.binomtest(8, 10, 0.5).pvalue)
+    assert out["p_value"] == pytest.approx(112 / 1024)  # 2 * (1 + 10 + 45) / 2 ** 10
+    assert out["statistic"] == pytest.approx((8 - 2 - 1) ** 2 / 10)
+    assert mcnemar(a, a)["p_value"] == 1.0
+    with pytest.raises(DataError):
+        mcnemar(a, b[:3])
+
+
+def test_error_kinds_on_a_grid(frame):
+    kinds = error_kinds(frame)
+    # wheat->durum: same family (cereals); wheat->maize: cereals too; maize->meadow: another
+    assert kinds.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 2]
+    grid = to_grid(kinds, frame["row"], frame["col"], (2, 12), fill=255)
+    assert grid.dtype == np.uint8 and (grid[1] == 255).all() and grid[0, 11] == 2
+
+
+def test_border_distance():
+    parcel = np.zeros((7, 7), dtype=int)
+    parcel[1:6, 1:6] = 1
+    dist = border_distance(parcel)
+    assert dist[0, 0] == 0 and dist[1, 1] == 1 and dist[1, 3] == 1
+    assert dist[2, 2] == 2 and dist[3, 3] == 3
+    two = np.ones((3, 6), dtype=int)
+    two[:, 3:] = 2
+    assert border_distance(two)[1].tolist() == [3, 2, 1, 1, 2, 3]  # the image edge is no border
+
+
+def test_accuracy_by_bins_and_what_known_flags_explain():
+    clear = np.array([1, 2, 3, 8, 9, 10])
+    ok = np.array([False, False, True, True, True, True])
+    table = accuracy_by(clear, ok, [0, 4, 12], "clear observations")
+    assert table["pixels"].tolist() == [3, 3]
+    assert table["accuracy"].tolist() == pytest.approx([1 / 3, 1.0])
+    assert table["share_of_errors"].tolist() == [1.0, 0.0]
+    flags = pd.DataFrame({"false_declaration": [True, False, False, False, False, False]})
+    out = explained_errors(ok, flags)
+    assert out.loc["false_declaration", "share_of_errors"] == 0.5
+    assert out.loc["none of these", "pixels"] == 5
+    assert out.loc["none of these", "accuracy"] == pytest.approx(0.8)
