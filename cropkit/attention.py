@@ -63,7 +63,14 @@ __all__ = [
     "lookalike_pairs",
     "peak_summary",
     "busiest_patch",
+    "captum_missing",
 ]
+
+#: What to do when captum is missing.
+CAPTUM_HINT = (
+    'Integrated Gradients need captum: pip install "cropkit[explain]" (or pip install captum) '
+    "in the environment of this kernel, then rerun."
+)
 
 #: Tier-4 crops that look alike from space, as pairs (those absent from a run are skipped).
 LOOKALIKE_PAIRS = (
@@ -430,6 +437,15 @@ def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFr
 # --- attributions ----------------------------------------------------------------------
 
 
+def captum_missing() -> str | None:
+    """None when captum can be imported, else how to install it."""
+    try:
+        import captum.attr  # noqa: F401
+    except ImportError:
+        return CAPTUM_HINT
+    return None
+
+
 def integrated_gradients(
     model,
     ds: xr.Dataset,
@@ -474,10 +490,7 @@ def integrated_gradients(
     try:
         from captum.attr import IntegratedGradients
     except ImportError as err:
-        raise MissingExtraError(
-            'Integrated Gradients need captum: pip install "cropkit[explain]" (or '
-            "pip install captum) in the environment of this kernel, then rerun."
-        ) from err
+        raise MissingExtraError(CAPTUM_HINT) from err
     from .torchdata import TensorStreams
 
     if getattr(model, "module", None) is None:

@@ -82,8 +82,12 @@ def check_trained(run: RunFolder, wanted, allowed: list[str] | None = None) -> l
                 f"{allowed} in notebook {TRAINING} (models=[...])."
             )
         return usable
-    names = [wanted] if isinstance(wanted, str) else list(wanted)
-    if not names or not all(isinstance(n, str) for n in names):
+    names = [wanted] if isinstance(wanted, str) else wanted
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
         raise ConfigError(f"models must be 'all' or a list of model names, not {wanted!r}.")
     for name in names:
         if allowed is not None and name not in allowed:

@@ -45,7 +45,14 @@ TINY = {
 @pytest.fixture(scope="module")
 def patches(toy_scene):
     split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.0)
-    return patch_dataset(toy_scene["s2"], toy_scene["labels"], split, size=8, s1=toy_scene["s1"])
+    return patch_dataset(
+        toy_scene["s2"],
+        toy_scene["labels"],
+        split,
+        size=8,
+        s1=toy_scene["s1"],
+        enmap=toy_scene["enmap"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,7 @@ def trained(toy_pixels, patches):
     models = {}
     for name, settings in TINY.items():
         data = toy_pixels if name == "ltae" else patches
-        inputs = ("s2", "s1") if name == "attention3dcnn" else ("s2",)
+        inputs = {"attention3dcnn": ("s2", "s1"), "dual_stream": ("s2", "enmap")}.get(name, ("s2",))
         model = get_model(name, inputs=inputs, **settings)
         model.fit(select_split(data, TRAIN), progress=False)
         models[name] = (model, data)
@@ -123,6 +130,13 @@ def test_per_class_summaries(trained, toy_pixels):
     assert list(stages.index) == ["grain_maize"] and stages.loc["grain_maize", "harvest"] > 250
     with pytest.raises(ConfigError, match="no 'channel_gate' attention"):
         class_profiles(att, "channel_gate")
+
+
+def test_spectral_attention_of_the_enmap_stream_sums_to_one(trained):
+    model, data = trained["dual_stream"]
+    att = extract_attention(model, data, device="cpu")
+    assert att["spectral"].dims == ("sample", "group")
+    np.testing.assert_allclose(att["spectral"].sum("group").values, 1.0, atol=1e-4)
 
 
 def test_a_model_without_attention_names_those_with_it(toy_pixels):

@@ -92,3 +92,30 @@ def test_a_hierarchical_enmap_model_maps_every_tier_from_its_own_heads(toy_scene
         for tier in ("tier4", "tier2"):
             window = tiles[f"class_{tier}"].values[r : r + 8, c : c + 8]
             assert np.array_equal(window, tiers[tier][i])
+
+
+def test_xgboost_with_enmap_maps_a_dask_composite(toy_scene, split):
+    """The composites of notebook 03 open lazily; the EnMAP features then mix dask and numpy."""
+    from conftest import FAST_XGBOOST
+
+    ds = pixel_dataset(toy_scene["s2"], toy_scene["labels"], split, enmap=toy_scene["enmap"])
+    model = get_model("xgboost", inputs=("s2", "enmap"), **FAST_XGBOOST)
+    model.fit(select_split(ds, TRAIN))
+    lazy = toy_scene["s2"].chunk({"y": 20, "x": 40})
+    crop_map = predict_zone(model, lazy, enmap=toy_scene["enmap"], rows_per_block=16)
+    at = (ds["row"].values, ds["col"].values)
+    assert np.array_equal(
+        crop_map["class_tier4"].values[at], model.classes_[model.predict_proba(ds).argmax(1)]
+    )
+
+
+def test_sample_probabilities_follow_the_labelled_pixels(toy_scene, split, pixel_model):
+    from cropkit.inference import sample_probabilities
+    from cropkit.splits import TEST
+
+    model, ds = pixel_model
+    frame = sample_probabilities(model, ds, TEST)
+    test = select_split(ds, TEST)
+    assert list(frame.columns[:2]) == ["row", "col"] and len(frame) == test.sizes["sample"]
+    assert list(frame.columns[2:]) == list(model.spec.classes["tier4"])
+    np.testing.assert_allclose(frame.iloc[:, 2:].sum(axis=1), 1.0, atol=1e-5)

@@ -23,7 +23,11 @@ def demo_run(tmp_path_factory):
         run_root=str(tmp_path_factory.mktemp("runs")),
     )
     # every notebook, in order, against one local STAC API; 04 with a small training budget
-    fast = {"04": {"max_train_pixels": 6000, "folds": 3, "epochs": 2, "train_minutes": 0.5}}
+    fast = {
+        "04": {"max_train_pixels": 6000, "folds": 3, "epochs": 2, "train_minutes": 0.5},
+        "05": {"max_samples": 4000, "attribution_samples": 64, "attribution_steps": 8},
+        "06": {"n_boot": 200},
+    }
     timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
 
@@ -202,3 +206,53 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
     text = json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs])
     assert "macro_f1" in text and "random pixels" in text
     assert timings["04_model_training"] > 0
+
+
+def test_05_labels_attention_and_scores_it_against_the_truth(demo_run):
+    import pandas as pd
+    import xarray as xr
+
+    cfg, timings = demo_run
+    run_dir = cfg.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    entry = manifest["notebooks"]["05_attention_visualization"]
+    assert entry["parameters"]["attribution_samples"] == 64
+    att = xr.open_zarr(run_dir / manifest["products"]["attention_ltae"])
+    assert att["temporal"].dims == ("sample", "head", "time") and att.sizes["sample"] == 4000
+    assert abs(float(att["temporal"].sum("time").mean()) - 1) < 1e-4
+    grads = xr.open_zarr(run_dir / manifest["products"]["attributions_ltae"])
+    assert grads["attribution"].dims == ("sample", "time", "band")
+    peaks = pd.read_parquet(run_dir / manifest["products"]["attention_truth_peaks"])
+    assert {"attention", "gradients"} <= set(peaks["source"])
+    assert ("winter_soft_wheat", "winter_durum_wheat") in set(zip(peaks["a"], peaks["b"]))
+    assert peaks["peak_rank"].between(1, 12).all()
+    (summary,) = [r for r in entry["metrics"]["truth_peaks"] if r["source"] == "attention"]
+    assert 0 <= summary["hit_rate"] <= 1 and summary["chance"] == 0.25
+    assert timings["05_attention_visualization"] > 0
+
+
+def test_06_scores_pixels_parcels_and_areas_with_intervals(demo_run):
+    import pandas as pd
+    import rasterio
+
+    cfg, timings = demo_run
+    run_dir = cfg.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    summary = json.loads((run_dir / manifest["products"]["confusion_summary"]).read_text())
+    assert set(summary["models"]) == {"xgboost", "ltae"}
+    assert summary["mcnemar"]["models"] == ["xgboost", "ltae"]
+    assert 0 <= summary["mcnemar"]["p_value"] <= 1
+    for name, row in summary["models"].items():
+        assert row["macro_f1_low"] <= row["tier4_macro_f1"] <= row["macro_f1_high"], name
+        assert 0 < row["area_weighted_accuracy"] < 1
+    scores = pd.read_parquet(run_dir / manifest["products"]["confusion_scores"])
+    assert len(scores) == 6  # pixel, parcel vote, parcel mean probability; two models
+    areas = pd.read_parquet(run_dir / manifest["products"]["confusion_areas_xgboost"])
+    assert (areas["sample"] <= 100).all() and (areas["area_ci95_ha"] >= 0).all()
+    assert abs(areas["area_ha"].sum() - areas["mapped_ha"].sum()) < 1e-6
+    explained = pd.read_parquet(run_dir / manifest["products"]["confusion_explained_errors"])
+    assert "false_declaration" in set(explained.index.get_level_values(-1))
+    with rasterio.open(run_dir / manifest["products"]["confusion_errors_ltae"]) as src:
+        errors = src.read(1)
+    assert set(errors.ravel().tolist()) <= {0, 1, 2, 255} and (errors == 0).sum() > 0
+    assert timings["06_confusion_analysis"] > 0

@@ -1,0 +1,76 @@
+"""Opening what notebook 04 saved: clear errors for missing, unknown and older products."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from cropkit.errors import ConfigError, DataError
+from cropkit.products import (
+    check_pair,
+    check_settings,
+    check_trained,
+    load_predictions,
+    load_trained,
+    save_summary,
+    trained_models,
+)
+from cropkit.run import RunFolder
+
+
+@pytest.fixture()
+def run(tmp_path):
+    run = RunFolder(tmp_path / "chartres-2023")
+    for name in ("xgboost", "ltae"):
+        folder = run.path / "models" / name
+        folder.mkdir(parents=True)
+        (folder / "model.json").write_text(json.dumps({"name": name}))
+    run.record("04_model_training", {}, products={"model_xgboost": "m", "model_ltae": "m"})
+    return run
+
+
+def test_a_run_without_models_says_which_notebook_to_run(tmp_path):
+    with pytest.raises(DataError, match="run notebook 04_model_training"):
+        trained_models(RunFolder(tmp_path / "empty"))
+
+
+def test_models_are_checked_against_the_run(run):
+    assert trained_models(run) == ["xgboost", "ltae"]
+    assert check_trained(run, "all") == ["xgboost", "ltae"]
+    assert check_trained(run, "all", allowed=["ltae", "utae"]) == ["ltae"]
+    with pytest.raises(ConfigError, match=r"has no trained 'utae'; it has \['xgboost', 'ltae'\]"):
+        check_trained(run, ["utae"])
+    with pytest.raises(ConfigError, match=r"the models that can are \['ltae', 'utae'\]"):
+        check_trained(run, ["xgboost"], allowed=["ltae", "utae"])
+    with pytest.raises(ConfigError, match="train one of"):
+        check_trained(run, "all", allowed=["utae"])
+    with pytest.raises(ConfigError, match="'all' or a list"):
+        check_trained(run, 3)
+
+
+def test_an_older_model_or_prediction_file_is_named(run):
+    with pytest.raises(DataError, match="older cropkit"):
+        load_trained(run, "ltae")  # a model.json without its settings
+    pd.DataFrame({"row": [1], "col": [2]}).to_parquet(run.path / "predictions_ltae.parquet")
+    with pytest.raises(DataError, match=r"older cropkit \(it lacks"):
+        load_predictions(run, "ltae")
+    with pytest.raises(DataError, match="run notebook 04"):
+        load_predictions(run, "xgboost")
+
+
+def test_pairs_and_settings():
+    assert check_pair([], ["a", "b", "c"]) == ["a", "b"]
+    assert check_pair([], ["a"]) == []
+    assert check_pair(["c", "a"], ["a", "b", "c"]) == ["c", "a"]
+    for bad, match in [("ab", "list of two"), (["a"], "two different"), (["a", "z"], "not among")]:
+        with pytest.raises(ConfigError, match=match):
+            check_pair(bad, ["a", "b"])
+    check_settings(n=0, m=5)
+    for value in (-1, 1.5, True, "3"):
+        with pytest.raises(ConfigError, match="n_boot must be a whole number"):
+            check_settings(n_boot=value)
+
+
+def test_summaries_hold_no_nan(run):
+    path = save_summary(run, "confusion", {"a": float("nan"), "b": [1.0, float("inf")]})
+    assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None]}
