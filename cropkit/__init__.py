@@ -34,6 +34,7 @@ _LAZY = {
 _SUBMODULES = {
     "area_estimation",
     "attention",
+    "attribution",
     "cloudmask",
     "confusion",
     "products",
@@ -60,6 +61,7 @@ _SUBMODULES = {
     "workflow",
     "config",
     "demo",
+    "error_analysis",
     "errors",
     "paths",
     "plot",

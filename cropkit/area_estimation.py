@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .confusion import confusion_counts
 from .errors import DataError
 
-__all__ = ["AreaEstimates", "stratified_estimates", "Z95"]
+__all__ = ["AreaEstimates", "stratified_estimates", "area_sample", "Z95"]
 
 #: Standard-normal quantile of a two-sided 95 % interval.
 Z95 = 1.96
@@ -192,3 +193,61 @@ def _producers_variance(n, n_i, mapped, users, producers, dof) -> np.ndarray:
             )
             out[j] = (first + second) / n_ref[j] ** 2
     return out
+
+
+def area_sample(
+    frame: pd.DataFrame,
+    mapped,
+    classes,
+    study_rows,
+    study_cols,
+    per_class: int = 0,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A reference sample stratified by map class, for :mod:`cropkit.area_estimation`.
+
+    The strata are the map's tier-4 classes over the study area's labelled (declared
+    cropland) pixels; the reference sample is drawn from the held-out test pixels,
+    ``per_class`` per map class at random (all test pixels when 0).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Test predictions (``row``, ``col``, ``true_tier4``).
+    mapped : numpy.ndarray
+        ``(y, x)`` tier-4 class index of the map.
+    classes : list of str
+        Names of the map's class indices.
+    study_rows, study_cols : array-like
+        The pixels whose map classes make the strata (e.g. every labelled pixel).
+    per_class : int
+        Reference pixels drawn per map class (0: every test pixel).
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Map class (rows) x reference class (columns) sample counts, same classes on
+        both axes.
+    mapped_pixels : numpy.ndarray
+        Pixels of each of those classes in the map's strata.
+    """
+    names = np.asarray(classes)
+    strata = names[mapped[np.asarray(study_rows), np.asarray(study_cols)]]
+    map_class = names[mapped[frame["row"].to_numpy(), frame["col"].to_numpy()]]
+    picked = np.arange(len(frame))
+    if per_class:
+        rng = np.random.default_rng(seed)
+        picked = np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(map_class == c))[:per_class]
+                for c in np.unique(map_class)
+            ]
+        )
+    reference = frame["true_tier4"].to_numpy()[picked]
+    present = sorted(set(strata) | set(reference) | set(map_class[picked]))
+    counts = confusion_counts(map_class[picked], reference, present)
+    counts.index.name, counts.columns.name = "map", "reference"
+    mapped_pixels = pd.Series(strata).value_counts().reindex(present, fill_value=0).to_numpy()
+    return counts, mapped_pixels

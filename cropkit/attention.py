@@ -1,4 +1,4 @@
-"""What the deep models attend to, as labelled arrays, and how it compares with gradients.
+"""What the deep models attend to, as labelled arrays, summarised per class and date.
 
 Every attention-capable network (``ltae``, ``utae``, ``attention3dcnn``,
 ``dual_stream``; :func:`attention_models`) returns its attention weights beside its
@@ -21,11 +21,8 @@ a groupby: per class (:func:`class_profiles`), observed against interpolated dat
 (no fused attention kernel hides them: cropkit's attention layers compute the softmax
 explicitly, and ``nn.MultiheadAttention`` is called with ``need_weights=True``).
 
-Integrated Gradients (:func:`integrated_gradients`, with captum) give every deep model,
-with or without attention, an attribution per (date, band), to be read beside the
-attention (:func:`rank_agreement`). :func:`peak_agreement` scores both against the dates
-where two look-alike crops really differ, which the demo simulator knows
-(:func:`cropkit.demo.truth.canopy_separation`).
+Gradients, for every deep model, and the scoring of both against the demo's truth are
+in :mod:`cropkit.attribution`.
 """
 
 from __future__ import annotations
@@ -36,16 +33,14 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from scipy import stats
 
 from .datasets import class_names, select_split
-from .errors import ConfigError, DataError, MissingExtraError
-from .models import NETWORKS, model_names, network_class
+from .errors import ConfigError, DataError
+from .models import model_names, network_class
 from .paths import data_file
 from .splits import TEST
 
 __all__ = [
-    "LOOKALIKE_PAIRS",
     "attention_models",
     "check_attention_model",
     "extract_attention",
@@ -54,36 +49,10 @@ __all__ = [
     "key_stages",
     "channel_by_class",
     "attention_on_observed",
-    "integrated_gradients",
-    "attribution_profiles",
-    "rank_agreement",
-    "peak_agreement",
-    "deep_models",
     "frequent_classes",
-    "lookalike_pairs",
-    "peak_summary",
     "busiest_patch",
-    "captum_missing",
 ]
 
-#: What to do when captum is missing.
-CAPTUM_HINT = (
-    'Integrated Gradients need captum: pip install "cropkit[explain]" (or pip install captum) '
-    "in the environment of this kernel, then rerun."
-)
-
-#: Tier-4 crops that look alike from space, as pairs (those absent from a run are skipped).
-LOOKALIKE_PAIRS = (
-    ("winter_soft_wheat", "winter_durum_wheat"),
-    ("winter_soft_wheat", "winter_barley"),
-    ("winter_soft_wheat", "winter_triticale"),
-    ("winter_barley", "spring_barley"),
-    ("grain_maize", "silage_maize"),
-    ("temporary_meadow", "permanent_meadow"),
-    ("temporary_meadow", "alfalfa"),
-    ("sugar_beet", "potato"),
-    ("sunflower", "soybean"),
-)
 
 #: Typical crop stages of ``data/crops.csv`` (day-of-year columns), in season order.
 STAGES = {
@@ -98,11 +67,6 @@ STAGES = {
 def attention_models() -> list[str]:
     """Registered models whose network returns attention weights."""
     return [n for n in model_names() if getattr(_network(n), "attention_names", ())]
-
-
-def deep_models(names) -> list[str]:
-    """The deep models among ``names`` (Integrated Gradients explain them all)."""
-    return [n for n in names if n in NETWORKS]
 
 
 def frequent_classes(attention: xr.Dataset, n: int = 8) -> list[str]:
@@ -120,12 +84,6 @@ def busiest_patch(attention: xr.Dataset, patches: xr.Dataset) -> int:
     )
     corners = zip(attention["row0"].values.tolist(), attention["col0"].values.tolist())
     return int(np.argmax([labelled.get(c, 0) for c in corners]))
-
-
-def lookalike_pairs(classes) -> list[tuple[str, str]]:
-    """The pairs of :data:`LOOKALIKE_PAIRS` whose two crops are both in ``classes``."""
-    present = set(classes)
-    return [pair for pair in LOOKALIKE_PAIRS if set(pair) <= present]
 
 
 def _network(name: str):
@@ -432,245 +390,3 @@ def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFr
     table.columns.name = None
     table["interpolated_share"] = frame.groupby("class")["observed"].agg(lambda s: 1 - s.mean())
     return table.reindex(columns=["observed", "interpolated", "interpolated_share"])
-
-
-# --- attributions ----------------------------------------------------------------------
-
-
-def captum_missing() -> str | None:
-    """None when captum can be imported, else how to install it."""
-    try:
-        import captum.attr  # noqa: F401
-    except ImportError:
-        return CAPTUM_HINT
-    return None
-
-
-def integrated_gradients(
-    model,
-    ds: xr.Dataset,
-    split: int | None = TEST,
-    max_samples: int = 256,
-    n_steps: int = 16,
-    batch_size: int = 32,
-) -> xr.DataArray:
-    """Integrated Gradients of the reference class over (date, band), for any deep model.
-
-    The path runs from the training mean of every band (zero after standardisation: "no
-    information") to the sample; missing values are set to that mean first. Pixel
-    models are explained per pixel; patch models per patch, for the mean logit of the
-    patch's majority class over the pixels of that class, summed over the patch.
-
-    Parameters
-    ----------
-    model : cropkit.trainer.DeepClassifier
-        A trained deep model (with or without attention).
-    ds : xarray.Dataset
-        Its pixel or patch dataset.
-    split : int or None
-        Split code (test by default).
-    max_samples : int
-        Samples (patches) explained, evenly spaced over the split.
-    n_steps : int
-        Steps of the path integral (captum's Gauss-Legendre rule).
-    batch_size : int
-        Samples per call.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``(sample, time, band)`` attributions (logit units; they sum to the logit
-        difference between sample and baseline) with ``tier4`` (class) per sample.
-
-    Raises
-    ------
-    MissingExtraError
-        If captum is not installed (``pip install "cropkit[explain]"``).
-    """
-    try:
-        from captum.attr import IntegratedGradients
-    except ImportError as err:
-        raise MissingExtraError(CAPTUM_HINT) from err
-    from .torchdata import TensorStreams
-
-    if getattr(model, "module", None) is None:
-        raise ConfigError(f"{model!r} is not a trained deep model: Integrated Gradients need one.")
-    first = "patch" if model.kind == "patch" else "sample"
-    part = select_split(ds, split) if split is not None else ds
-    if part.sizes.get(first, 0) == 0:
-        raise DataError(f"The dataset has no {first} in split {split}: nothing to explain.")
-    if part.sizes[first] > max_samples:
-        keep = np.unique(np.linspace(0, part.sizes[first] - 1, max_samples).round().astype(int))
-        part = part.isel({first: keep})
-    module = model.module.to("cpu").eval()
-    streams = TensorStreams(part, model.inputs)
-    mean = module.standardiser.s2_mean
-    attributions, targets = [], []
-    for index in torch.arange(len(streams)).split(batch_size):
-        batch = streams[index]
-        target = _target_class(batch["tier4"])
-        shape = [1] * batch["s2"].ndim
-        shape[2] = -1
-        base = mean.view(shape).expand_as(batch["s2"])
-        s2 = torch.where(torch.isnan(batch["s2"]), base, batch["s2"])
-        others = {k: v for k, v in batch.items() if k != "s2"}
-        ig = IntegratedGradients(_logit_of_target(module, model.kind, others, target))
-        attr = ig.attribute(s2, baselines=base, n_steps=n_steps).detach()
-        if model.kind == "patch":
-            attr = attr.sum(dim=(-2, -1))
-        attributions.append(attr.numpy())
-        targets.append(target.numpy())
-    names = np.asarray(model.spec.classes["tier4"])
-    out = xr.DataArray(
-        np.concatenate(attributions),
-        dims=("sample", "time", "band"),
-        coords={
-            "tier4": ("sample", names[np.concatenate(targets)]),
-            "band": model.spec.channel_names["s2"],
-            **_time_coords(part, "time"),
-        },
-        name="attribution",
-        attrs={"model": model.name, "n_steps": n_steps},
-    )
-    return out
-
-
-def _target_class(labels: torch.Tensor) -> torch.Tensor:
-    """Reference class per sample; a patch's majority class among its labelled pixels."""
-    if labels.ndim == 1:
-        return labels.long()
-    flat = labels.flatten(1).long()
-    counts = torch.stack([(flat == k).sum(1) for k in range(int(flat.max()) + 1)], dim=1)
-    return counts.argmax(1)
-
-
-def _logit_of_target(module, kind: str, others: dict, target: torch.Tensor):
-    """``f(s2) -> (B * steps,)`` the target class's logit; captum tiles ``s2`` by steps."""
-
-    def forward(s2: torch.Tensor) -> torch.Tensor:
-        repeat = s2.shape[0] // target.shape[0]
-        batch = {k: v.repeat(repeat, *[1] * (v.ndim - 1)) for k, v in others.items()}
-        batch["s2"] = s2
-        logits = module(batch)["tier4"]
-        target_r = target.repeat(repeat)
-        if kind == "pixel":
-            return logits.gather(1, target_r[:, None])[:, 0]
-        picked = logits.gather(1, target_r.view(-1, 1, 1, 1).expand(-1, 1, *logits.shape[2:]))
-        mask = (batch["tier4"] == target_r.view(-1, 1, 1)).float()
-        return (picked[:, 0] * mask).sum((1, 2)) / mask.sum((1, 2)).clamp(min=1)
-
-    return forward
-
-
-def attribution_profiles(attributions: xr.DataArray) -> xr.DataArray:
-    """Share of each date in the absolute attribution, per class: ``(class, time)``.
-
-    Absolute attributions summed over bands, averaged over the class's samples and
-    scaled to sum to one over dates, so they read like temporal attention.
-    """
-    per_date = abs(attributions).sum("band")
-    per_date = per_date / per_date.sum("time").where(per_date.sum("time") > 0)
-    return per_date.groupby(attributions["tier4"].rename("class")).mean("sample")
-
-
-def rank_agreement(first: xr.DataArray, second: xr.DataArray) -> pd.DataFrame:
-    """Spearman rank correlation over dates of two ``(class, time)`` profiles, per class.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index the classes in both; ``spearman`` and ``p_value``.
-    """
-    classes = [c for c in first["class"].values if c in set(second["class"].values)]
-    rows = {}
-    for c in classes:
-        a = np.asarray(first.sel({"class": c}).values, dtype=float)
-        b = np.asarray(second.sel({"class": c}).values, dtype=float)
-        rho, p = stats.spearmanr(a, b) if np.ptp(a) and np.ptp(b) else (np.nan, np.nan)
-        rows[c] = {"spearman": float(rho), "p_value": float(p)}
-    return pd.DataFrame(rows).T.rename_axis("class")
-
-
-def peak_agreement(separation: xr.DataArray, profiles: dict, top: int = 3) -> pd.DataFrame:
-    """Whether each profile peaks where two look-alike crops differ most.
-
-    Parameters
-    ----------
-    separation : xarray.DataArray
-        ``(pair, time)`` how far apart the two crops of each pair are on each date (the
-        truth: :func:`cropkit.demo.truth.canopy_separation`), with coordinates ``a`` and
-        ``b`` (the two crops) per pair.
-    profiles : dict
-        Source name (``"attention"``, ``"gradients"``) -> ``(class, time)`` profile
-        (:func:`class_profiles` averaged over heads, :func:`attribution_profiles`).
-    top : int
-        How many of the most separating dates count as "the right dates".
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per pair and source: ``a``, ``b``, ``source``, ``separating`` (the
-        ``top`` dates, most separating first), ``peak`` (the date the pair's mean
-        profile weighs most), ``peak_rank`` (1: the most separating date), ``hit``
-        (the peak is among the ``top``), ``chance`` (``top`` / dates) and ``spearman``
-        (rank correlation of the profile with the separation over all dates).
-    """
-    labels = _date_labels(separation)
-    rows = []
-    for i in range(separation.sizes["pair"]):
-        sep = separation.isel(pair=i)
-        a, b = str(sep["a"].values), str(sep["b"].values)
-        order = np.argsort(-sep.values, kind="stable")
-        for source, profile in profiles.items():
-            present = set(profile["class"].values)
-            if a not in present or b not in present:
-                continue
-            mean = profile.sel({"class": [a, b]}).mean("class").values
-            peak = int(np.nanargmax(mean))
-            rank = int(np.flatnonzero(order == peak)[0]) + 1
-            rho = stats.spearmanr(mean, sep.values)[0] if np.ptp(mean) else np.nan
-            rows.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "source": source,
-                    "separating": ", ".join(labels[j] for j in order[:top]),
-                    "peak": labels[peak],
-                    "peak_rank": rank,
-                    "hit": rank <= top,
-                    "chance": top / sep.sizes["time"],
-                    "spearman": float(rho),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _date_labels(da: xr.DataArray) -> list[str]:
-    values = da["time"].values if "time" in da.coords else np.arange(da.sizes["time"])
-    if np.issubdtype(np.asarray(values).dtype, np.datetime64):
-        return [pd.Timestamp(v).strftime("%d %b") for v in values]
-    return [str(v) for v in values]
-
-
-def peak_summary(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Share of pairs whose peak falls on the right dates, per model and source.
-
-    Parameters
-    ----------
-    peaks : pandas.DataFrame
-        :func:`peak_agreement` tables with a ``model`` column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``(model, source)``; ``pairs``, ``hit_rate``, ``chance``, ``mean_spearman``.
-    """
-    groups = peaks.groupby(["model", "source"])
-    return pd.DataFrame(
-        {
-            "pairs": groups.size(),
-            "hit_rate": groups["hit"].mean(),
-            "chance": groups["chance"].mean(),
-            "mean_spearman": groups["spearman"].mean(),
-        }
-    )

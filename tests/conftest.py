@@ -157,8 +157,7 @@ def toy_scene():
 FAST_XGBOOST = {"n_estimators": 30, "n_jobs": 1, "max_train_pixels": 0}
 
 
-@pytest.fixture(scope="module")
-def toy_pixels(toy_scene):
+def toy_pixels_of(toy_scene):
     """The toy scene as a pixel dataset: zone z2 held out, S1, four spatial folds."""
     from cropkit.datasets import pixel_dataset
     from cropkit.splits import block_kfold, zone_holdout
@@ -167,3 +166,62 @@ def toy_pixels(toy_scene):
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
     folds = block_kfold(labels, k=4, block_px=20)
     return pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], None, folds)
+
+
+@pytest.fixture(scope="module")
+def toy_pixels(toy_scene):
+    """The toy scene as a pixel dataset: zone z2 held out, S1, four spatial folds."""
+    return toy_pixels_of(toy_scene)
+
+
+# -- tiny trained attention models (the toy scene, one or two epochs) ---------------------------
+
+#: Settings that train each attention model on the toy scene in seconds.
+TINY = {
+    "ltae": {"epochs": 2, "batch_size": 64, "d_model": 32, "n_head": 4, "samples_per_epoch": 0},
+    "utae": {"epochs": 1, "batch_size": 8, "widths": [8, 16], "n_head": 2, "d_model": 16},
+    "attention3dcnn": {"epochs": 1, "batch_size": 8, "optical_width": 4, "sar_width": 4},
+    "dual_stream": {
+        "epochs": 1,
+        "batch_size": 8,
+        "widths": [8, 16],
+        "n_head": 2,
+        "d_model": 16,
+        "fused_width": 16,
+        "head_hidden": 16,
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def attention_patches(toy_scene):
+    """The toy scene as 8 x 8 patches with S1 and EnMAP, zone z2 held out."""
+    from cropkit.datasets import patch_dataset
+    from cropkit.splits import zone_holdout
+
+    split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.0)
+    return patch_dataset(
+        toy_scene["s2"],
+        toy_scene["labels"],
+        split,
+        size=8,
+        s1=toy_scene["s1"],
+        enmap=toy_scene["enmap"],
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_attention_models(toy_scene, attention_patches):
+    """Name -> (trained model, its dataset) for every attention model, trained briefly."""
+    from cropkit.datasets import select_split
+    from cropkit.models import get_model
+    from cropkit.splits import TRAIN
+
+    models = {}
+    for name, settings in TINY.items():
+        data = toy_pixels_of(toy_scene) if name == "ltae" else attention_patches
+        inputs = {"attention3dcnn": ("s2", "s1"), "dual_stream": ("s2", "enmap")}.get(name, ("s2",))
+        model = get_model(name, inputs=inputs, **settings)
+        model.fit(select_split(data, TRAIN), progress=False)
+        models[name] = (model, data)
+    return models

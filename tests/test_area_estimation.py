@@ -69,3 +69,23 @@ def test_a_dataframe_gives_the_class_names_and_a_thin_stratum_no_variance():
 def test_bad_input_is_named(counts, mapped, match):
     with pytest.raises(DataError, match=match):
         stratified_estimates(counts, mapped)
+
+
+def test_the_reference_sample_is_drawn_per_map_class():
+    from cropkit.area_estimation import area_sample
+
+    mapped = np.array([[0, 0, 1, 1], [0, 2, 2, 2]])  # map class index per pixel
+    frame = pd.DataFrame(
+        {
+            "row": [0, 0, 0, 1, 1, 1],
+            "col": [0, 1, 2, 1, 2, 3],
+            "true_tier4": ["a", "b", "b", "c", "c", "a"],
+        }
+    )
+    every = np.nonzero(np.ones_like(mapped))
+    counts, pixels = area_sample(frame, mapped, ["a", "b", "c"], *every)
+    assert counts.index.name == "map" and counts.columns.name == "reference"
+    assert counts.to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert pixels.tolist() == [3, 2, 3]
+    one, _ = area_sample(frame, mapped, ["a", "b", "c"], *every, per_class=1, seed=3)
+    assert one.sum(axis=1).tolist() == [1, 1, 1]  # one reference pixel per map class

@@ -7,19 +7,14 @@ from scipy import stats
 from sklearn.metrics import f1_score
 
 from cropkit.confusion import (
-    accuracy_by,
     bootstrap_f1,
-    border_distance,
     confusion_counts,
-    error_kinds,
-    explained_errors,
     mcnemar,
     most_confused,
     parcel_predictions,
     pixel_and_parcel_scores,
     row_normalised,
     tier_confusions,
-    to_grid,
 )
 from cropkit.errors import DataError
 from cropkit.taxonomy import load_taxonomy
@@ -147,36 +142,3 @@ def test_mcnemar_is_scipys_exact_binomial_test():
     assert mcnemar(a, a)["p_value"] == 1.0
     with pytest.raises(DataError):
         mcnemar(a, b[:3])
-
-
-def test_error_kinds_on_a_grid(frame):
-    kinds = error_kinds(frame)
-    # wheat->durum: same family (cereals); wheat->maize: cereals too; maize->meadow: another
-    assert kinds.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 2]
-    grid = to_grid(kinds, frame["row"], frame["col"], (2, 12), fill=255)
-    assert grid.dtype == np.uint8 and (grid[1] == 255).all() and grid[0, 11] == 2
-
-
-def test_border_distance():
-    parcel = np.zeros((7, 7), dtype=int)
-    parcel[1:6, 1:6] = 1
-    dist = border_distance(parcel)
-    assert dist[0, 0] == 0 and dist[1, 1] == 1 and dist[1, 3] == 1
-    assert dist[2, 2] == 2 and dist[3, 3] == 3
-    two = np.ones((3, 6), dtype=int)
-    two[:, 3:] = 2
-    assert border_distance(two)[1].tolist() == [3, 2, 1, 1, 2, 3]  # the image edge is no border
-
-
-def test_accuracy_by_bins_and_what_known_flags_explain():
-    clear = np.array([1, 2, 3, 8, 9, 10])
-    ok = np.array([False, False, True, True, True, True])
-    table = accuracy_by(clear, ok, [0, 4, 12], "clear observations")
-    assert table["pixels"].tolist() == [3, 3]
-    assert table["accuracy"].tolist() == pytest.approx([1 / 3, 1.0])
-    assert table["share_of_errors"].tolist() == [1.0, 0.0]
-    flags = pd.DataFrame({"false_declaration": [True, False, False, False, False, False]})
-    out = explained_errors(ok, flags)
-    assert out.loc["false_declaration", "share_of_errors"] == 0.5
-    assert out.loc["none of these", "pixels"] == 5
-    assert out.loc["none of these", "accuracy"] == pytest.approx(0.8)

@@ -1,0 +1,23 @@
+"""What the simulator knows: when look-alike crops differ, which parcels lie or suffer."""
+
+import pandas as pd
+import pytest
+
+from cropkit.demo.truth import canopy_separation
+from cropkit.errors import ConfigError
+
+
+def test_the_simulator_knows_when_look_alike_crops_differ():
+    starts = pd.date_range("2023-01-01", periods=12, freq="MS")
+    sep = canopy_separation(
+        [("grain_maize", "silage_maize"), ("winter_soft_wheat", "winter_barley")], starts
+    )
+    assert sep.dims == ("pair", "time") and (sep.values >= 0).all()
+    maize, cereals = sep.isel(pair=0), sep.isel(pair=1)
+    # silage maize is cut in September, grain maize in October-November: they differ then
+    assert int(maize.argmax()) in (8, 9)
+    assert float(maize.isel(time=[0, 1, 2, 3]).max()) < 0.5  # bare soil alike in winter
+    # winter barley ripens and is harvested weeks before wheat: June-July
+    assert int(cereals.argmax()) in (5, 6)
+    with pytest.raises(ConfigError, match="No simulated calendar"):
+        canopy_separation([("grain_maize", "moon_beans")], starts)
