@@ -5,6 +5,7 @@ import pytest
 
 from cropkit.demo.truth import canopy_separation
 from cropkit.errors import ConfigError
+from cropkit.taxonomy import load_taxonomy
 
 
 def test_the_simulator_knows_when_look_alike_crops_differ():
@@ -21,3 +22,18 @@ def test_the_simulator_knows_when_look_alike_crops_differ():
     assert int(cereals.argmax()) in (5, 6)
     with pytest.raises(ConfigError, match="No simulated calendar"):
         canopy_separation([("grain_maize", "moon_beans")], starts)
+
+
+def test_the_demo_records_what_its_parcel_file_hides(tiny_demo):
+    from cropkit.demo.phenology import crop_parameters
+
+    truth = tiny_demo.truth()
+    parcels = tiny_demo.parcels()
+    assert list(truth["ID_PARCEL"]) == list(parcels["ID_PARCEL"])
+    assert (truth["false_declaration"] == (truth["grown"] != truth["declared"])).all()
+    assert truth["false_declaration"].dtype == bool and truth["stressed"].dtype == bool
+    table = load_taxonomy().table  # the parcel file shows the declared crop
+    assert (truth["declared"] == table.loc[parcels["CODE_CULTU"], "tier4"].to_numpy()).all()
+    patterns = crop_parameters().loc[truth["grown"], "pattern"].to_numpy()
+    stressed = truth["stressed"].to_numpy()
+    assert set(patterns[stressed]) <= {"winter", "spring", "summer"}  # annual crops only
