@@ -51,6 +51,7 @@ __all__ = [
     "attention_on_observed",
     "frequent_classes",
     "busiest_patch",
+    "channels_under_cloud",
 ]
 
 
@@ -390,3 +391,34 @@ def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFr
     table.columns.name = None
     table["interpolated_share"] = frame.groupby("class")["observed"].agg(lambda s: 1 - s.mean())
     return table.reindex(columns=["observed", "interpolated", "interpolated_share"])
+
+
+def channels_under_cloud(attention: xr.Dataset, bins=(-0.01, 0.05, 0.15, 0.3, 1.0)) -> pd.DataFrame:
+    """Mean channel gate by how much of each pixel's Sentinel-2 series was gap-filled.
+
+    Parameters
+    ----------
+    attention : xarray.Dataset
+        From :func:`extract_attention` with ``channel_gate``.
+    bins : sequence
+        Edges of the interpolated-date share (right-closed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the bins; one column per channel (``s2:B04``, ``s1:VV``, ...), ``pixels``,
+        and ``s1_share`` (the radar channels' part of the summed gates) when the model
+        reads Sentinel-1: a model that leans on radar under cloud raises it in the
+        cloudier bins.
+    """
+    gate = attention["channel_gate"].to_pandas()
+    cloudy = 1 - attention["observed"].values.mean(axis=1)
+    groups = gate.groupby(pd.cut(cloudy, list(bins)), observed=False)
+    table = groups.mean()
+    radar = [c for c in gate.columns if c.startswith("s1:")]
+    if radar:
+        table["s1_share"] = groups.apply(lambda g: g[radar].sum(axis=1).sum() / g.sum().sum())
+    table.insert(0, "pixels", groups.size())
+    table.index = table.index.astype(str)
+    table.index.name = "interpolated share"
+    return table

@@ -40,6 +40,7 @@ __all__ = [
     "mcnemar",
     "aligned_probabilities",
     "compare_models",
+    "long_confusions",
 ]
 
 
@@ -415,3 +416,29 @@ def compare_models(
             row["area_weighted_accuracy_ci95"] = areas[name].overall_accuracy_ci95
         rows[name] = row
     return pd.DataFrame(rows).T
+
+
+def long_confusions(confusions: dict) -> pd.DataFrame:
+    """Every confusion matrix of every model in one long table.
+
+    Parameters
+    ----------
+    confusions : dict
+        Model -> :func:`tier_confusions`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``tier``, ``source``, ``reference``, ``predicted``, ``pixels`` and
+        ``share_of_row``, one row per non-empty cell.
+    """
+    rows = []
+    for name, tiers in confusions.items():
+        for (tier, source), counts in tiers.items():
+            shares = row_normalised(counts)
+            cells = counts.stack()
+            cells = cells[cells > 0]
+            for (ref, pred), n in cells.items():
+                rows.append((name, tier, source, ref, pred, int(n), float(shares.loc[ref, pred])))
+    columns = ["model", "tier", "source", "reference", "predicted", "pixels", "share_of_row"]
+    return pd.DataFrame(rows, columns=columns)

@@ -8,6 +8,7 @@ from cropkit.attention import (
     attention_models,
     attention_on_observed,
     channel_by_class,
+    channels_under_cloud,
     class_profiles,
     extract_attention,
     key_stages,
@@ -64,6 +65,12 @@ def test_channel_and_spatial_attention_are_labelled(tiny_attention_models, atten
     assert "temporal_s1" in att and att["temporal_s1"].dims == ("sample", "head", "time_s1")
     table = channel_by_class(att)
     assert list(table.columns) == channels and set(table.index) <= set(att["tier4"].values)
+    cloud = channels_under_cloud(att)
+    assert cloud["pixels"].sum() == att.sizes["sample"]
+    assert list(cloud.columns) == ["pixels", *channels, "s1_share"]
+    filled = cloud.dropna()
+    radar = filled[["s1:VV", "s1:VH"]].sum(axis=1) / filled[channels].sum(axis=1)
+    np.testing.assert_allclose(filled["s1_share"], radar, rtol=1e-5)
 
 
 def test_per_class_summaries(tiny_attention_models, toy_pixels):

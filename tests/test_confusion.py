@@ -9,6 +9,7 @@ from sklearn.metrics import f1_score
 from cropkit.confusion import (
     bootstrap_f1,
     confusion_counts,
+    long_confusions,
     mcnemar,
     most_confused,
     parcel_predictions,
@@ -142,3 +143,13 @@ def test_mcnemar_is_scipys_exact_binomial_test():
     assert mcnemar(a, a)["p_value"] == 1.0
     with pytest.raises(DataError):
         mcnemar(a, b[:3])
+
+
+def test_every_matrix_in_one_long_table(frame):
+    tables = {"m": tier_confusions(frame, load_taxonomy())}
+    long = long_confusions(tables)
+    assert set(long["tier"]) == {"tier1", "tier2", "tier3", "tier4"}
+    tier4 = long[(long["tier"] == "tier4")].set_index(["reference", "predicted"])
+    assert tier4.loc[(DURUM, WHEAT), "pixels"] == 2
+    assert tier4.loc[(DURUM, WHEAT), "share_of_row"] == pytest.approx(2 / 3)
+    assert long.groupby(["tier"])["pixels"].sum().tolist() == [12, 12, 12, 12]
