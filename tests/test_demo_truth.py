@@ -37,3 +37,16 @@ def test_the_demo_records_what_its_parcel_file_hides(tiny_demo):
     patterns = crop_parameters().loc[truth["grown"], "pattern"].to_numpy()
     stressed = truth["stressed"].to_numpy()
     assert set(patterns[stressed]) <= {"winter", "spring", "summer"}  # annual crops only
+
+
+def test_a_demo_from_an_older_cropkit_says_how_to_rebuild(tiny_demo, tmp_path):
+    import shutil
+
+    from cropkit.demo import DemoData
+    from cropkit.errors import DataError
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_demo.root, old, ignore=shutil.ignore_patterns("*.tif"))
+    (old / "truth.parquet").unlink()
+    with pytest.raises(DataError, match="older cropkit. Rebuild it"):
+        DemoData(old, tiny_demo.spec).truth()

@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..paths import cache_dir, data_file
 from ..regions import get_region
 from ..static_catalog import write_static_catalog
@@ -166,7 +166,13 @@ class DemoData:
         shows the declared one), ``false_declaration`` and ``stressed`` (a weaker canopy
         that ripens early).
         """
-        return pd.read_parquet(self.root / "truth.parquet")
+        path = self.root / "truth.parquet"
+        if not path.exists():
+            raise DataError(
+                f"{path} is missing: this demo was built by an older cropkit. Rebuild it with "
+                "build_demo(..., force=True) or `python -m cropkit build-demo --force`."
+            )
+        return pd.read_parquet(path)
 
     def land_cover(self) -> gpd.GeoDataFrame:
         """Non-agricultural land (forest, hedges, roads, buildings, water)."""
