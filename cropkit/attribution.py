@@ -236,7 +236,8 @@ def peak_agreement(separation: xr.DataArray, profiles: dict, top: int = 3) -> pd
         ``b`` (the two crops) per pair.
     profiles : dict
         Source name (``"attention"``, ``"gradients"``) -> ``(class, time)`` profile
-        (:func:`class_profiles` averaged over heads, :func:`attribution_profiles`).
+        (:func:`cropkit.attention.class_profiles` averaged over heads,
+        :func:`attribution_profiles`).
     top : int
         How many of the most separating dates count as "the right dates".
 

@@ -225,3 +225,36 @@ def tiny_attention_models(toy_scene, attention_patches):
         model.fit(select_split(data, TRAIN), progress=False)
         models[name] = (model, data)
     return models
+
+
+# -- hand-made test predictions (confusion and error analysis) ------------------------------
+
+WHEAT, DURUM, MAIZE, MEADOW = (
+    "winter_soft_wheat",
+    "winter_durum_wheat",
+    "grain_maize",
+    "permanent_meadow",
+)
+
+
+def _hand_frame(true, pred, parcel):
+    import numpy as np
+    import pandas as pd
+
+    from cropkit.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    frame = pd.DataFrame({"row": 0, "col": np.arange(len(true)), "parcel": parcel, "split": 3})
+    for level in (4, 3, 2, 1):
+        frame[f"true_tier{level}"] = tax.roll_up(np.asarray(true), level)
+        frame[f"pred_tier{level}"] = tax.roll_up(np.asarray(pred), level)
+    return frame
+
+
+@pytest.fixture()
+def frame():
+    """Twelve test pixels of four parcels with hand-checked predictions, every tier."""
+    true = [WHEAT] * 6 + [DURUM] * 3 + [MAIZE] * 3
+    pred = [WHEAT, WHEAT, WHEAT, WHEAT, DURUM, MAIZE, WHEAT, WHEAT, DURUM, MAIZE, MAIZE, MEADOW]
+    parcel = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    return _hand_frame(true, pred, parcel)

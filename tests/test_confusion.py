@@ -1,8 +1,8 @@
 """Confusion per tier, parcel voting, parcel bootstrap and McNemar on hand-computed values."""
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import DURUM, MAIZE, MEADOW, WHEAT
 from scipy import stats
 from sklearn.metrics import f1_score
 
@@ -19,30 +19,6 @@ from cropkit.confusion import (
 )
 from cropkit.errors import DataError
 from cropkit.taxonomy import load_taxonomy
-
-WHEAT, DURUM, MAIZE, MEADOW = (
-    "winter_soft_wheat",
-    "winter_durum_wheat",
-    "grain_maize",
-    "permanent_meadow",
-)
-
-
-def _frame(true, pred, parcel):
-    tax = load_taxonomy()
-    frame = pd.DataFrame({"row": 0, "col": np.arange(len(true)), "parcel": parcel, "split": 3})
-    for level in (4, 3, 2, 1):
-        frame[f"true_tier{level}"] = tax.roll_up(np.asarray(true), level)
-        frame[f"pred_tier{level}"] = tax.roll_up(np.asarray(pred), level)
-    return frame
-
-
-@pytest.fixture()
-def frame():
-    true = [WHEAT] * 6 + [DURUM] * 3 + [MAIZE] * 3
-    pred = [WHEAT, WHEAT, WHEAT, WHEAT, DURUM, MAIZE, WHEAT, WHEAT, DURUM, MAIZE, MAIZE, MEADOW]
-    parcel = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
-    return _frame(true, pred, parcel)
 
 
 def test_counts_shares_and_the_most_confused_pairs(frame):

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from cropkit.datasets import patch_dataset, select_split
+from cropkit.datasets import select_split
 from cropkit.errors import DataError, TaxonomyError
 from cropkit.models import build_network, get_model, model_inputs
 from cropkit.models.dual_stream import to_patch_grid
 from cropkit.models.hierarchy import HierarchicalHeads, check_nesting, tier_agreement
 from cropkit.robustness import occlude_periods
-from cropkit.splits import TRAIN, zone_holdout
+from cropkit.splits import TRAIN
 from cropkit.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
 from cropkit.train import fit_and_score
 
@@ -37,16 +37,8 @@ def _spec(**changes) -> StreamSpec:
 
 
 @pytest.fixture(scope="module")
-def patches(toy_scene):
-    split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.0)
-    return patch_dataset(
-        toy_scene["s2"],
-        toy_scene["labels"],
-        split,
-        size=8,
-        s1=toy_scene["s1"],
-        enmap=toy_scene["enmap"],
-    )
+def patches(attention_patches):
+    return attention_patches
 
 
 def _batch(ds, inputs, n=4):

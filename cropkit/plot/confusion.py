@@ -49,7 +49,7 @@ def composite_rgb(s2, window, gain: float = 3.5):
     s2 : xarray.Dataset
         Composite with ``median`` ``(period, band, y, x)``.
     window : tuple of slice
-        Rows and columns (:func:`cropkit.confusion.test_window`).
+        Rows and columns (:func:`cropkit.error_analysis.test_window`).
     gain : float
         Brightness of the RGB.
 
@@ -72,13 +72,31 @@ def _edges(parcel: np.ndarray) -> np.ndarray:
     )
 
 
+def _on_background(background, ax):
+    """Axes (new, sized to the image, unless given) showing an RGB background."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        height, width = background.shape[:2]
+        _, ax = plt.subplots(figsize=(7, 7 * height / max(width, 1) + 0.5))
+    ax.imshow(background, interpolation="nearest")
+    return ax
+
+
+def _titled(ax, title: str):
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
 def error_map(kinds, background, parcel, title: str = "errors on the test zone", ax=None):
     """Right, wrong within the crop family and wrong family, over the composite.
 
     Parameters
     ----------
     kinds : numpy.ndarray
-        ``(y, x)`` codes 0-2 of :data:`cropkit.confusion.ERROR_KINDS`, 255 elsewhere.
+        ``(y, x)`` codes 0-2 of :data:`cropkit.error_analysis.ERROR_KINDS`, 255 elsewhere.
     background : numpy.ndarray
         ``(y, x, 3)`` RGB in 0-1 (:func:`cropkit.plot.rgb`).
     parcel : numpy.ndarray
@@ -88,15 +106,12 @@ def error_map(kinds, background, parcel, title: str = "errors on the test zone",
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    from ..confusion import ERROR_KINDS
+    from ..error_analysis import ERROR_KINDS
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 7 * kinds.shape[0] / max(kinds.shape[1], 1) + 0.5))
-    ax.imshow(background, interpolation="nearest")
+    ax = _on_background(background, ax)
     shown = np.ma.masked_where(kinds > 2, kinds)
     ax.imshow(shown, cmap=ListedColormap(ERROR_COLORS), vmin=-0.5, vmax=2.5, alpha=0.75)
     ax.contour(_edges(parcel), levels=[0.5], colors="black", linewidths=0.3)
@@ -105,10 +120,7 @@ def error_map(kinds, background, parcel, title: str = "errors on the test zone",
         loc="upper right",
         fontsize=8,
     )
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax
+    return _titled(ax, title)
 
 
 def disagreement_map(disagree, background, title: str = "tiers that disagree", ax=None):
@@ -128,15 +140,10 @@ def disagreement_map(disagree, background, title: str = "tiers that disagree", a
     """
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 7 * disagree.shape[0] / max(disagree.shape[1], 1) + 0.5))
-    ax.imshow(background, interpolation="nearest")
+    ax = _on_background(background, ax)
     shown = ax.imshow(np.ma.masked_where(~(disagree > 0), disagree), cmap="Reds", vmin=0, vmax=3)
     plt.colorbar(shown, ax=ax, fraction=0.046, label="tiers in disagreement")
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax
+    return _titled(ax, title)
 
 
 def accuracy_factors(tables, cols: int = 2):
@@ -145,7 +152,7 @@ def accuracy_factors(tables, cols: int = 2):
     Parameters
     ----------
     tables : mapping
-        Factor name -> table from :func:`cropkit.confusion.accuracy_by`.
+        Factor name -> table from :func:`cropkit.error_analysis.accuracy_by`.
     cols : int
         Panels per row.
     """
