@@ -76,15 +76,20 @@ def frequent_classes(attention: xr.Dataset, n: int = 8) -> list[str]:
 
 
 def busiest_patch(attention: xr.Dataset, patches: xr.Dataset) -> int:
-    """Position in ``attention["spatial"]`` of the patch with the most labelled pixels."""
-    labelled = dict(
-        zip(
-            zip(patches["row0"].values.tolist(), patches["col0"].values.tolist()),
-            (patches["tier4"].values >= 0).sum(axis=(1, 2)).tolist(),
+    """Position in ``attention["spatial"]`` of the patch with the most parcels in it.
+
+    Ties go to the patch with more labelled pixels: the one that shows most borders.
+    """
+    parcel, labelled = patches["parcel"].values, patches["tier4"].values >= 0
+    score = {
+        corner: (np.unique(parcel[k][labelled[k]]).size, int(labelled[k].sum()))
+        for k, corner in enumerate(
+            zip(patches["row0"].values.tolist(), patches["col0"].values.tolist())
         )
-    )
+    }
     corners = zip(attention["row0"].values.tolist(), attention["col0"].values.tolist())
-    return int(np.argmax([labelled.get(c, 0) for c in corners]))
+    ranked = [score.get(c, (0, 0)) for c in corners]
+    return max(range(len(ranked)), key=ranked.__getitem__)
 
 
 def _network(name: str):

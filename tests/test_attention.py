@@ -7,6 +7,7 @@ import xarray as xr
 from cropkit.attention import (
     attention_models,
     attention_on_observed,
+    busiest_patch,
     channel_by_class,
     channels_under_cloud,
     class_profiles,
@@ -65,6 +66,11 @@ def test_channel_and_spatial_attention_are_labelled(tiny_attention_models, atten
     assert "temporal_s1" in att and att["temporal_s1"].dims == ("sample", "head", "time_s1")
     table = channel_by_class(att)
     assert list(table.columns) == channels and set(table.index) <= set(att["tier4"].values)
+    test = select_split(attention_patches, TEST)
+    shown = busiest_patch(att, test)
+    parcels = [np.unique(p[p > 0]).size for p in test["parcel"].values]
+    chosen = test["parcel"].values[shown]
+    assert np.unique(chosen[chosen > 0]).size == max(parcels) > 1
     cloud = channels_under_cloud(att)
     assert cloud["pixels"].sum() == att.sizes["sample"]
     assert list(cloud.columns) == ["pixels", *channels, "s1_share"]

@@ -162,7 +162,9 @@ def spatial_on_patch(spatial, patches, patch: int, time: int | None = None, gain
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
     axes[0].imshow(image)
     axes[0].imshow(np.ma.masked_where(~edges, edges), cmap="autumn", interpolation="nearest")
-    axes[0].set_title(f"RGB, date {time + 1}, parcel outlines")
+    when = one["time"].values[time] if "time" in one.coords else time + 1
+    when = np.datetime_as_string(when, unit="D") if isinstance(when, np.datetime64) else when
+    axes[0].set_title(f"RGB {when}, parcel outlines")
     shown = axes[1].imshow(gate.values, cmap="magma")
     axes[1].contour(edges, levels=[0.5], colors="white", linewidths=0.5)
     axes[1].set_title("spatial attention")
