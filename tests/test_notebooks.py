@@ -24,8 +24,14 @@ def demo_run(tmp_path_factory):
     )
     # every notebook, in order, against one local STAC API; 04 with a small training budget
     fast = {
-        "04": {"max_train_pixels": 6000, "folds": 3, "epochs": 2, "train_minutes": 0.5},
-        "05": {"max_samples": 4000, "attribution_samples": 64, "attribution_steps": 8},
+        "04": {
+            "max_train_pixels": 6000,
+            "folds": 3,
+            "epochs": 2,
+            "train_minutes": 0.5,
+            "cloud_study": False,  # tested in test_robustness; a minute here
+        },
+        "05": {"max_samples": 4000, "attribution_samples": 32, "attribution_steps": 8},
         "06": {"n_boot": 200},
     }
     timings = run_notebooks(cfg, overrides=fast)
