@@ -190,10 +190,6 @@ def _labelled(chunk: xr.Dataset) -> tuple[np.ndarray, ...]:
     return (*np.nonzero(chunk["tier4"].values >= 0), chunk.sizes["h"])
 
 
-def _side(picked) -> int:
-    return picked[3]
-
-
 def _per_pixel(value: torch.Tensor, picked) -> np.ndarray:
     """Per-sample values of a batch; a patch model's maps read at each labelled pixel.
 
@@ -205,10 +201,10 @@ def _per_pixel(value: torch.Tensor, picked) -> np.ndarray:
     array = value.float().numpy()
     if picked is None:
         return array
-    p, h, w, _ = picked
+    p, h, w, side = picked
     if array.ndim <= 2:
         return array[p]
-    return array[p, ..., h * array.shape[-2] // _side(picked), w * array.shape[-1] // _side(picked)]
+    return array[p, ..., h * array.shape[-2] // side, w * array.shape[-1] // side]
 
 
 def _collect(parts: dict, key: str, value: np.ndarray) -> None:
@@ -217,8 +213,7 @@ def _collect(parts: dict, key: str, value: np.ndarray) -> None:
 
 def _sample_values(chunk: xr.Dataset, var: str, picked) -> np.ndarray:
     if picked is None:
-        source = {"row": "row", "col": "col"}.get(var, var)
-        return chunk[source].values
+        return chunk[var].values
     p, h, w, _ = picked
     if var == "row":
         return chunk["row0"].values[p] + h
