@@ -222,7 +222,7 @@ def test_05_labels_attention_and_scores_it_against_the_truth(demo_run):
     run_dir = cfg.run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
     entry = manifest["notebooks"]["05_attention_visualization"]
-    assert entry["parameters"]["attribution_samples"] == 64
+    assert entry["parameters"]["attribution_samples"] == 32
     att = xr.open_zarr(run_dir / manifest["products"]["attention_ltae"])
     assert att["temporal"].dims == ("sample", "head", "time") and att.sizes["sample"] == 4000
     assert abs(float(att["temporal"].sum("time").mean()) - 1) < 1e-4
