@@ -25,7 +25,7 @@ import xarray as xr
 from scipy import ndimage
 from sklearn.metrics import precision_recall_fscore_support
 
-from .errors import ConfigError
+from .errors import ConfigError, GridMismatchError
 
 __all__ = [
     "SCL_CLASSES",
@@ -128,7 +128,36 @@ def clear_mask(
 
 
 def apply_mask(cube: xr.DataArray, clear: xr.DataArray) -> xr.DataArray:
-    """Set masked observations of ``cube`` (``(time, band, y, x)``) to NaN."""
+    """Set masked observations of ``cube`` (``(time, band, y, x)``) to NaN.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Dims ``(time, band, y, x)``.
+    clear : xarray.DataArray
+        Dims ``(time, y, x)``, bool, on the same pixel grid and dates as ``cube``.
+
+    Raises
+    ------
+    GridMismatchError
+        If ``clear`` is on another grid (e.g. the 20 m SCL on a 10 m cube): xarray would
+        align the two on their few common coordinates and return an empty cube.
+    """
+    for dim in ("time", "y", "x"):
+        if dim not in clear.dims or dim not in cube.dims:
+            continue
+        same = clear.sizes[dim] == cube.sizes[dim]
+        if same and dim in clear.coords and dim in cube.coords:
+            a, b = clear[dim].values, cube[dim].values
+            same = bool((a == b).all()) if a.dtype.kind == "M" else bool(np.allclose(a, b))
+        if not same:
+            what = "dates" if dim == "time" else "pixel grid"
+            raise GridMismatchError(
+                f"The mask is not on the cube's {what}: {clear.sizes[dim]} values along {dim!r} "
+                f"against {cube.sizes[dim]}. Load the SCL on the cube's grid, from the same items "
+                "(cropkit.load.load_scl(items, provider, grid) with the grid of load_s2: 10 m, "
+                "nearest neighbour), or resample it: clear.interp_like(cube, method='nearest')."
+            )
     return cube.where(clear)
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "UnknownRegionError",
     "DataError",
     "TaxonomyError",
+    "GridMismatchError",
     "StacSearchError",
     "EmptySearchError",
     "StacConnectionError",
@@ -46,6 +47,10 @@ class DataError(CropkitError):
 
 class TaxonomyError(DataError):
     """The crop taxonomy table is inconsistent."""
+
+
+class GridMismatchError(DataError, ValueError):
+    """Two arrays that must share a pixel grid do not (another resolution or extent)."""
 
 
 class StacSearchError(CropkitError):

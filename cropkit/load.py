@@ -21,11 +21,14 @@ read become NaN with a warning instead of failing the whole computation.
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import dask
 import numpy as np
+import pandas as pd
 import pystac
 import rasterio
 import stackstac
@@ -44,7 +47,11 @@ __all__ = [
     "load_s1",
     "load_enmap",
     "usable_items",
+    "by_time",
+    "stacked_items",
     "SkippedItemsWarning",
+    "SuspectReflectanceWarning",
+    "check_reflectance",
 ]
 
 #: Read errors that become NaN instead of failing (logged by stackstac as warnings).
@@ -53,6 +60,10 @@ READ_ERRORS_AS_NODATA = (RasterioIOError(".*"),)
 
 class SkippedItemsWarning(UserWarning):
     """Some items were left out of a cube (a needed asset is missing)."""
+
+
+class SuspectReflectanceWarning(UserWarning):
+    """A date's reflectance looks offset by 0.1 (a provider flag that does not match its pixels)."""
 
 
 def _as_items(items) -> list[pystac.Item]:
@@ -122,7 +133,38 @@ def usable_items(items, assets: Sequence[str], check_readable: bool = False) -> 
     return keep
 
 
+def by_time(items) -> list[pystac.Item]:
+    """Items sorted by acquisition time, then id: the order stackstac stacks them in.
+
+    STAC APIs return the newest item first; every per-item value cropkit builds (scale,
+    offset, cloud cover) follows this order.
+    """
+    earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return sorted(_as_items(items), key=lambda it: (it.datetime or earliest, it.id))
+
+
+def stacked_items(cube: xr.DataArray, items, warn: bool = True) -> list[pystac.Item]:
+    """The items behind each time step of a stackstac cube, in the cube's order.
+
+    stackstac drops items that do not reach the output bounds; this warns (a
+    :class:`SkippedItemsWarning` that names and counts them) and returns the others.
+    """
+    by_id = {it.id: it for it in _as_items(items)}
+    ids = [str(v) for v in np.atleast_1d(cube["id"].values)]
+    if warn:
+        dropped = [i for i in by_id if i not in set(ids)]
+        _warn_skipped(dropped, len(by_id), "that do not reach the study area")
+    return [by_id[i] for i in ids]
+
+
 def _stack(items, assets, grid: SceneGrid, resolution: float, resampling, dtype, fill, chunks):
+    items = by_time(items)
+    if not any(_reaches(it, grid) for it in items):
+        raise DataError(
+            f"None of the {len(items)} items reaches the study area "
+            f"{tuple(round(v, 4) for v in grid.lonlat_bounds())} (lon/lat): search the "
+            "items over this area again (rerun notebook 01)."
+        )
     return stackstac.stack(
         [it.to_dict(transform_hrefs=False) for it in items],
         assets=list(assets),
@@ -139,6 +181,14 @@ def _stack(items, assets, grid: SceneGrid, resolution: float, resampling, dtype,
         properties=False,
         band_coords=False,
     )
+
+
+def _reaches(item: pystac.Item, grid: SceneGrid) -> bool:
+    """Whether the item's footprint box overlaps the grid (an item without bbox does)."""
+    if not item.bbox:
+        return True
+    w, s, e, n = grid.lonlat_bounds()
+    return not (item.bbox[2] <= w or item.bbox[0] >= e or item.bbox[3] <= s or item.bbox[1] >= n)
 
 
 def _tidy(cube: xr.DataArray, names: Sequence[str], name: str) -> xr.DataArray:
@@ -184,6 +234,7 @@ def load_s2(
     keys = [provider.asset_key("s2", b) for b in bands]
     items = usable_items(items, keys, check_readable)
     cube = _stack(items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks)
+    items = stacked_items(cube, items)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)
     for i, item in enumerate(items):
@@ -260,7 +311,7 @@ def load_enmap(
         (nm) along ``band``.
     """
     key = provider.asset_key("enmap", "reflectance")
-    items = usable_items(items, [key])
+    items = by_time(usable_items(items, [key]))
     first = items[0].assets[key].to_dict()
     eo = first.get("eo:bands") or []
     rb = (first.get("raster:bands") or [{}])[0]
@@ -301,3 +352,77 @@ def load_enmap(
     cube.name = "reflectance"
     cube.attrs = {"units": "1", "long_name": "surface reflectance", "crs": f"EPSG:{grid.epsg}"}
     return cube
+
+
+#: SCL class of clear vegetation, whose visible reflectance is a few percent.
+_SCL_VEGETATION = 4
+
+
+def check_reflectance(
+    reflectance: xr.DataArray, scl: xr.DataArray, stride: int = 8, min_pixels: int = 50
+) -> pd.DataFrame:
+    """Check each date's reflectance on its clear vegetation pixels, and warn on a bad offset.
+
+    Clear vegetation (SCL 4) reflects a few percent of blue and red light. A date whose
+    blue and red come out mostly negative had the -1000 offset subtracted twice (a
+    provider flag that says it was not applied, while it was); one whose blue is above
+    0.13 lacks it. Either gets a :class:`SuspectReflectanceWarning` that names the item.
+
+    Parameters
+    ----------
+    reflectance : xarray.DataArray
+        Dims ``(time, band, y, x)`` with bands ``B02``, ``B04`` and ``B08`` and the ``id``
+        coordinate of :func:`load_s2`.
+    scl : xarray.DataArray
+        Dims ``(time, y, x)``, on the same grid and dates.
+    stride : int
+        Read every ``stride``-th pixel along each axis (the check needs a sample only).
+    min_pixels : int
+        Dates with fewer clear vegetation pixels in the sample are not judged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date, indexed by item ``id``: ``vegetation_px``, ``blue``, ``red``,
+        ``nir`` (medians), ``negative`` (share of negative blue and red values) and
+        ``verdict`` (``"ok"``, ``"too dark"``, ``"too bright"`` or ``"not judged"``).
+    """
+    window = {"y": slice(None, None, stride), "x": slice(None, None, stride)}
+    bands = reflectance.sel(band=["B02", "B04", "B08"]).isel(window)
+    values, codes = (np.asarray(a) for a in dask.compute(bands.data, scl.isel(window).data))
+    ids = [str(v) for v in np.atleast_1d(reflectance["id"].values)]
+    rows = []
+    for t, item_id in enumerate(ids):
+        veg = (codes[t] == _SCL_VEGETATION) & np.isfinite(values[t]).all(axis=0)
+        blue, red, nir = (values[t, b][veg] for b in range(3))
+        row = {"id": item_id, "vegetation_px": int(veg.sum())}
+        if row["vegetation_px"] < min_pixels:
+            rows.append({**row, "verdict": "not judged"})
+            continue
+        negative = float(np.mean(np.concatenate([blue, red]) < 0))
+        medians = {k: float(np.median(v)) for k, v in (("blue", blue), ("red", red), ("nir", nir))}
+        verdict = "too dark" if negative > 0.5 else "too bright" if medians["blue"] > 0.13 else "ok"
+        rows.append({**row, **medians, "negative": negative, "verdict": verdict})
+    table = pd.DataFrame(rows).set_index("id")
+    for verdict, why in (
+        (
+            "too dark",
+            "mostly negative: the -1000 offset was subtracted from pixels that "
+            "already had it removed (a wrong earthsearch:boa_offset_applied flag?)",
+        ),
+        (
+            "too bright",
+            "about 0.1 too bright: the -1000 offset of processing baseline "
+            ">= 04.00 was not applied",
+        ),
+    ):
+        bad = table.index[table["verdict"] == verdict].tolist()
+        if bad:
+            warnings.warn(
+                f"{len(bad)} of {len(table)} dates have clear-vegetation reflectance {why}: "
+                f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}. Leave these items "
+                "out (drop them from the run's items) or report them to the provider.",
+                SuspectReflectanceWarning,
+                stacklevel=2,
+            )
+    return table

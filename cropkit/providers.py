@@ -3,11 +3,19 @@
 Earth Search and Planetary Computer publish the same Sentinel-2 L2A products under
 different asset keys (``red`` vs ``B04``, ``scl`` vs ``SCL``) and with different
 conventions for the +1000 digital-number offset that ESA introduced with processing
-baseline 04.00 (25 January 2022): Earth Search v1 describes it in each asset's
-``raster:bands`` (``scale=0.0001, offset=-0.1``), Planetary Computer leaves it to the
-user, who must read ``s2:processing_baseline``. This module is the one place that
-knows these differences; the rest of cropkit speaks ESA band names (``B02`` ...
-``B12``, ``SCL``) and surface reflectance.
+baseline 04.00 (25 January 2022):
+
+* Earth Search Collection 1 (``sentinel-2-c1-l2a``, the ``earth-search`` profile)
+  describes it in each asset's ``raster:bands`` (``scale=0.0001, offset=-0.1``).
+* Earth Search's older ``sentinel-2-l2a`` (``earth-search-l2a``) subtracted the offset
+  from the pixels of some items, flagged ``earthsearch:boa_offset_applied: true``,
+  while ``raster:bands`` says ``offset=-0.1`` on every item: honour the flag (and
+  check the data, as the flag is known to be wrong on some items; see
+  :func:`cropkit.load.check_reflectance`).
+* Planetary Computer leaves it to the user, who must read ``s2:processing_baseline``.
+
+This module is the one place that knows these differences; the rest of cropkit speaks
+ESA band names (``B02`` ... ``B12``, ``SCL``) and surface reflectance.
 """
 
 from __future__ import annotations
@@ -54,8 +62,10 @@ class Provider:
     assets : dict
         Per sensor, cropkit band name to the provider's asset key.
     offset_from : str
-        ``"raster:bands"`` (scale and offset are in the asset metadata) or
-        ``"baseline"`` (derive them from ``s2:processing_baseline``).
+        ``"raster:bands"`` (scale and offset are in the asset metadata),
+        ``"baseline"`` (derive them from ``s2:processing_baseline``) or
+        ``"boa_offset_applied"`` (``raster:bands``, except no offset on items flagged
+        ``earthsearch:boa_offset_applied``).
     signed : bool
         Whether asset URLs must be signed (Planetary Computer's SAS tokens).
     """
@@ -101,9 +111,16 @@ PROVIDERS: dict[str, Provider] = {
     "earth-search": Provider(
         name="earth-search",
         url="https://earth-search.aws.element84.com/v1",
-        collections={"s2": "sentinel-2-l2a"},
+        collections={"s2": "sentinel-2-c1-l2a"},
         assets={"s2": _EARTH_SEARCH_S2},
         offset_from="raster:bands",
+    ),
+    "earth-search-l2a": Provider(
+        name="earth-search-l2a",
+        url="https://earth-search.aws.element84.com/v1",
+        collections={"s2": "sentinel-2-l2a"},
+        assets={"s2": _EARTH_SEARCH_S2},
+        offset_from="boa_offset_applied",
     ),
     "planetary-computer": Provider(
         name="planetary-computer",
@@ -188,8 +205,14 @@ def reflectance_scale_offset(item: Any, band: str, provider: Provider) -> tuple[
         raise ConfigError(
             f"Item {d.get('id')!r} has no asset for band {band} ({provider.name} layout)."
         )
-    if provider.offset_from == "raster:bands":
+    properties = d.get("properties", {})
+    if provider.offset_from in ("raster:bands", "boa_offset_applied"):
         rb = (asset.get("raster:bands") or [{}])[0]
         if "scale" in rb:
-            return float(rb["scale"]), float(rb.get("offset", 0.0))
-    return 1e-4, _baseline_offset(d.get("properties", {}))
+            scale, offset = float(rb["scale"]), float(rb.get("offset", 0.0))
+            if provider.offset_from == "boa_offset_applied" and properties.get(
+                "earthsearch:boa_offset_applied"
+            ):
+                offset = 0.0  # the -1000 is already in the pixels
+            return scale, offset
+    return 1e-4, _baseline_offset(properties)

@@ -91,18 +91,28 @@ def masked_s2(
     keep: Iterable[int] = cloudmask.DEFAULT_KEEP,
     buffer_px: int = 0,
     check_readable: bool = False,
+    check_offsets: bool | None = None,
 ) -> MaskedS2:
     """Load Sentinel-2 reflectance and SCL lazily and build the clear mask.
 
     Items with a missing asset, or (with ``check_readable``, which opens every COG
-    header first) an unreadable COG, are skipped with a
-    :class:`~cropkit.load.SkippedItemsWarning` that names and counts them. Without the
-    check an unreadable COG becomes NaN when computed.
+    header first) an unreadable COG, or that do not reach the study area, are skipped
+    with a :class:`~cropkit.load.SkippedItemsWarning` that names and counts them.
+    Without the check an unreadable COG becomes NaN when computed.
+
+    ``check_offsets`` runs :func:`cropkit.load.check_reflectance` on a sample of pixels
+    (by default only for providers whose offset convention is a per-item flag, which is
+    known to be wrong on some items).
     """
     keys = [source.provider.asset_key("s2", b) for b in (*load.S2_BAND_NAMES, "SCL")]
-    items = pystac.ItemCollection(load.usable_items(items, keys, check_readable))
+    items = load.usable_items(items, keys, check_readable)
     reflectance = load.load_s2(items, source.provider, grid)
+    items = pystac.ItemCollection(load.stacked_items(reflectance, items, warn=False))
     scl = load.load_scl(items, source.provider, grid)
+    if check_offsets is None:
+        check_offsets = source.provider.offset_from == "boa_offset_applied"
+    if check_offsets:
+        load.check_reflectance(reflectance, scl)
     clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
     return MaskedS2(reflectance, scl, clear, items, grid)
 
@@ -167,7 +177,7 @@ def enmap_composite(
 
     def make() -> xr.Dataset:
         cube = load.load_enmap(items, source.provider, grid)
-        cover = [it.properties.get("eo:cloud_cover", 0.0) for it in items]
+        cover = [it.properties.get("eo:cloud_cover", 0.0) for it in load.by_time(items)]
         best = composite.clearest(cube, cover)
         return best.to_dataset(name="reflectance").assign_attrs(
             crs=cube.attrs["crs"], sensor="enmap"

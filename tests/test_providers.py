@@ -17,8 +17,10 @@ def load(name):
 @pytest.mark.parametrize(
     ("provider", "fixture", "expected"),
     [
-        ("earth-search", "earth_search_s2_l2a_baseline0509.json", (1e-4, -0.1)),
+        ("earth-search", "earth_search_s2_c1_l2a_baseline0509.json", (1e-4, -0.1)),
         ("earth-search", "earth_search_s2_l2a_baseline0300.json", (1e-4, 0.0)),
+        ("earth-search-l2a", "earth_search_s2_l2a_baseline0509.json", (1e-4, -0.1)),
+        ("earth-search-l2a", "earth_search_s2_l2a_baseline0300.json", (1e-4, 0.0)),
         ("planetary-computer", "planetary_computer_s2_l2a_baseline0509.json", (1e-4, -0.1)),
         ("planetary-computer", "planetary_computer_s2_l2a_baseline0300.json", (1e-4, 0.0)),
     ],
@@ -28,6 +30,19 @@ def test_scale_and_offset_per_provider(provider, fixture, expected):
     p = get_provider(provider)
     for band in S2_BAND_NAMES:
         assert reflectance_scale_offset(item, band, p) == pytest.approx(expected)
+
+
+def test_earth_search_defaults_to_collection_1_and_the_old_collection_honours_its_flag():
+    assert get_provider("earth-search").collection("s2") == "sentinel-2-c1-l2a"
+    old = get_provider("earth-search-l2a")
+    assert old.collection("s2") == "sentinel-2-l2a"
+    item = load("earth_search_s2_l2a_baseline0509.json")
+    item["properties"]["earthsearch:boa_offset_applied"] = True
+    assert reflectance_scale_offset(item, "B04", old) == pytest.approx((1e-4, 0.0))
+    # the flag means nothing to Collection 1, whose raster:bands are right
+    assert reflectance_scale_offset(item, "B04", get_provider("earth-search")) == pytest.approx(
+        (1e-4, -0.1)
+    )
 
 
 def test_pystac_items_work_too():
