@@ -16,8 +16,8 @@ import numpy as np
 
 from cropkit import cloudmask, composite
 from cropkit.config import RunConfig
+from cropkit.endpoint import connect
 from cropkit.load import load_s2, load_scl
-from cropkit.stac import connect
 
 
 def timed(fn, repeat=3):
@@ -45,7 +45,7 @@ with tempfile.TemporaryDirectory() as cache:
     )  # complete observations only, as cropkit counts
     print(f"cube {dict(masked.sizes)}, {np.isfinite(masked.values).mean():.0%} valid")
 
-    ours, t_ours, m_ours = timed(lambda: composite.period_median(masked, "month", year=2023))
+    ours, t_ours, m_ours = timed(lambda: composite.period_median(masked, "month", season=2023))
     base, t_base, m_base = timed(lambda: masked.groupby("time.month").median(), repeat=1)
     # the baseline only has months with observations; compare those
     months = base["month"].values

@@ -17,8 +17,8 @@ from distributed.diagnostics import MemorySampler
 from cropkit import cloudmask, composite, gapfill
 from cropkit.cluster import dask_client
 from cropkit.config import RunConfig
+from cropkit.endpoint import connect
 from cropkit.load import load_s2, load_scl
-from cropkit.stac import connect
 from cropkit.store import write_zarr
 
 

@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "RunConfig": "cropkit.config",
-    "connect": "cropkit.stac",
+    "connect": "cropkit.endpoint",
     "items_table": "cropkit.stac",
     "RunFolder": "cropkit.run",
     "build_demo": "cropkit.demo",
@@ -61,6 +61,9 @@ _SUBMODULES = {
     "workflow",
     "config",
     "demo",
+    "endpoint",
+    "seasons",
+    "studyarea",
     "error_analysis",
     "errors",
     "paths",

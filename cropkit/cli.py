@@ -37,14 +37,17 @@ def _demo(args: argparse.Namespace) -> None:
     cfg = RunConfig(
         region=args.region,
         year=args.year,
+        season=args.season,
+        aoi=args.aoi,
+        zone_km=args.zone_km,
         stac=args.stac,
         profile=args.profile,
         run_root=args.run_root,
         seed=args.seed,
     )
     print(
-        f"cropkit: running the notebooks for {cfg.region} {cfg.year} "
-        f"({cfg.stac}, profile {cfg.profile})"
+        f"cropkit: running the notebooks for {cfg.area.name}, "
+        f"{cfg.growing_season.describe()} ({cfg.stac}, profile {cfg.profile})"
     )
     timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
     for name, seconds in timings.items():
@@ -154,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="run the notebooks on the embedded demo with papermill")
     _common(p)
-    p.add_argument("--stac", default="demo", help="demo, earth-search, planetary-computer or a URL")
+    p.add_argument(
+        "--stac",
+        default="demo",
+        help="demo, earth-search, earth-search-l2a, planetary-computer or a URL",
+    )
+    p.add_argument("--season", default="calendar", help="calendar, winter, summer or START/END")
+    p.add_argument("--aoi", default="", help="area of interest: W,S,E,N (degrees) or a file")
+    p.add_argument("--zone-km", type=float, default=5.12, help="hold-out zone side of an aoi")
     p.add_argument("--run-root", default="runs", help="folder of the run folders")
     p.add_argument("--notebooks", nargs="*", help="run only these notebooks")
     p.add_argument("-v", "--verbose", action="store_true", help="stream notebook output")

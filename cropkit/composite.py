@@ -13,12 +13,15 @@ Examples
 >>> t = pd.to_datetime(["2023-01-05", "2023-01-20", "2023-01-25", "2023-03-01"])
 >>> cube = xr.DataArray(np.array([1.0, 2.0, 9.0, 4.0]).reshape(4, 1, 1, 1),
 ...                     dims=("time", "band", "y", "x"), coords={"time": t, "band": ["B04"]})
->>> ds = period_median(cube, "month", year=2023)
+>>> ds = period_median(cube, "month", season=2023)
 >>> ds["median"].values[:3, 0, 0, 0].tolist(), ds["count"].values[:3, 0, 0].tolist()
 ([2.0, nan, 4.0], [3, 0, 1])
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import warnings
 
 import bottleneck as bn
 import dask.array as da
@@ -27,9 +30,12 @@ import pandas as pd
 import xarray as xr
 
 from .errors import ConfigError
+from .seasons import PERIODS as _SEASON_PERIODS
+from .seasons import Season, season_for
 
 __all__ = [
     "PERIODS",
+    "OutsideSeasonWarning",
     "period_starts",
     "period_bounds",
     "period_median",
@@ -38,34 +44,45 @@ __all__ = [
 ]
 
 #: Compositing periods cropkit knows.
-PERIODS = ("month", "half-month", "10-day")
+PERIODS = tuple(_SEASON_PERIODS)
 
 
-def period_starts(period: str, year: int) -> pd.DatetimeIndex:
-    """First day of every period of ``year``.
+class OutsideSeasonWarning(UserWarning):
+    """Some observations of a cube fall outside the season being composited."""
+
+
+def period_starts(period: str, season: int | Season) -> pd.DatetimeIndex:
+    """First day of every period of a season (a calendar year when given a year).
 
     Raises
     ------
     ConfigError
         For an unknown period name.
     """
-    if period not in PERIODS:
-        raise ConfigError(f"Unknown compositing period {period!r}; choose one of {list(PERIODS)}.")
-    months = pd.date_range(f"{year}-01-01", periods=12, freq="MS")
-    days = {"month": (1,), "half-month": (1, 16), "10-day": (1, 11, 21)}[period]
-    return pd.DatetimeIndex([m + pd.Timedelta(days=d - 1) for m in months for d in days])
-
-
-def period_bounds(times: pd.DatetimeIndex, starts: pd.DatetimeIndex) -> np.ndarray:
-    """``(period, 2)`` index ranges ``[start, stop)`` of sorted ``times`` in each period."""
-    times = (
-        pd.DatetimeIndex(times).tz_localize(None)
-        if pd.DatetimeIndex(times).tz
-        else pd.DatetimeIndex(times)
+    return (
+        season_for(season, "calendar").period_starts(period)
+        if isinstance(season, (int, np.integer))
+        else season.period_starts(period)
     )
+
+
+def period_bounds(
+    times: pd.DatetimeIndex, starts: pd.DatetimeIndex, season: Season | None = None
+) -> np.ndarray:
+    """``(period, 2)`` index ranges ``[start, stop)`` of sorted ``times`` in each period.
+
+    With ``season``, the first and last periods are cut at the season's first and last
+    day, so observations outside it fall in no period.
+    """
+    times = pd.DatetimeIndex(times)
+    times = times.tz_localize(None) if times.tz else times
     if not times.is_monotonic_increasing:
         raise ConfigError("The cube's times must be sorted; use cube.sortby('time').")
     edges = np.append(starts.values, (starts[-1] + pd.offsets.MonthBegin(1)).to_datetime64())
+    if season is not None:
+        first = np.datetime64(season.start, "ns")
+        after = np.datetime64(season.end + dt.timedelta(days=1), "ns")
+        edges = np.clip(edges, first, after)
     idx = np.searchsorted(times.values, edges, side="left")
     return np.stack([idx[:-1], idx[1:]], axis=1)
 
@@ -98,13 +115,27 @@ def _period_block(block: np.ndarray, bounds: np.ndarray, reducer) -> np.ndarray:
     return out
 
 
-def _reduce(cube: xr.DataArray, period: str, year: int | None, reducer, name: str) -> xr.Dataset:
+def _reduce(
+    cube: xr.DataArray, period: str, season: int | Season | None, reducer, name: str
+) -> xr.Dataset:
     if tuple(cube.dims) != ("time", "band", "y", "x"):
         raise ConfigError(f"Expected a cube with dims (time, band, y, x), got {cube.dims}.")
     times = pd.DatetimeIndex(cube["time"].values)
-    year = int(year if year is not None else times[len(times) // 2].year)
-    starts = period_starts(period, year)
-    bounds = period_bounds(times, starts)
+    if season is None:
+        season = int(times[len(times) // 2].year)
+    if not isinstance(season, Season):
+        season = season_for(int(season), "calendar")
+    starts = season.period_starts(period)
+    bounds = period_bounds(times, starts, season)
+    outside = int((~season.contains(times)).sum())
+    if outside:
+        warnings.warn(
+            f"{outside} of {len(times)} observations fall outside the season "
+            f"({season.describe()}) and were left out of the composites. Search the items "
+            "with the season's dates, or give the season that covers them.",
+            OutsideSeasonWarning,
+            stacklevel=3,
+        )
     data = cube.data
     shape_out = (len(starts), cube.sizes["band"] + 1, cube.sizes["y"], cube.sizes["x"])
     if isinstance(data, da.Array):
@@ -126,11 +157,18 @@ def _reduce(cube: xr.DataArray, period: str, year: int | None, reducer, name: st
         coords={k: coords[k] for k in ("period", "y", "x")},
     )
     ds = xr.Dataset({name: values, "count": count.astype("int16")})
-    ds.attrs.update(period=period, year=year)
+    ds.attrs.update(
+        period=period,
+        year=season.year,
+        season_start=season.start.isoformat(),
+        season_end=season.end.isoformat(),
+    )
     return ds
 
 
-def period_median(cube: xr.DataArray, period: str = "month", year: int | None = None) -> xr.Dataset:
+def period_median(
+    cube: xr.DataArray, period: str = "month", season: int | Season | None = None
+) -> xr.Dataset:
     """Median of the valid observations in each period.
 
     An observation counts only when all its bands are valid (a pixel at the edge of a
@@ -143,9 +181,11 @@ def period_median(cube: xr.DataArray, period: str = "month", year: int | None = 
         Dims ``(time, band, y, x)``, masked (NaN where cloudy or missing), times sorted.
     period : str
         ``"month"``, ``"half-month"`` or ``"10-day"``.
-    year : int, optional
-        Year whose periods are made (default: the year of the middle observation).
-        Periods without any observation are kept, all NaN, for gap filling.
+    season : int or Season, optional
+        The season whose periods are made (:class:`cropkit.seasons.Season`; a year means
+        that calendar year; default: the calendar year of the middle observation).
+        Periods without any observation are kept, all NaN, for gap filling; observations
+        outside the season are left out with an :class:`OutsideSeasonWarning`.
 
     Returns
     -------
@@ -153,17 +193,17 @@ def period_median(cube: xr.DataArray, period: str = "month", year: int | None = 
         ``median`` with dims ``(period, band, y, x)`` (float32) and ``count`` with
         dims ``(period, y, x)``: the number of complete observations behind each value.
     """
-    return _reduce(cube, period, year, _nanmedian, "median")
+    return _reduce(cube, period, season, _nanmedian, "median")
 
 
 def period_mean_db(
-    cube: xr.DataArray, period: str = "month", year: int | None = None
+    cube: xr.DataArray, period: str = "month", season: int | Season | None = None
 ) -> xr.Dataset:
     """Mean backscatter per period, averaged in linear power and returned in dB.
 
     Parameters and returns as :func:`period_median` (variable ``mean``), for a cube in dB.
     """
-    return _reduce(cube, period, year, _nanmean_db, "mean")
+    return _reduce(cube, period, season, _nanmean_db, "mean")
 
 
 def clearest(cube: xr.DataArray, cloud_cover: np.ndarray | list[float]) -> xr.DataArray:

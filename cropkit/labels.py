@@ -30,7 +30,14 @@ from .errors import DataError
 from .profiles import burn, grid_crs
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
-__all__ = ["ParcelReport", "read_parcels", "check_parcels", "rasterize_labels", "NO_LABEL"]
+__all__ = [
+    "ParcelReport",
+    "read_parcels",
+    "check_parcels",
+    "within_grid",
+    "rasterize_labels",
+    "NO_LABEL",
+]
 
 #: Label value of pixels outside every (kept) parcel.
 NO_LABEL = -1
@@ -152,6 +159,41 @@ def check_parcels(
     if report.kept < report.total:
         warnings.warn(str(report), UserWarning, stacklevel=2)
     return frame.reset_index(drop=True), report
+
+
+def within_grid(parcels: gpd.GeoDataFrame, grid) -> gpd.GeoDataFrame:
+    """The parcels that reach a study area's grid; the others are dropped with a warning.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        Checked parcels (any CRS).
+    grid : cropkit.regions.SceneGrid
+        The study area.
+
+    Raises
+    ------
+    DataError
+        If no parcel reaches the area (another region's file, or a file in a wrong CRS).
+    """
+    from shapely.geometry import box
+
+    area = gpd.GeoSeries([box(*grid.bounds)], crs=grid.epsg).to_crs(parcels.crs).iloc[0]
+    inside = parcels.geometry.intersects(area)
+    if not inside.any():
+        w, s, e, n = grid.lonlat_bounds()
+        raise DataError(
+            f"None of the {len(parcels)} parcels reaches the study area ({w:.4f}, {s:.4f}, "
+            f"{e:.4f}, {n:.4f} lon/lat): is the parcel file of another region, or its CRS wrong?"
+        )
+    if not inside.all():
+        warnings.warn(
+            f"{int((~inside).sum())} of {len(parcels)} parcels lie outside the study area "
+            "and were left out.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return parcels[inside].reset_index(drop=True)
 
 
 def _polygons_only(geom):

@@ -83,7 +83,7 @@ def run_notebooks(
     """
     import papermill as pm
 
-    from .demo import build_demo
+    from .endpoint import demo_data
     from .server import LocalStacServer
 
     paths = resolve_notebooks(notebooks)
@@ -97,9 +97,7 @@ def run_notebooks(
         with server as api:
             if api is not None:
                 t0 = time.perf_counter()
-                api.add_catalog(
-                    build_demo(config.region, config.year, config.profile, seed=config.seed)
-                )
+                api.add_catalog(demo_data(config))
                 timings["server_start"] = api.timings["start_s"]
                 timings["catalog_load"] = round(time.perf_counter() - t0, 2)
                 os.environ.update(api.export_env())

@@ -64,8 +64,38 @@ class RunFolder:
 
     @classmethod
     def for_config(cls, config) -> RunFolder:
-        """The run folder of a :class:`~cropkit.config.RunConfig`."""
-        return cls(config.run_dir)
+        """The run folder of a :class:`~cropkit.config.RunConfig`.
+
+        The first notebook records what defines the run (area, grid, season, provider)
+        in the manifest; a config that differs is refused, so no product of one run is
+        read as another's.
+
+        Raises
+        ------
+        DataError
+            If the folder holds the products of another run.
+        """
+        run = cls(config.run_dir)
+        identity = json.loads(json.dumps(config.identity))
+        manifest = run.manifest()
+        recorded = manifest.get("identity")
+        if recorded is None:
+            manifest["identity"] = identity
+            run._write(manifest)
+        elif recorded != identity:
+            changed = sorted(
+                k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k)
+            )
+            raise DataError(
+                f"{run.path} holds the products of another run (it differs in {changed}: "
+                f"{ {k: recorded.get(k) for k in changed} } there, "
+                f"{ {k: identity.get(k) for k in changed} } now). Use another run_root, or "
+                "delete the folder to start this run afresh."
+            )
+        return run
+
+    def _write(self, manifest: dict) -> None:
+        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
 
     @property
     def manifest_path(self) -> Path:
@@ -120,14 +150,14 @@ class RunFolder:
                 path.relative_to(self.path) if path.is_relative_to(self.path) else path
             )
         manifest["items"].update(items or {})
-        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+        self._write(manifest)
         return manifest
 
     def add_items(self, name: str, ids: list[str]) -> None:
         """Record the ids of the ``name`` items in the manifest."""
         manifest = self.manifest()
         manifest.setdefault("items", {})[name] = list(ids)
-        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+        self._write(manifest)
 
     def notebook_parameters(self, notebook: str) -> dict:
         """Parameters recorded by ``notebook`` in this run ({} if it has not run)."""

@@ -1,7 +1,7 @@
 """STAC searches with clear errors, the same way against the demo and real providers.
 
-:func:`connect` opens a STAC API for a :class:`~cropkit.config.RunConfig` (starting
-the local demo API when ``stac="demo"``); :meth:`StacSource.search` returns a
+:func:`open_api` opens a STAC API (:func:`cropkit.endpoint.connect` opens the one of a
+run, starting the local demo API when ``stac="demo"``); :meth:`StacSource.search` returns a
 :class:`pystac.ItemCollection` sorted by time; :func:`items_table` turns one into a
 :class:`pandas.DataFrame`.
 """
@@ -22,10 +22,10 @@ from pystac_client.exceptions import APIError
 
 from .errors import ConfigError, DataError, EmptySearchError, StacConnectionError, StacSearchError
 from .providers import PROVIDERS, Provider, get_provider
+from .seasons import Season, season_for
 
 __all__ = [
     "StacSource",
-    "connect",
     "discover_collections",
     "open_api",
     "normalize_bbox",
@@ -111,7 +111,7 @@ class StacSource:
         self,
         sensor: str,
         bbox: Sequence[float],
-        year: int | None = None,
+        year: int | Season | None = None,
         datetime: str | None = None,
         max_cloud: float | None = None,
         max_items: int = 2000,
@@ -124,8 +124,8 @@ class StacSource:
             ``"s2"``, ``"s1"`` or ``"enmap"``.
         bbox : sequence of float
             ``(west, south, east, north)`` in degrees.
-        year : int, optional
-            Calendar year (or give ``datetime``).
+        year : int or Season, optional
+            A calendar year or a :class:`~cropkit.seasons.Season` (or give ``datetime``).
         datetime : str, optional
             A STAC datetime interval, e.g. ``"2023-04-01/2023-09-30"``.
         max_cloud : float, optional
@@ -150,7 +150,7 @@ class StacSource:
         if datetime is None:
             if year is None:
                 raise ConfigError("Give a year or a datetime interval to search.")
-            datetime = f"{year}-01-01T00:00:00Z/{year}-12-31T23:59:59Z"
+            datetime = (year if isinstance(year, Season) else season_for(int(year))).datetime
         query = {}
         if max_cloud is not None and sensor != "s1":
             query["eo:cloud_cover"] = {"lt": float(max_cloud)}
@@ -210,7 +210,7 @@ class StacSource:
         return pystac.ItemCollection(found)
 
     def search_all(
-        self, bbox: Sequence[float], year: int, max_cloud: float | None = None
+        self, bbox: Sequence[float], year: int | Season, max_cloud: float | None = None
     ) -> dict[str, pystac.ItemCollection]:
         """Search every sensor the provider offers (Sentinel-2, Sentinel-1, EnMAP).
 
@@ -224,27 +224,6 @@ class StacSource:
             for sensor in SENSORS
             if sensor in self.provider.collections
         }
-
-
-def connect(config) -> StacSource:
-    """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
-
-    With ``stac="demo"`` the demo is built (or taken from the cache) and served by a
-    local stac-fastapi-pgstac (reused when the notebook runner already started one).
-    """
-    provider = config.provider
-    if config.is_demo:
-        from .demo import build_demo
-        from .server import demo_api
-
-        demo = build_demo(config.region, config.year, config.profile, seed=config.seed)
-        url = demo_api(demo).url
-    else:
-        url = provider.url or config.stac
-    client = open_api(url, provider)
-    if provider.name == "custom":
-        provider = discover_collections(provider, client)
-    return StacSource(url=url, provider=provider, client=client)
 
 
 def discover_collections(provider: Provider, client: pystac_client.Client) -> Provider:

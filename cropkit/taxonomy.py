@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import TaxonomyError
 from .paths import data_file
 
-__all__ = ["Taxonomy", "load_taxonomy", "TIERS"]
+__all__ = ["Taxonomy", "load_taxonomy", "TIERS", "CODE_MAPPINGS"]
 
 #: Tier columns, finest first.
 TIERS = ("tier4", "tier3", "tier2", "tier1")
@@ -72,14 +72,20 @@ def _tier_column(tier: int) -> str:
     return f"tier{tier}"
 
 
+#: Crop-code mappings cropkit ships: French RPG ``CODE_CULTU`` and EuroCrops HCAT3 codes
+#: (the harmonised LPIS of any EU country, column ``EC_hcat_c``).
+CODE_MAPPINGS = {"rpg": "taxonomy.csv", "hcat3": "taxonomy_hcat3.csv"}
+
+
 def load_taxonomy(path: str | PathLike | None = None) -> Taxonomy:
-    """Read and validate a taxonomy table.
+    """Read and validate a taxonomy table: crop codes mapped into the four tiers.
 
     Parameters
     ----------
-    path : path-like, optional
-        A CSV with columns ``code_cultu, tier4, tier3, tier2, tier1``; cropkit's own
-        ``data/taxonomy.csv`` by default.
+    path : path-like or str, optional
+        ``"rpg"`` (cropkit's ``data/taxonomy.csv``, the default), ``"hcat3"``
+        (``data/taxonomy_hcat3.csv``) or a CSV with a code column (``code`` or
+        ``code_cultu``) and ``tier4, tier3, tier2, tier1``.
 
     Raises
     ------
@@ -87,17 +93,24 @@ def load_taxonomy(path: str | PathLike | None = None) -> Taxonomy:
         If a column is missing, a code is listed twice, a cell is empty, or a class
         has two different parents.
     """
-    path = path or data_file("taxonomy.csv")
+    path = (
+        data_file(CODE_MAPPINGS[str(path or "rpg")])
+        if str(path or "rpg") in CODE_MAPPINGS
+        else path
+    )
     table = pd.read_csv(path, dtype=str)
-    missing = [c for c in ("code_cultu", *TIERS) if c not in table.columns]
+    code = "code_cultu" if "code_cultu" in table.columns else "code"
+    missing = [c for c in (code, *TIERS) if c not in table.columns]
     if missing:
-        raise TaxonomyError(f"{path}: missing columns {missing}; expected code_cultu, {TIERS}.")
-    empty = table[["code_cultu", *TIERS]].isna().any(axis=1)
+        raise TaxonomyError(
+            f"{path}: missing columns {missing}; expected a code column (code) and {TIERS}."
+        )
+    empty = table[[code, *TIERS]].isna().any(axis=1)
     if empty.any():
         raise TaxonomyError(f"{path}: rows {list(table.index[empty] + 2)} have empty cells.")
-    dupes = table["code_cultu"][table["code_cultu"].duplicated()].tolist()
+    dupes = table[code][table[code].duplicated()].tolist()
     if dupes:
-        raise TaxonomyError(f"{path}: RPG codes {dupes} are listed more than once.")
+        raise TaxonomyError(f"{path}: crop codes {dupes} are listed more than once.")
     for child, parent in zip(TIERS[:-1], TIERS[1:]):
         parents = table.groupby(child)[parent].nunique()
         bad = parents[parents > 1].index.tolist()
@@ -105,4 +118,4 @@ def load_taxonomy(path: str | PathLike | None = None) -> Taxonomy:
             raise TaxonomyError(
                 f"{path}: {child} classes {bad} have more than one {parent} parent."
             )
-    return Taxonomy(table.set_index("code_cultu"))
+    return Taxonomy(table.set_index(code))

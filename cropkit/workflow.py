@@ -19,8 +19,10 @@ import xarray as xr
 from . import cloudmask, composite, gapfill, labels, load
 from .errors import DataError
 from .run import RunFolder
+from .seasons import Season
 from .stac import StacSource
 from .store import cached_zarr, open_zarr, write_zarr
+from .taxonomy import load_taxonomy
 
 __all__ = [
     "MaskedS2",
@@ -48,7 +50,7 @@ def run_items(source: StacSource, run: RunFolder, config, sensor: str) -> pystac
         ids = run.item_ids(sensor)
     except DataError:
         max_cloud = None if sensor == "s1" else config.max_cloud
-        items = source.search(sensor, config.bbox, config.year, max_cloud=max_cloud)
+        items = source.search(sensor, config.bbox, config.growing_season, max_cloud=max_cloud)
         run.add_items(sensor, [it.id for it in items])
         return items
     return source.fetch(sensor, ids)
@@ -121,10 +123,13 @@ def s2_composite(
     s2: MaskedS2,
     run: RunFolder,
     period: str = "month",
-    year: int | None = None,
+    season: Season | int | None = None,
     overwrite: bool = False,
 ) -> xr.Dataset:
     """Gap-filled median composites of Sentinel-2, cached as ``s2_composite.zarr``.
+
+    ``season`` (:class:`cropkit.seasons.Season`, or a calendar year) gives the periods;
+    by default the calendar year of the middle observation.
 
     Returns
     -------
@@ -133,7 +138,7 @@ def s2_composite(
     """
 
     def make() -> xr.Dataset:
-        ds = composite.period_median(s2.masked, period, year)
+        ds = composite.period_median(s2.masked, period, season)
         ds = gapfill.fill_gaps(ds, "median")
         ds.attrs.update(crs=s2.reflectance.attrs.get("crs"), sensor="sentinel-2")
         return ds
@@ -149,14 +154,14 @@ def s1_composite(
     grid,
     run: RunFolder,
     period: str = "month",
-    year: int | None = None,
+    season: Season | int | None = None,
     overwrite: bool = False,
 ) -> xr.Dataset:
     """Gap-filled mean backscatter (dB, averaged in linear power), ``s1_composite.zarr``."""
 
     def make() -> xr.Dataset:
         cube = load.load_s1(items, source.provider, grid)
-        ds = gapfill.fill_gaps(composite.period_mean_db(cube, period, year), "mean")
+        ds = gapfill.fill_gaps(composite.period_mean_db(cube, period, season), "mean")
         ds.attrs.update(crs=cube.attrs.get("crs"), sensor="sentinel-1")
         return ds
 
@@ -193,7 +198,11 @@ def _store(run: RunFolder, name: str, period: str) -> Path:
 
 
 def run_parcels(
-    config, parcels_path: str | None = None, run: RunFolder | None = None
+    config,
+    parcels_path: str | None = None,
+    run: RunFolder | None = None,
+    code_column: str = "CODE_CULTU",
+    crop_codes: str = "rpg",
 ) -> gpd.GeoDataFrame:
     """The checked parcels of the run: a user file, IGN's RPG service, or the demo's.
 
@@ -209,6 +218,13 @@ def run_parcels(
         real providers; the demo's simulated parcels otherwise.
     run : cropkit.run.RunFolder, optional
         Where ``"ign-wfs"`` keeps its download (the config's run folder by default).
+    code_column : str
+        The crop-code column of a user file (``"EC_hcat_c"`` in EuroCrops files).
+    crop_codes : str
+        How codes map into the four tiers: ``"rpg"`` (French ``CODE_CULTU``), ``"hcat3"``
+        (EuroCrops HCAT3, any EU country) or the path of your own table (see
+        :func:`cropkit.taxonomy.load_taxonomy`). Codes the mapping lacks are counted and
+        dropped with a warning.
 
     Returns
     -------
@@ -223,15 +239,17 @@ def run_parcels(
         name = f"rpg_{west:.4f}_{south:.4f}_{east:.4f}_{north:.4f}.parquet"  # one per area
         path = (run or RunFolder.for_config(config)).path / name
         if not path.exists():
-            fetch_rpg(config.bbox, config.year).to_parquet(path)
-        return labels.read_parcels(path)[0]
+            fetch_rpg(config.bbox, config.growing_season.year).to_parquet(path)
+        return labels.within_grid(labels.read_parcels(path)[0], config.grid)
     if parcels_path:
-        return labels.read_parcels(parcels_path)[0]
+        taxonomy = load_taxonomy(crop_codes)
+        parcels = labels.read_parcels(parcels_path, code_column, taxonomy)[0]
+        return labels.within_grid(parcels, config.grid)
     if config.is_demo:
-        from .demo import build_demo
+        from .endpoint import demo_data
 
-        demo = build_demo(config.region, config.year, config.profile, seed=config.seed)
-        return labels.check_parcels(demo.parcels())[0]
+        parcels = labels.check_parcels(demo_data(config).parcels())[0]
+        return labels.within_grid(parcels, config.grid)
     raise DataError(
         "Give parcels_path (an RPG file with CODE_CULTU, or 'ign-wfs' to download the RPG "
         "from IGN) to use parcels with real data."
@@ -270,7 +288,7 @@ def load_composites(
     ----------
     source : StacSource or None
         Where to fetch items if a composite must be built (``None``: connect with
-        :func:`cropkit.stac.connect` only when needed).
+        :func:`cropkit.endpoint.connect` only when needed).
     config : cropkit.config.RunConfig
         The run.
     run : RunFolder
@@ -300,16 +318,17 @@ def load_composites(
             out[name] = _matching_grid(open_zarr(stores[name]), config.grid, stores[name])
             continue
         if source is None:
-            from .stac import connect
+            from .endpoint import connect
 
             source = connect(config)
         items = run_items(source, run, config, name)
         if name == "s2":
             keep, buffer_px = mask_settings(run)
             masked = masked_s2(source, items, config.grid, keep, buffer_px)
-            out[name] = s2_composite(masked, run, period, config.year)
+            out[name] = s2_composite(masked, run, period, config.growing_season)
         elif name == "s1":
-            out[name] = s1_composite(source, items, config.grid, run, period, config.year)
+            season = config.growing_season
+            out[name] = s1_composite(source, items, config.grid, run, period, season)
         else:
             out[name] = enmap_composite(source, items, config.grid, run)
     return out

@@ -71,11 +71,16 @@ class _null:
 
 def test_empty_periods_are_kept_as_gaps():
     c = cube([1.0, 3.0, 10.0], ["2023-01-02", "2023-01-20", "2023-04-10"])
-    ds = period_median(c, "month", year=2023)
+    ds = period_median(c, "month", season=2023)
     assert ds["median"].values[:, 0, 0, 0][:4].tolist()[0] == 2.0
     assert np.isnan(ds["median"].values[1:3]).all()
     assert ds["count"].values[:, 0, 0].tolist() == [2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
-    assert ds.attrs == {"period": "month", "year": 2023}
+    assert ds.attrs == {
+        "period": "month",
+        "year": 2023,
+        "season_start": "2023-01-01",
+        "season_end": "2023-12-31",
+    }
 
 
 def test_dask_and_numpy_agree():
@@ -94,7 +99,7 @@ def test_dask_and_numpy_agree():
 
 def test_sar_mean_in_linear_power():
     c = cube([-10.0, -20.0, np.nan], ["2023-03-01", "2023-03-13", "2023-03-25"])
-    ds = period_mean_db(c, "month", year=2023)
+    ds = period_mean_db(c, "month", season=2023)
     expected = 10 * np.log10((0.1 + 0.01) / 2)
     assert ds["mean"].values[2, 0, 0, 0] == pytest.approx(expected, rel=1e-5)
     assert ds["count"].values[2, 0, 0] == 2
@@ -127,6 +132,38 @@ def test_partial_observations_are_left_out():
             "band": ["a", "b"],
         },
     )
-    ds = period_median(c, "month", year=2023)
+    ds = period_median(c, "month", season=2023)
     assert ds["median"].values[4, :, 0, 0].tolist() == [3.0, 30.0]
     assert ds["count"].values[4, 0, 0] == 2
+
+
+def test_a_season_across_new_year_composites_like_numpy():
+    from cropkit.composite import OutsideSeasonWarning
+    from cropkit.seasons import season_for
+
+    winter = season_for(2023, "winter")
+    rng = np.random.default_rng(1)
+    times = pd.date_range("2022-09-20", "2023-10-10", freq="4D")
+    values = rng.random((len(times), 2, 2, 3))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    c = xr.DataArray(
+        values, dims=("time", "band", "y", "x"), coords={"time": times, "band": ["a", "b"]}
+    )
+    with pytest.warns(OutsideSeasonWarning, match="6 of 97 observations fall outside"):
+        ds = period_median(c, "month", winter)
+    starts = winter.period_starts("month")
+    assert list(pd.DatetimeIndex(ds["period"].values)) == list(starts)
+    assert ds.attrs["season_start"] == "2022-10-01" and ds.attrs["year"] == 2023
+    complete = np.isfinite(values).all(axis=1, keepdims=True)
+    masked = np.where(complete, values, np.nan)
+    for k, start in enumerate(starts):
+        end = start + pd.offsets.MonthBegin(1)
+        sel = (times >= start) & (times < end)
+        with np.errstate(all="ignore"), __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore", RuntimeWarning)
+            expected = np.nanmedian(masked[sel], axis=0)
+        np.testing.assert_allclose(ds["median"].values[k], expected, equal_nan=True)
+        assert (ds["count"].values[k] == complete[sel].sum(axis=0)[0]).all()
+    # December 2022 and January 2023 are both there, in order
+    assert ds["count"].sel(period="2022-12-01").sum() > 0
+    assert ds["count"].sel(period="2023-01-01").sum() > 0

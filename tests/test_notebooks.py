@@ -38,6 +38,43 @@ def demo_run(tmp_path_factory):
     return cfg, timings
 
 
+@pytest.fixture(scope="module")
+def aoi_run(tmp_path_factory, demo_run):
+    """Notebooks 01-04 on an area of interest inside the Chartres demo (after ``demo_run``)."""
+    cfg = RunConfig(
+        aoi="1.52,48.39,1.55,48.41", zone_km=1.2, run_root=str(tmp_path_factory.mktemp("aoi"))
+    )
+    fast = {
+        "04": {
+            "models": ["xgboost"],
+            "max_train_pixels": 3000,
+            "folds": 0,
+            "compare_inputs": False,
+            "leakage_report": False,
+            "cloud_study": False,
+        }
+    }
+    timings = run_notebooks(cfg, notebooks=["01", "02", "03", "04"], overrides=fast)
+    return cfg, timings
+
+
+def test_an_aoi_runs_notebooks_01_to_04_on_its_own_grid(aoi_run):
+    import xarray as xr
+
+    cfg, timings = aoi_run
+    assert cfg.run_dir.name.startswith("aoi-") and cfg.run_dir.name.endswith("-2023-demo")
+    manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
+    assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["aoi"] == cfg.aoi
+    s2 = xr.open_zarr(cfg.run_dir / "s2_composite.zarr")
+    assert (s2.sizes["y"], s2.sizes["x"]) == cfg.grid.shape == (240, 240)
+    assert float(s2["x"][0]) == cfg.grid.transform.c + 5
+    metrics = json.loads((cfg.run_dir / "metrics.json").read_text())["xgboost"]
+    assert metrics["test"]["tier4"]["overall_accuracy"] > 0.5
+    pixels = xr.open_zarr(cfg.run_dir / "datasets" / "pixels.zarr")
+    assert pixels["s2"].sizes["time"] == 12 and pixels.sizes["sample"] > 1000
+    print("AOI run timings (s):", timings)
+
+
 def test_notebooks_are_committed_clean():
     for path in notebook_paths():
         nb = nbformat.read(path, as_version=4)
@@ -119,7 +156,8 @@ def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monke
         progress_bar=False,
         parameters={"run_root": str(tmp_path / "runs"), "max_cloud": 30},
     )
-    manifest = json.loads((tmp_path / "runs" / "chartres-2023" / "manifest.json").read_text())
+    run_dir = RunConfig(run_root=str(tmp_path / "runs"), max_cloud=30).run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["max_cloud"] == 30
     assert (
         0

@@ -12,7 +12,7 @@ from cropkit.run import RunFolder, software_versions
 def test_manifest_accumulates_notebook_entries(tmp_path):
     cfg = RunConfig(run_root=str(tmp_path))
     run = RunFolder.for_config(cfg)
-    assert run.path == tmp_path / "chartres-2023"
+    assert run.path == tmp_path / "chartres-2023-demo-ci"
     run.record(
         "01_stac_discovery",
         cfg.parameters(),
@@ -50,3 +50,17 @@ def test_versions_name_the_stack():
     versions = software_versions()
     for name in ("python", "pystac-client", "stackstac", "stac-fastapi-pgstac", "torch"):
         assert versions[name]
+
+
+def test_a_run_folder_refuses_the_products_of_another_run(tmp_path):
+
+    cfg = RunConfig(run_root=str(tmp_path))
+    run = RunFolder.for_config(cfg)
+    assert run.manifest()["identity"]["area"] == "chartres"
+    assert RunFolder.for_config(RunConfig(run_root=str(tmp_path))).path == run.path
+    # same folder name, another grid: e.g. a hand-edited or copied folder
+    manifest = run.manifest()
+    manifest["identity"]["bounds"][0] += 60
+    run.manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"holds the products of another run .*\['bounds'\]"):
+        RunFolder.for_config(cfg)

@@ -72,3 +72,13 @@ def test_missing_column(tmp_path):
     path.write_text("code_cultu,tier4\nBTH,wheat\n")
     with pytest.raises(TaxonomyError, match="missing columns"):
         load_taxonomy(path)
+
+
+def test_the_hcat3_mapping_agrees_with_the_rpg_one():
+    rpg, hcat3 = load_taxonomy(), load_taxonomy("hcat3")
+    assert hcat3.table.index.name == "code" and len(hcat3.table) >= 22
+    # every RPG code's HCAT3 code lands in the same four tiers
+    for code, row in rpg.table.iterrows():
+        assert hcat3.table.loc[row["hcat3_code"], "tier4"] == row["tier4"], code
+    assert hcat3.tier_of("3303011100", 4) == "fruit_orchard"  # peach, a descendant
+    assert set(hcat3.classes(4)) == set(rpg.classes(4))

@@ -47,8 +47,10 @@ __all__ = [
 def period_doy(periods: xr.DataArray | pd.DatetimeIndex) -> np.ndarray:
     """Day of year of the middle of each compositing period.
 
-    The last period is taken as long as the one before it; a single period gives its
-    first day.
+    Days count from 1 January of the first period's year: a season across New Year
+    goes on counting (1 January of the next year is day 366 or 367), so the dates stay
+    in order. The last period is taken as long as the one before it; a single period
+    gives its first day.
 
     Returns
     -------
@@ -56,11 +58,12 @@ def period_doy(periods: xr.DataArray | pd.DatetimeIndex) -> np.ndarray:
         Dims ``(time,)``, int16.
     """
     starts = pd.DatetimeIndex(np.asarray(periods))
+    origin = pd.Timestamp(year=starts[0].year, month=1, day=1) - pd.Timedelta(days=1)
     if len(starts) == 1:
-        return np.array([starts[0].dayofyear], dtype=np.int16)
+        return np.array([(starts[0] - origin).days], dtype=np.int16)
     ends = list(starts[1:]) + [starts[-1] + (starts[-1] - starts[-2])]
     mids = [s + (e - s) / 2 for s, e in zip(starts, ends)]
-    return np.array([m.dayofyear for m in mids], dtype=np.int16)
+    return np.array([(m - origin).days for m in mids], dtype=np.int16)
 
 
 def _check_same_grid(name: str, ds: xr.Dataset, labels: xr.Dataset) -> None:

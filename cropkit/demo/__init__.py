@@ -34,6 +34,7 @@ from ..errors import ConfigError, DataError
 from ..paths import cache_dir, data_file
 from ..regions import get_region
 from ..static_catalog import write_static_catalog
+from ..studyarea import PROFILES
 from ..taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
 from .catalog import collections, enmap_item, s1_item, s2_item
@@ -81,14 +82,6 @@ class DemoSpec:
         fields = {**asdict(self), "format_version": FORMAT_VERSION, "tables": _tables_digest()}
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.region}-{self.year}-{self.zones[0]}x{self.zones[1]}x{self.zone_px}-{digest}"
-
-
-#: Named demo sizes: ``ci`` is what tests and ``make demo`` use.
-PROFILES = {
-    "ci": {"zone_px": 256, "zones": (2, 1)},
-    "full": {"zone_px": 512, "zones": (2, 2)},
-    "large": {"zone_px": 2048, "zones": (1, 1)},
-}
 
 
 def demo_spec(region: str, year: int, profile: str = "ci", seed: int = 0, **overrides) -> DemoSpec:

@@ -1,0 +1,50 @@
+"""The one door to the demo: the only module that says "if demo: build and serve".
+
+Everything else asks this module for a STAC source or for the demo's files of a run,
+so a real provider and the embedded demo take the same path after it.
+"""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+from .stac import StacSource, discover_collections, open_api
+
+__all__ = ["connect", "demo_data"]
+
+
+def demo_data(config):
+    """The built demo (:class:`cropkit.demo.DemoData`) behind a demo run.
+
+    Built (or taken from the cache) for the run's demo region, year, profile and seed.
+
+    Raises
+    ------
+    ConfigError
+        If the run does not use the demo.
+    """
+    if not config.is_demo:
+        raise ConfigError(
+            f"The run uses {config.stac!r}, not the demo: there is no simulated truth for it."
+        )
+    from .demo import build_demo
+
+    return build_demo(config.region, config.year, config.profile, seed=config.seed)
+
+
+def connect(config) -> StacSource:
+    """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
+
+    With ``stac="demo"`` the demo is built (or taken from the cache) and served by a
+    local stac-fastapi-pgstac (reused when the notebook runner already started one).
+    """
+    provider = config.provider
+    if config.is_demo:
+        from .server import demo_api
+
+        url = demo_api(demo_data(config)).url
+    else:
+        url = provider.url or config.stac
+    client = open_api(url, provider)
+    if provider.name == "custom":
+        provider = discover_collections(provider, client)
+    return StacSource(url=url, provider=provider, client=client)
