@@ -6,6 +6,8 @@ so a real provider and the embedded demo take the same path after it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .errors import ConfigError
 from .stac import StacSource, discover_collections, open_api
 
@@ -15,12 +17,14 @@ __all__ = ["connect", "demo_data"]
 def demo_data(config):
     """The built demo (:class:`cropkit.demo.DemoData`) behind a demo run.
 
-    Built (or taken from the cache) for the run's demo region, year, profile and seed.
+    Built (or taken from the cache) for the run's demo region, year, profile and seed; a
+    season that starts in the autumn before ``year`` is simulated from its first day.
 
     Raises
     ------
     ConfigError
-        If the run does not use the demo.
+        If the run does not use the demo, or its season reaches beyond what the demo
+        simulates (1 August of the year before to 31 December of ``year``).
     """
     if not config.is_demo:
         raise ConfigError(
@@ -28,7 +32,16 @@ def demo_data(config):
         )
     from .demo import build_demo
 
-    return build_demo(config.region, config.year, config.profile, seed=config.seed)
+    season = config.growing_season
+    lead_days = max(0, (dt.date(config.year, 1, 1) - season.start).days)
+    if lead_days > 153 or season.end > dt.date(config.year, 12, 31):
+        raise ConfigError(
+            f"The demo simulates 1 August {config.year - 1} to 31 December {config.year} at "
+            f"most; the season {season.describe()} reaches beyond. Choose a season within, "
+            "or set year to the harvest year."
+        )
+    extra = {"lead_days": lead_days} if lead_days else {}
+    return build_demo(config.region, config.year, config.profile, seed=config.seed, **extra)
 
 
 def connect(config) -> StacSource:

@@ -88,3 +88,23 @@ def test_zones_shift_the_season_as_a_whole():
     assert gap > 2 and spread_within > 5  # zones differ; parcels within a zone differ more
     same = parcel_trajectories(crops, DOY, np.random.default_rng(5))
     assert not np.array_equal(same.lai, t.lai)
+
+
+WINTER_DOY = np.arange(1 - 92, 366, dtype=float)  # 1 October of the year before on
+
+
+def test_the_autumn_before_sows_winter_crops_and_keeps_the_calendar_year_unchanged():
+    rng = np.random.default_rng
+    crops = np.array(["winter_soft_wheat"] * 10 + ["grain_maize"] * 10 + ["permanent_meadow"] * 5)
+    long = parcel_trajectories(crops, WINTER_DOY, rng(0))
+    year = parcel_trajectories(crops, DOY, rng(0))
+    np.testing.assert_array_equal(long.lai[:, 92:], year.lai)  # same draws, same year
+    wheat, maize, meadow = long.lai[:10], long.lai[10:20], long.lai[20:]
+    october, december = WINTER_DOY < -70, (WINTER_DOY > -20) & (WINTER_DOY < 1)
+    assert wheat[:, october].mean() < 0.3  # bare after the previous harvest, then sown
+    assert 0.2 < wheat[:, december].mean() < 1.2  # emerged, small winter canopy
+    assert long.tilled[:10, WINTER_DOY < 1].any(axis=1).all()  # seedbed prepared
+    # no jump at New Year
+    assert np.abs(wheat[:, 92] - wheat[:, 91]).max() < 0.2
+    assert np.abs(maize[:, 92] - maize[:, 91]).max() < 0.2
+    assert meadow[:, october].mean() > 1.0  # grass stays green in autumn

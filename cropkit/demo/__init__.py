@@ -67,6 +67,9 @@ class DemoSpec:
         Random seed; the same spec gives the same bytes.
     enmap_scenes : int
         Number of EnMAP acquisitions.
+    lead_days : int
+        Days simulated before 1 January of ``year`` (0 to 153: from August of the year
+        before), for a season that starts in autumn.
     """
 
     region: str
@@ -75,11 +78,19 @@ class DemoSpec:
     zones: tuple[int, int] = (1, 1)
     seed: int = 0
     enmap_scenes: int = 3
+    lead_days: int = 0
+
+    @property
+    def first_day(self) -> dt.date:
+        """The first simulated day."""
+        return dt.date(self.year, 1, 1) - dt.timedelta(days=self.lead_days)
 
     @property
     def key(self) -> str:
         """Short name of the cache folder."""
         fields = {**asdict(self), "format_version": FORMAT_VERSION, "tables": _tables_digest()}
+        if not self.lead_days:  # calendar-year demos keep their cache keys
+            fields.pop("lead_days")
         digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.region}-{self.year}-{self.zones[0]}x{self.zones[1]}x{self.zone_px}-{digest}"
 
@@ -103,7 +114,7 @@ def demo_spec(region: str, year: int, profile: str = "ci", seed: int = 0, **over
         )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ConfigError(f"seed={seed!r} must be a non-negative integer.")
-    allowed = {"zone_px", "zones", "enmap_scenes"}
+    allowed = {"zone_px", "zones", "enmap_scenes", "lead_days"}
     unknown = sorted(set(overrides) - allowed)
     if unknown:
         raise ConfigError(f"Unknown demo settings {unknown}; you can override {sorted(allowed)}.")
@@ -117,6 +128,11 @@ def demo_spec(region: str, year: int, profile: str = "ci", seed: int = 0, **over
     settings["zone_px"] = int(settings["zone_px"])
     if not 0 <= int(settings.get("enmap_scenes", 3)) <= 12:
         raise ConfigError("enmap_scenes must be between 0 and 12.")
+    if not 0 <= int(settings.get("lead_days", 0)) <= 153:
+        raise ConfigError(
+            "lead_days must be between 0 and 153: the demo simulates at most from 1 August "
+            "of the year before."
+        )
     reg = get_region(region)
     reg.grid(settings["zone_px"], settings["zones"])  # raises ConfigError on a bad layout
     return DemoSpec(region=reg.region_id, year=int(year), seed=int(seed), **settings)
@@ -341,14 +357,18 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     t0 = stage("landscape", t0)
     lut = build_lut()
     t0 = stage("prosail_lut", t0)
-    sim = SceneSimulator(reg, grid, landscape, taxonomy, lut, spec.year, _rng(spec, 2))
+    sim = SceneSimulator(
+        reg, grid, landscape, taxonomy, lut, spec.year, _rng(spec, 2), spec.lead_days
+    )
     _truth(landscape.parcels, declared, sim, taxonomy).to_parquet(folder / "truth.parquet")
 
     cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10
     calendars = {
-        "sentinel-2-l2a": s2_calendar(spec.year, phase, reg.properties["s2_orbit_overlap"]),
-        "sentinel-1-rtc": s1_calendar(spec.year, phase),
+        "sentinel-2-l2a": s2_calendar(
+            spec.year, phase, reg.properties["s2_orbit_overlap"], spec.lead_days
+        ),
+        "sentinel-1-rtc": s1_calendar(spec.year, phase, spec.lead_days),
         "enmap-l2a": enmap_calendar(spec.year, _rng(spec, 5), spec.enmap_scenes),
     }
     tasks = [(cid, i) for cid, cal in calendars.items() for i in range(len(cal))]
@@ -362,7 +382,8 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
         {
             "id": f"cropkit-demo-{spec.region}-{spec.year}",
             "title": f"cropkit demo · {reg.name} {spec.year}",
-            "description": f"cropkit simulated demo: {reg.name} ({reg.department}), {spec.year}.",
+            "description": f"cropkit simulated demo: {reg.name} ({reg.department}), "
+            f"{spec.first_day} to {spec.year}-12-31.",
         },
         {cid: (fields, items[cid]) for cid, fields in cols.items()},
     )

@@ -73,8 +73,14 @@ def _active(units: tuple[_Unit, ...], day: dt.date) -> list[str]:
     return [u.platform for u in units if u.first <= day <= u.last]
 
 
-def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
-    """Sentinel-2 acquisitions of one site through one year.
+def _days(offset: int, step: int, year: int, lead_days: int) -> list[int]:
+    """Days from 1 January (negative: the year before) of a track repeating every ``step``."""
+    before = range(offset - step * ((lead_days + offset) // step + 1), 0, step)
+    return [*(d for d in before if d >= -lead_days), *range(offset, 366 + (year % 4 == 0), step)]
+
+
+def s2_calendar(year: int, phase: int, overlap: bool, lead_days: int = 0) -> pd.DataFrame:
+    """Sentinel-2 acquisitions of one site through one year (and the autumn before).
 
     Parameters
     ----------
@@ -84,6 +90,8 @@ def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
         Day offset of the site's orbit cycle (0-9), fixed per region.
     overlap : bool
         Whether a second relative orbit sees the site (from its swath edge).
+    lead_days : int
+        Also the last ``lead_days`` days of the year before, on the same orbit cycle.
 
     Returns
     -------
@@ -98,9 +106,9 @@ def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
     if overlap:
         orbits.append(((phase + 3) % 10, 8 + phase, True))
     for offset, orbit, edge in orbits:
-        for day in range(offset, 366 + (year % 4 == 0), 5):
+        for day in _days(offset, 5, year, lead_days):
             date = start + dt.timedelta(days=day)
-            if date.year != year:
+            if date.year > year or day < -lead_days:
                 continue
             units = _active(_S2_UNITS, date)
             # units alternate every 5 days on the same track
@@ -113,8 +121,10 @@ def s2_calendar(year: int, phase: int, overlap: bool) -> pd.DataFrame:
     return frame.sort_values("datetime").reset_index(drop=True)
 
 
-def s1_calendar(year: int, phase: int) -> pd.DataFrame:
+def s1_calendar(year: int, phase: int, lead_days: int = 0) -> pd.DataFrame:
     """Sentinel-1 IW acquisitions (ascending evening and descending morning passes).
+
+    ``lead_days`` adds the last days of the year before, on the same cycle.
 
     Returns
     -------
@@ -129,9 +139,9 @@ def s1_calendar(year: int, phase: int) -> pd.DataFrame:
         ("descending", (phase + 5) % 12, 5.9, 37, 41.0),
     ]
     for state, offset, hour, orbit, incidence in tracks:
-        for day in range(offset, 366 + (year % 4 == 0), 6):
+        for day in _days(offset, 6, year, lead_days):
             date = start + dt.timedelta(days=day)
-            if date.year != year:
+            if date.year > year or day < -lead_days:
                 continue
             units = _active(_S1_UNITS, date)
             cycle = (day // 6) % 2

@@ -137,6 +137,8 @@ def parcel_trajectories(
         )
     n = len(crops)
     t = np.asarray(doy, dtype=float)[None, :]
+    autumn = t < 1  # days of the year before (a season that starts in autumn)
+    tc = np.where(autumn, t + 365, t)  # grass, fallow and perennials follow the calendar
     pattern = params.loc[crops, "pattern"].to_numpy()[:, None]
 
     zone = np.zeros(n, dtype=int) if zone is None else np.asarray(zone, dtype=int)
@@ -203,10 +205,29 @@ def parcel_trajectories(
     lai = np.where(after, post, lai)
     brown = np.where(after, 0.1, brown)
 
+    # --- the autumn before: winter crops sown and emerging, others in stubble or catch crop
+    sown_prev = sowing - 365
+    winter_autumn = annual & autumn & (pattern == "winter")
+    emerged = lai_winter * _sigmoid(0.06 * (t - (sown_prev + 40)))
+    before_sowing = t < sown_prev - 15
+    lai = np.where(winter_autumn, np.where(before_sowing, 0.2 * vigour, emerged), lai)
+    brown = np.where(winter_autumn, np.where(before_sowing, 1.2, 0.1), brown)
+    tilled = np.where(winter_autumn, ~before_sowing & (t < sown_prev + 10), tilled)
+    other_autumn = annual & autumn & (pattern != "winter")
+    cover_crop = 1.2 * _sigmoid(0.08 * (t + 95))  # sown in late August, ploughed in spring
+    stubble_prev = t < -100
+    lai = np.where(
+        other_autumn,
+        np.where(catch_last_year, cover_crop, np.where(stubble_prev, 0.3 * vigour, 0.05)),
+        lai,
+    )
+    brown = np.where(other_autumn, np.where(stubble_prev, 1.5, 0.3), brown)
+    tilled = np.where(other_autumn, ~catch_last_year & ~stubble_prev & (t < -80), tilled)
+
     # --- mown grassland ------------------------------------------------------------------
     grass = pattern == "grass"
     potential = lai_winter + (lai_max - lai_winter) * (
-        _sigmoid(k_up * (t - green_up)) - _sigmoid(0.05 * (t - 300))
+        _sigmoid(k_up * (tc - green_up)) - _sigmoid(0.05 * (tc - 300))
     )
     potential = np.maximum(potential, lai_winter)
     grass_lai = potential.copy()
@@ -217,42 +238,42 @@ def parcel_trajectories(
         for cut in (float(c) + rng.normal(0, 7) for c in cuts.split(";")):
             if rng.random() < 0.12:  # a cut that this farmer skipped (grazing instead)
                 continue
-            after_cut = t[0] >= cut
-            regrow = 0.3 + (potential[i] - 0.3) * (1 - np.exp(-(t[0] - cut) / 22.0))
+            after_cut = tc[0] >= cut
+            regrow = 0.3 + (potential[i] - 0.3) * (1 - np.exp(-(tc[0] - cut) / 22.0))
             grass_lai[i] = np.where(after_cut, np.minimum(grass_lai[i], regrow), grass_lai[i])
             grass_brown[i] = np.maximum(
-                grass_brown[i], np.where(after_cut, 1.2 * np.exp(-(t[0] - cut) / 4.0), 0.0)
+                grass_brown[i], np.where(after_cut, 1.2 * np.exp(-(tc[0] - cut) / 4.0), 0.0)
             )
-    drought = summer_dryness * np.exp(-(((t - 215) / 28.0) ** 2))
+    drought = summer_dryness * np.exp(-(((tc - 215) / 28.0) ** 2))
     lai = np.where(grass, grass_lai * (1 - 0.6 * drought), lai)
     brown = np.where(grass, np.maximum(grass_brown, brown_max * drought), brown)
 
     # --- fallow: unmanaged grass and weeds, dry in summer --------------------------------
     fallow = pattern == "fallow"
     fallow_lai = lai_winter + (lai_max - lai_winter) * (
-        _sigmoid(k_up * (t - green_up)) - 0.6 * _sigmoid(k_down * (t - senescence))
+        _sigmoid(k_up * (tc - green_up)) - 0.6 * _sigmoid(k_down * (tc - senescence))
     )
     lai = np.where(fallow, fallow_lai, lai)
     brown = np.where(
-        fallow, brown_max * _sigmoid(k_down * (t - senescence)) * (0.4 + drought), brown
+        fallow, brown_max * _sigmoid(k_down * (tc - senescence)) * (0.4 + drought), brown
     )
 
     # --- perennials: vines, orchards, lavender -------------------------------------------
     perennial = pattern == "perennial"
     leaf_fall = harvest  # for deciduous perennials the 'harvest' column is leaf fall
     is_lavender = crops[:, None] == "lavender"
-    deciduous = lai_max * (_sigmoid(k_up * (t - green_up)) - _sigmoid(0.12 * (t - leaf_fall)))
+    deciduous = lai_max * (_sigmoid(k_up * (tc - green_up)) - _sigmoid(0.12 * (tc - leaf_fall)))
     lavender = np.where(
-        t < harvest,
-        lai_winter + (lai_max - lai_winter) * _sigmoid(k_up * (t - green_up)),
+        tc < harvest,
+        lai_winter + (lai_max - lai_winter) * _sigmoid(k_up * (tc - green_up)),
         lai_winter,
     )
     lai = np.where(perennial, np.where(is_lavender, lavender, np.maximum(deciduous, 0.0)), lai)
-    brown = np.where(perennial, brown_max * _sigmoid(k_down * (t - senescence)), brown)
+    brown = np.where(perennial, brown_max * _sigmoid(k_down * (tc - senescence)), brown)
     grassed = rng.random((n, 1)) < np.where(crops[:, None] == "fruit_orchard", 0.9, 0.45)
-    under_lai = np.where(perennial & grassed, 1.0 + 0.5 * np.sin(2 * np.pi * (t - 30) / 365), 0.0)
+    under_lai = np.where(perennial & grassed, 1.0 + 0.5 * np.sin(2 * np.pi * (tc - 30) / 365), 0.0)
     under_brown = np.where(perennial & grassed, 1.2 * drought, 0.0)
-    tilled |= perennial & ~grassed & (np.abs(t - 100) < 10)
+    tilled |= perennial & ~grassed & (np.abs(tc - 100) < 10)
 
     # --- flowers -------------------------------------------------------------------------
     f_start = _col(params, "flower_start", crops) + shift

@@ -32,9 +32,12 @@ ENL = 4.4
 
 
 def soil_moisture_series(
-    year_days: int, rain_days_per_month: list[float], rng: np.random.Generator
+    year_days: int,
+    rain_days_per_month: list[float],
+    rng: np.random.Generator,
+    lead_days: int = 0,
 ) -> np.ndarray:
-    """Daily surface soil moisture (m³ m⁻³) through a year.
+    """Daily surface soil moisture (m³ m⁻³) through a year (and the autumn before).
 
     Parameters
     ----------
@@ -44,20 +47,25 @@ def soil_moisture_series(
         Mean number of rain days in each month, January first.
     rng : numpy.random.Generator
         Draws the rain events.
+    lead_days : int
+        Days simulated before 1 January (the autumn of the year before).
 
     Returns
     -------
     numpy.ndarray
-        ``(day,)`` volumetric moisture between 0.05 and 0.42.
+        ``(day,)`` volumetric moisture between 0.05 and 0.42, ``lead_days + year_days``
+        days from the first simulated one.
     """
-    month = np.minimum((np.arange(year_days) / (year_days / 12)).astype(int), 11)
+    n = year_days + lead_days
+    day_of_year = (np.arange(n) - lead_days) % year_days  # 0-based, last autumn included
+    month = np.minimum((day_of_year / (year_days / 12)).astype(int), 11)
     p_rain = np.asarray(rain_days_per_month, dtype=float)[month] / 30.0
-    rain = (rng.random(year_days) < p_rain) * rng.exponential(6.0, year_days)  # mm
+    rain = (rng.random(n) < p_rain) * rng.exponential(6.0, n)  # mm
     # drying is fast in summer, slow in winter
-    drying = 0.04 + 0.08 * np.sin(np.pi * np.arange(year_days) / year_days) ** 2
-    mv = np.empty(year_days)
+    drying = 0.04 + 0.08 * np.sin(np.pi * day_of_year / year_days) ** 2
+    mv = np.empty(n)
     level = 0.3
-    for d in range(year_days):
+    for d in range(n):
         level = min(level + 0.012 * rain[d], 0.42)  # a saturated soil drains the excess
         level = 0.05 + (level - 0.05) * (1 - drying[d])
         mv[d] = level

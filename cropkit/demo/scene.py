@@ -85,6 +85,9 @@ class SceneSimulator:
         Simulated year.
     rng : numpy.random.Generator
         Randomness source for the static state.
+    lead_days : int
+        Days simulated before 1 January (the autumn of the year before, for a winter
+        season: sowing, emergence and dormancy of winter crops).
     """
 
     def __init__(
@@ -96,17 +99,21 @@ class SceneSimulator:
         lut: SpectralLUT,
         year: int,
         rng: np.random.Generator,
+        lead_days: int = 0,
     ) -> None:
         self.region, self.grid, self.lut, self.year = region, grid, lut, year
         props = region.properties
         self.days_in_year = 366 if year % 4 == 0 else 365
-        self.doy = np.arange(1, self.days_in_year + 1, dtype=float)
+        self.lead_days = int(lead_days)
+        self.doy = np.arange(1 - self.lead_days, self.days_in_year + 1, dtype=float)
         dryness = float(np.clip(1.0 - props["rain_days"][6] / 10.0, 0.0, 1.0))
         tier4 = taxonomy.table.loc[landscape.parcels["CODE_CULTU"], "tier4"].to_numpy()
         self.tier4 = tier4
         zone = pd.factorize(landscape.parcels["zone_id"].fillna(""), sort=True)[0]
         self.traj = parcel_trajectories(tier4, self.doy, rng, dryness, zone)
-        self.moisture = sar.soil_moisture_series(self.days_in_year, props["rain_days"], rng)
+        self.moisture = sar.soil_moisture_series(
+            self.days_in_year, props["rain_days"], rng, self.lead_days
+        )
 
         self.cover = landscape.cover
         self.pidx = landscape.parcel_index.ravel() - 1  # -1: no parcel
@@ -132,7 +139,8 @@ class SceneSimulator:
         self.soil[crop_px] = parcel_soil[self.pidx[crop_px]]
         self.roughness_db = rng.normal(0.0, 1.0, len(tier4))
         self.moisture_offset = rng.normal(0.0, 0.03, len(tier4))
-        self.woods = {name: deciduous_trajectory(name, self.doy) for name in ("forest", "hedge")}
+        cyclic = np.where(self.doy < 1, self.doy + 365, self.doy)  # woods: last autumn too
+        self.woods = {name: deciduous_trajectory(name, cyclic) for name in ("forest", "hedge")}
         names = ["water", "road", "building", "snow", "cloud", "cirrus", "flower"]
         self.spectra = {s: _sensor_spectra(names, sensor_response(s)) for s in ("s2", "enmap")}
         centers = enmap_bands()["center_nm"].to_numpy()
@@ -143,7 +151,12 @@ class SceneSimulator:
 
     # -- canopy state -------------------------------------------------------------------
     def _day(self, when: pd.Timestamp) -> int:
-        return int(min(when.dayofyear, self.days_in_year)) - 1
+        """Index of ``when`` in the simulated days (0: the first day simulated)."""
+        days = (when.tz_localize(None).normalize() - pd.Timestamp(self.year, 1, 1)).days
+        index = days + self.lead_days
+        if not 0 <= index < len(self.doy):
+            raise ValueError(f"{when} is outside the simulated days of {self.year}.")
+        return int(index)
 
     def _sun(self, when: pd.Timestamp) -> tuple[float, float]:
         """Solar zenith and azimuth at the acquisition's local solar time."""
