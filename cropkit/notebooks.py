@@ -15,7 +15,13 @@ from pathlib import Path
 from .config import RunConfig
 from .errors import ConfigError
 
-__all__ = ["notebook_paths", "resolve_notebooks", "run_notebooks"]
+__all__ = [
+    "notebook_paths",
+    "resolve_notebooks",
+    "run_notebooks",
+    "parameter_names",
+    "notebook_parameters",
+]
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -50,6 +56,43 @@ def resolve_notebooks(names: list[str | Path] | None) -> list[Path]:
             raise ConfigError(f"No notebook called {str(name)!r}; the notebooks are: {known}.")
         out.append(match[0])
     return out
+
+
+def parameter_names(notebook: str | Path) -> list[str]:
+    """Names assigned in a notebook's ``parameters`` cell, in order.
+
+    Raises
+    ------
+    ConfigError
+        If the notebook has no cell tagged ``parameters``.
+    """
+    import ast
+    import json
+
+    path = resolve_notebooks([notebook])[0]
+    cells = json.loads(path.read_text())["cells"]
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            return [
+                target.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            ]
+    raise ConfigError(f"{path.name} has no cell tagged 'parameters'.")
+
+
+def notebook_parameters(notebook: str | Path, namespace: dict) -> dict:
+    """The values of a notebook's parameters as the run used them, for the manifest.
+
+    Reads the names from the notebook's ``parameters`` cell and their values from
+    ``namespace`` (``globals()`` of the running notebook: papermill's injected values and
+    any normalisation the notebook did), so a notebook records its parameters without
+    retyping them.
+    """
+    return {name: namespace[name] for name in parameter_names(notebook) if name in namespace}
 
 
 def run_notebooks(

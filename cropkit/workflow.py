@@ -280,7 +280,7 @@ def load_composites(
     config,
     run: RunFolder,
     inputs: Iterable[str] = ("s2", "s1", "enmap"),
-    period: str = "month",
+    period: str | None = None,
 ) -> dict[str, xr.Dataset]:
     """The composites of notebook 03, built now if it has not run.
 
@@ -295,8 +295,9 @@ def load_composites(
         The run folder.
     inputs : iterable of str
         Any of ``"s2"``, ``"s1"``, ``"enmap"``.
-    period : str
-        Compositing period.
+    period : str, optional
+        Compositing period; by default the one notebook 03 used for this run (recorded
+        in the manifest), else ``"month"``.
 
     Returns
     -------
@@ -304,6 +305,8 @@ def load_composites(
         Input name -> composite dataset.
     """
     inputs = list(inputs)
+    if period is None:
+        period = run.notebook_parameters("03_composites").get("period", "month")
     unknown = sorted(set(inputs) - {"s2", "s1", "enmap"})
     if unknown:
         raise DataError(f"Unknown inputs {unknown}; choose from 's2', 's1', 'enmap'.")

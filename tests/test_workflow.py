@@ -108,6 +108,21 @@ def test_composites_of_another_study_area_are_refused(tmp_path):
         load_composites(None, cfg, run, ["s2"])
     with pytest.raises(DataError, match="Unknown inputs"):
         load_composites(None, cfg, run, ["s3"])
+    # notebook 04 has no period: it reads the one notebook 03 composited with
+    half_month = composite(cfg.grid.shape[1]).assign(flag=1)
+    write_zarr(half_month, run.path / "s2_composite_half-month.zarr", progress=False)
+    run.record("03_composites", {"period": "half-month"})
+    assert "flag" in load_composites(None, cfg, run, ["s2"])["s2"]
+
+
+def test_a_notebook_records_its_parameters_as_the_run_used_them():
+    from cropkit.notebooks import notebook_parameters, parameter_names
+
+    names = parameter_names("04")
+    assert names[:3] == ["region", "year", "season"] and "train_minutes" in names
+    namespace = {**{n: 0 for n in names}, "models": ["xgboost"], "cfg": object(), "ck": None}
+    recorded = notebook_parameters("04_model_training", namespace)
+    assert set(recorded) == set(names) and recorded["models"] == ["xgboost"]
 
 
 def test_training_inputs_follow_what_the_provider_offers():
