@@ -26,7 +26,15 @@ from pyproj import Transformer
 from .errors import ConfigError, UnknownRegionError
 from .paths import data_file
 
-__all__ = ["Region", "Zone", "SceneGrid", "load_regions", "get_region", "region_names"]
+__all__ = [
+    "Region",
+    "Zone",
+    "SceneGrid",
+    "tiled_grid",
+    "load_regions",
+    "get_region",
+    "region_names",
+]
 
 #: Pixel size of the simulation grid (metres): Sentinel-2's finest bands.
 PIXEL_M = 10
@@ -169,22 +177,27 @@ class Region:
         width_m, height_m = nx * zone_px * PIXEL_M, ny * zone_px * PIXEL_M
         x0 = np.floor((cx - width_m / 2) / SNAP_M) * SNAP_M
         y0 = np.ceil((cy + height_m / 2) / SNAP_M) * SNAP_M
-        transform = Affine(PIXEL_M, 0, float(x0), 0, -PIXEL_M, float(y0))
-        zone_list = []
-        for j in range(ny):
-            for i in range(nx):
-                rows = slice(j * zone_px, (j + 1) * zone_px)
-                cols = slice(i * zone_px, (i + 1) * zone_px)
-                xmin = x0 + cols.start * PIXEL_M
-                ymax = y0 - rows.start * PIXEL_M
-                bounds = (
-                    float(xmin),
-                    float(ymax - zone_px * PIXEL_M),
-                    float(xmin + zone_px * PIXEL_M),
-                    float(ymax),
-                )
-                zone_list.append(Zone(f"z{len(zone_list) + 1}", bounds, rows, cols))
-        return SceneGrid(self.epsg, transform, (ny * zone_px, nx * zone_px), tuple(zone_list))
+        return tiled_grid(self.epsg, float(x0), float(y0), zone_px, nx, ny)
+
+
+def tiled_grid(epsg: int, x0: float, y0: float, zone_px: int, nx: int, ny: int) -> SceneGrid:
+    """A 10 m grid whose north-west corner is ``(x0, y0)``, tiled by ``nx`` x ``ny`` zones.
+
+    Zones are ``zone_px`` pixels square, named ``z1``, ``z2``, ... row by row from the
+    north-west corner.
+    """
+    zones = []
+    for j in range(ny):
+        for i in range(nx):
+            rows = slice(j * zone_px, (j + 1) * zone_px)
+            cols = slice(i * zone_px, (i + 1) * zone_px)
+            xmin = x0 + cols.start * PIXEL_M
+            ymax = y0 - rows.start * PIXEL_M
+            side = zone_px * PIXEL_M
+            bounds = (float(xmin), float(ymax - side), float(xmin + side), float(ymax))
+            zones.append(Zone(f"z{len(zones) + 1}", bounds, rows, cols))
+    transform = Affine(PIXEL_M, 0, float(x0), 0, -PIXEL_M, float(y0))
+    return SceneGrid(epsg, transform, (ny * zone_px, nx * zone_px), tuple(zones))
 
 
 def _slug(text: str) -> str:

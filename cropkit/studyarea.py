@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import box, mapping
 
 from .errors import ConfigError, DataError
-from .regions import PIXEL_M, SNAP_M, Region, SceneGrid, Zone
+from .regions import PIXEL_M, SNAP_M, Region, SceneGrid, tiled_grid
 
 __all__ = [
     "StudyArea",
@@ -219,16 +218,7 @@ def aoi_area(
             f"{MAX_SIDE_PX * PIXEL_M // 1000} km on a side. Map it as several runs (one AOI "
             "each), e.g. one per department."
         )
-    zones = []
-    for j in range(ny):
-        for i in range(nx):
-            bx, by = x0 + i * zone_m, y0 - j * zone_m
-            rows = slice(j * zone_px, (j + 1) * zone_px)
-            cols = slice(i * zone_px, (i + 1) * zone_px)
-            bounds = (float(bx), float(by - zone_m), float(bx + zone_m), float(by))
-            zones.append(Zone(f"z{len(zones) + 1}", bounds, rows, cols))
-    transform = Affine(PIXEL_M, 0, float(x0), 0, -PIXEL_M, float(y0))
-    grid = SceneGrid(epsg, transform, (ny * zone_px, nx * zone_px), tuple(zones))
+    grid = tiled_grid(epsg, float(x0), float(y0), int(zone_px), nx, ny)
     name = "aoi-" + _digest(mapping(outline), epsg, zone_m)
     area = StudyArea(name, grid, outline, None, note)
     _warn_if_large(area)
