@@ -28,7 +28,7 @@ with tempfile.TemporaryDirectory() as cache:
         requests.post(
             f"{server.url}/search",
             json={
-                "collections": ["sentinel-2-l2a"],
+                "collections": ["sentinel-2-c1-l2a"],
                 "query": {"eo:cloud_cover": {"lt": 20}},
                 "limit": 200,
             },

@@ -156,7 +156,7 @@ class RunConfig:
     @property
     def is_demo(self) -> bool:
         """Whether the run uses the embedded demo."""
-        return self.provider.name == "demo"
+        return self.provider.is_demo
 
     @property
     def grid(self) -> SceneGrid:

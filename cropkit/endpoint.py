@@ -48,13 +48,18 @@ def connect(config) -> StacSource:
     """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
 
     With ``stac="demo"`` the demo is built (or taken from the cache) and served by a
-    local stac-fastapi-pgstac (reused when the notebook runner already started one).
+    local stac-fastapi-pgstac (reused when the notebook runner already started one);
+    ``stac="demo:<layout>"`` also serves its Sentinel-2 in that provider's layout.
     """
     provider = config.provider
     if config.is_demo:
         from .server import demo_api
 
-        url = demo_api(demo_data(config)).url
+        demo = demo_data(config)
+        server = demo_api(demo)
+        if provider.demo_layout != "earth-search":
+            server.add_catalog(demo.layout_catalog(provider.demo_layout))
+        url = server.url
     else:
         url = provider.url or config.stac
     client = open_api(url, provider)

@@ -16,6 +16,11 @@ baseline 04.00 (25 January 2022):
 
 This module is the one place that knows these differences; the rest of cropkit speaks
 ESA band names (``B02`` ... ``B12``, ``SCL``) and surface reflectance.
+
+The embedded demo publishes its Sentinel-2 in each of these layouts: ``stac="demo"``
+(Earth Search Collection 1), ``"demo:earth-search-l2a"`` and
+``"demo:planetary-computer"`` take the path of the provider they name (see
+:func:`demo_provider`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Provider", "PROVIDERS", "get_provider", "S2_BAND_NAMES", "reflectance_scale_offset"]
+__all__ = [
+    "Provider",
+    "PROVIDERS",
+    "DEMO_LAYOUTS",
+    "get_provider",
+    "demo_provider",
+    "S2_BAND_NAMES",
+    "reflectance_scale_offset",
+]
 
 #: cropkit's Sentinel-2 band names, in wavelength order.
 S2_BAND_NAMES = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
@@ -68,6 +81,9 @@ class Provider:
         ``earthsearch:boa_offset_applied``).
     signed : bool
         Whether asset URLs must be signed (Planetary Computer's SAS tokens).
+    demo_layout : str or None
+        For the embedded demo: the provider whose Sentinel-2 layout it serves
+        (``None`` for a real provider).
     """
 
     name: str
@@ -76,6 +92,12 @@ class Provider:
     assets: dict[str, dict[str, str]] = field(default_factory=dict)
     offset_from: str = "raster:bands"
     signed: bool = False
+    demo_layout: str | None = None
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether this is the embedded demo (in any provider's layout)."""
+        return self.demo_layout is not None
 
     def collection(self, sensor: str) -> str:
         """Collection id of ``sensor``; raises if the provider does not offer it."""
@@ -130,22 +152,57 @@ PROVIDERS: dict[str, Provider] = {
         offset_from="baseline",
         signed=True,
     ),
-    "demo": Provider(
-        name="demo",
-        url=None,
-        collections={"s2": "sentinel-2-l2a", "s1": "sentinel-1-rtc", "enmap": "enmap-l2a"},
-        assets={
-            "s2": _EARTH_SEARCH_S2,
-            "s1": {"VV": "vv", "VH": "vh"},
-            "enmap": {"reflectance": "reflectance"},
-        },
-        offset_from="raster:bands",
-    ),
 }
+
+
+#: The demo's collection of Earth Search's older layout. Planetary Computer's collection
+#: has the same id (``sentinel-2-l2a``) and one API cannot serve both, so the demo
+#: renames this one; its items follow Earth Search's layout.
+DEMO_EARTH_SEARCH_L2A = "earth-search-sentinel-2-l2a"
+#: Provider layouts the demo publishes its Sentinel-2 in (``stac="demo:<layout>"``).
+DEMO_LAYOUTS = ("earth-search", "earth-search-l2a", "planetary-computer")
+_DEMO_SENSORS = {
+    "collections": {"s1": "sentinel-1-rtc", "enmap": "enmap-l2a"},
+    "assets": {"s1": {"VV": "vv", "VH": "vh"}, "enmap": {"reflectance": "reflectance"}},
+}
+
+
+def demo_provider(layout: str = "earth-search") -> Provider:
+    """The embedded demo, serving its Sentinel-2 as provider ``layout`` does.
+
+    Sentinel-2 is searched, named and scaled as ``layout`` publishes it (its collection,
+    asset keys and offset convention); Sentinel-1 and EnMAP are the demo's own.
+
+    Raises
+    ------
+    ConfigError
+        For a layout the demo does not publish (see :data:`DEMO_LAYOUTS`).
+    """
+    if layout not in DEMO_LAYOUTS:
+        raise ConfigError(
+            f"The demo publishes no {layout!r} layout; choose stac='demo' or one of "
+            f"{[f'demo:{name}' for name in DEMO_LAYOUTS]}."
+        )
+    real = PROVIDERS[layout]
+    s2 = DEMO_EARTH_SEARCH_L2A if layout == "earth-search-l2a" else real.collections["s2"]
+    return Provider(
+        name="demo" if layout == "earth-search" else f"demo-{layout}",
+        url=None,
+        collections={"s2": s2, **_DEMO_SENSORS["collections"]},
+        assets={"s2": real.assets["s2"], **_DEMO_SENSORS["assets"]},
+        offset_from=real.offset_from,
+        demo_layout=layout,
+    )
+
+
+PROVIDERS["demo"] = demo_provider()
 
 
 def get_provider(name_or_url: str) -> Provider:
     """Return a provider profile by name, or a generic one for a STAC API URL.
+
+    ``"demo"`` is the embedded demo in Earth Search's Collection 1 layout;
+    ``"demo:<layout>"`` the demo in another provider's (see :func:`demo_provider`).
 
     A URL that is the root of a known provider gets that provider's profile; any other
     ``http(s)://`` URL is assumed to publish Earth Search-style Sentinel-2 items in a
@@ -159,6 +216,8 @@ def get_provider(name_or_url: str) -> Provider:
     key = str(name_or_url).strip()
     if key in PROVIDERS:
         return PROVIDERS[key]
+    if key.startswith("demo:"):
+        return demo_provider(key.partition(":")[2])
     if key.startswith(("http://", "https://")):
         for provider in PROVIDERS.values():
             if provider.url and key.rstrip("/") == provider.url.rstrip("/"):
@@ -166,8 +225,9 @@ def get_provider(name_or_url: str) -> Provider:
         es = PROVIDERS["earth-search"]
         return Provider("custom", key.rstrip("/"), es.collections, es.assets, "raster:bands")
     raise ConfigError(
-        f"Unknown STAC provider {name_or_url!r}. Use one of {sorted(PROVIDERS)} or the URL of a "
-        "STAC API (https://...)."
+        f"Unknown STAC provider {name_or_url!r}. Use one of {sorted(PROVIDERS)}, "
+        f"{', '.join(f'demo:{name}' for name in DEMO_LAYOUTS[1:])} or the URL of a STAC API "
+        "(https://...)."
     )
 
 

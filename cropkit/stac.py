@@ -229,17 +229,26 @@ class StacSource:
 def discover_collections(provider: Provider, client: pystac_client.Client) -> Provider:
     """Offer the sensors whose usual collection ids a custom STAC API serves.
 
-    Looks for ``sentinel-2-l2a``, ``sentinel-1-rtc`` and ``enmap-l2a`` (the ids of
-    Earth Search, Planetary Computer and cropkit's demo) among the API's collections.
+    Looks for ``sentinel-2-c1-l2a`` or ``sentinel-2-l2a`` (read in Earth Search's
+    layout), ``sentinel-1-rtc`` and ``enmap-l2a`` among the API's collections.
     """
     served = {c.id for c in client.get_collections()}
     demo = PROVIDERS["demo"]
-    found = {sensor: cid for sensor, cid in demo.collections.items() if cid in served}
+    usual = {
+        "s2": ("sentinel-2-c1-l2a", "sentinel-2-l2a"),
+        "s1": ("sentinel-1-rtc",),
+        "enmap": ("enmap-l2a",),
+    }
+    found = {
+        sensor: next(cid for cid in ids if cid in served)
+        for sensor, ids in usual.items()
+        if served.intersection(ids)
+    }
     if not found:
+        known = ", ".join(cid for ids in usual.values() for cid in ids)
         raise StacSearchError(
             f"The STAC API at {provider.url} serves none of the collections cropkit knows "
-            f"({', '.join(demo.collections.values())}); "
-            f"it serves: {', '.join(sorted(served)) or 'none'}."
+            f"({known}); it serves: {', '.join(sorted(served)) or 'none'}."
         )
     assets = {sensor: demo.assets[sensor] for sensor in found}
     return replace(provider, collections=found, assets=assets)

@@ -24,4 +24,4 @@ def test_build_demo_prints_what_it_made(capsys, private_cache):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "cropkit: demo in" in out and "beziers-2022-1x1x32" in out
-    assert '"sentinel-2-l2a": 73' in out and '"enmap-l2a": 3' in out
+    assert '"sentinel-2-c1-l2a": 73' in out and '"enmap-l2a": 3' in out

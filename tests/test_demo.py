@@ -38,19 +38,19 @@ def test_built_demo_is_cached(tiny_demo):
 
 def test_catalog_has_the_three_collections(tiny_demo):
     info = tiny_demo.info()
-    assert info["items"] == {"sentinel-2-l2a": 144, "sentinel-1-rtc": 59, "enmap-l2a": 2}
+    assert info["items"] == {"sentinel-2-c1-l2a": 144, "sentinel-1-rtc": 59, "enmap-l2a": 2}
     catalog = pystac.Catalog.from_file(str(tiny_demo.catalog_path))
     assert sorted(c.id for c in catalog.get_children()) == [
         "enmap-l2a",
         "sentinel-1-rtc",
-        "sentinel-2-l2a",
+        "sentinel-2-c1-l2a",
     ]
 
 
-def test_sentinel2_items_follow_earth_search(tiny_demo):
+def test_sentinel2_items_follow_earth_search_collection_1(tiny_demo):
     catalog = pystac.Catalog.from_file(str(tiny_demo.catalog_path))
-    item = min(catalog.get_child("sentinel-2-l2a").get_items(), key=lambda i: i.datetime)
-    assert item.id == "S2B_31UCP_20230107_0_L2A"
+    item = min(catalog.get_child("sentinel-2-c1-l2a").get_items(), key=lambda i: i.datetime)
+    assert item.id == "S2B_T31UCP_20230107T105629_L2A"
     assert item.properties["s2:mgrs_tile"] == "31UCP"
     raw = json.loads(open(item.get_self_href()).read())
     assert raw["assets"]["red"]["href"] == "./B04.tif"
@@ -84,7 +84,7 @@ def test_sentinel2_items_follow_earth_search(tiny_demo):
 def _s2(tiny_demo):
     catalog = pystac.Catalog.from_file(str(tiny_demo.catalog_path))
     catalog.make_all_asset_hrefs_absolute()
-    return sorted(catalog.get_child("sentinel-2-l2a").get_items(), key=lambda i: i.datetime)
+    return sorted(catalog.get_child("sentinel-2-c1-l2a").get_items(), key=lambda i: i.datetime)
 
 
 def _read(item, key):

@@ -24,7 +24,7 @@ def test_the_demo_simulates_the_autumn_before(winter_demo, tiny_demo):
     assert winter_demo.root != tiny_demo.root  # its own cache entry
     items = {c["id"]: its for c, its in read_static_catalog(winter_demo.catalog_path)}
     calendar = {c["id"]: its for c, its in read_static_catalog(tiny_demo.catalog_path)}
-    for cid in ("sentinel-2-l2a", "sentinel-1-rtc"):
+    for cid in ("sentinel-2-c1-l2a", "sentinel-1-rtc"):
         dates = sorted(it["properties"]["datetime"] for it in items[cid])
         assert dates[0][:7] == "2022-10"
         # the calendar year is acquired exactly as in a calendar-year demo
@@ -37,7 +37,7 @@ def test_a_winter_season_composites_from_october_with_sowing_in_view(winter_demo
     grid = get_region("chartres").grid(64, (2, 1))
     demo = PROVIDERS["demo"]
     items = {c["id"]: its for c, its in read_static_catalog(winter_demo.catalog_path)}
-    s2 = [pystac.Item.from_dict(d) for d in items["sentinel-2-l2a"]]
+    s2 = [pystac.Item.from_dict(d) for d in items["sentinel-2-c1-l2a"]]
     reflectance = load.load_s2(s2, demo, grid)
     clear = cloudmask.clear_mask(load.load_scl(s2, demo, grid))
     masked = cloudmask.apply_mask(reflectance, clear)

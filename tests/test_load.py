@@ -28,7 +28,7 @@ def s2_items(source):
 
 
 def _local(tiny_demo, item, name):
-    with rasterio.open(tiny_demo.root / "sentinel-2-l2a" / item.id / name) as src:
+    with rasterio.open(tiny_demo.root / "sentinel-2-c1-l2a" / item.id / name) as src:
         return src.read(1)
 
 

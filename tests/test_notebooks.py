@@ -29,14 +29,14 @@ def demo_run(tmp_path_factory):
     # every notebook, in order, against one local STAC API; 04 with a small training budget
     fast = {
         "04": {
-            "max_train_pixels": 6000,
-            "folds": 3,
-            "epochs": 2,
-            "train_minutes": 0.5,
+            "max_train_pixels": 4000,
+            "folds": 2,
+            "epochs": 1,
+            "train_minutes": 0.25,
             "cloud_study": False,  # tested in test_robustness; a minute here
         },
-        "05": {"max_samples": 4000, "attribution_samples": 32, "attribution_steps": 8},
-        "06": {"n_boot": 200},
+        "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
+        "06": {"n_boot": 100},
     }
     timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
@@ -82,7 +82,7 @@ def test_01_saves_exactly_the_items_the_catalog_holds(demo_run):
             or collection["id"] == "sentinel-1-rtc"
         ]
         expected[collection["id"]] = sorted(it["id"] for it in keep)
-    assert sorted(manifest["items"]["s2"]) == expected["sentinel-2-l2a"]
+    assert sorted(manifest["items"]["s2"]) == expected["sentinel-2-c1-l2a"]
     assert sorted(manifest["items"]["s1"]) == expected["sentinel-1-rtc"]
     assert sorted(manifest["items"]["enmap"]) == expected["enmap-l2a"]
     assert (
@@ -206,7 +206,7 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
     run_dir = cfg.run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
     entry = manifest["notebooks"]["04_model_training"]
-    assert entry["parameters"]["max_train_pixels"] == 6000
+    assert entry["parameters"]["max_train_pixels"] == 4000
     assert entry["parameters"]["test_zones"] == ["z2"]
     assert entry["parameters"]["models"] == ["xgboost", "ltae"]
     products = ("metrics", "pixels", "patches")
@@ -216,7 +216,7 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
         assert (run_dir / manifest["products"][product]).exists(), product
     assert (run_dir / "models" / "ltae" / "checkpoints" / "last.ckpt").exists()
     deep = json.loads((run_dir / "metrics.json").read_text())["ltae"]
-    assert deep["info"]["epochs"] <= 2 and 0 < deep["test"]["tier4"]["macro_f1"] < 1
+    assert deep["info"]["epochs"] <= 1 and 0 < deep["test"]["tier4"]["macro_f1"] < 1
     assert set(entry["metrics"]) == {"xgboost", "ltae"}
     metrics = json.loads((run_dir / "metrics.json").read_text())["xgboost"]
     tier4, tier1 = metrics["test"]["tier4"], metrics["test"]["tier1"]
@@ -224,7 +224,7 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
     leak = metrics["leakage_report"]
     assert leak["random pixels"]["macro_f1"] > leak["spatial"]["macro_f1"]
     assert leak["spatial"]["parcels_on_both_sides"] == 0
-    assert set(metrics["cross_validation"]) == {"fold 0", "fold 1", "fold 2", "mean", "std"}
+    assert set(metrics["cross_validation"]) == {"fold 0", "fold 1", "mean", "std"}
     assert "S2 + S1 + EnMAP" in metrics["input_comparison"]
     pixels = xr.open_zarr(run_dir / "datasets" / "pixels.zarr")
     assert pixels["s2"].sizes["time"] == 12 and pixels["enmap"].sizes["wavelength"] == 224
@@ -244,9 +244,9 @@ def test_05_labels_attention_and_scores_it_against_the_truth(demo_run):
     run_dir = cfg.run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
     entry = manifest["notebooks"]["05_attention_visualization"]
-    assert entry["parameters"]["attribution_samples"] == 32
+    assert entry["parameters"]["attribution_samples"] == 16
     att = xr.open_zarr(run_dir / manifest["products"]["attention_ltae"])
-    assert att["temporal"].dims == ("sample", "head", "time") and att.sizes["sample"] == 4000
+    assert att["temporal"].dims == ("sample", "head", "time") and att.sizes["sample"] == 2000
     assert abs(float(att["temporal"].sum("time").mean()) - 1) < 1e-4
     grads = xr.open_zarr(run_dir / manifest["products"]["attributions_ltae"])
     assert grads["attribution"].dims == ("sample", "time", "band")

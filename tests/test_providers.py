@@ -83,7 +83,7 @@ def test_demo_items_use_earth_search_names(tiny_demo):
 
     demo = PROVIDERS["demo"]
     for collection, items in read_static_catalog(tiny_demo.catalog_path):
-        if collection["id"] == "sentinel-2-l2a":
+        if collection["id"] == "sentinel-2-c1-l2a":
             assert reflectance_scale_offset(items[0], "B11", demo) == (1e-4, -0.1)
             assert all(demo.asset_key("s2", b) in items[0]["assets"] for b in S2_BAND_NAMES)
 

@@ -23,15 +23,15 @@ def search(server, **body):
 def test_reference_search_returns_exactly_these_items(stac_server):
     features = search(
         stac_server,
-        collections=["sentinel-2-l2a"],
+        collections=["sentinel-2-c1-l2a"],
         datetime="2023-06-01T00:00:00Z/2023-06-10T23:59:59Z",
         sortby=[{"field": "properties.datetime", "direction": "asc"}],
     )
     assert [f["id"] for f in features] == [
-        "S2A_31UCP_20230601_0_L2A",
-        "S2A_31UCP_20230604_0_L2A",
-        "S2B_31UCP_20230606_0_L2A",
-        "S2B_31UCP_20230609_0_L2A",
+        "S2A_T31UCP_20230601T105629_L2A",
+        "S2A_T31UCP_20230604T105629_L2A",
+        "S2B_T31UCP_20230606T105629_L2A",
+        "S2B_T31UCP_20230609T105629_L2A",
     ]
     s1 = search(
         stac_server,
@@ -46,23 +46,25 @@ def test_reference_search_returns_exactly_these_items(stac_server):
 
 def _catalog_cloud_cover(tiny_demo):
     for collection, items in read_static_catalog(tiny_demo.catalog_path):
-        if collection["id"] == "sentinel-2-l2a":
+        if collection["id"] == "sentinel-2-c1-l2a":
             return {it["id"]: it["properties"]["eo:cloud_cover"] for it in items}
-    raise AssertionError("no sentinel-2-l2a collection")
+    raise AssertionError("no sentinel-2-c1-l2a collection")
 
 
 def test_cloud_cover_query_filters_exactly(stac_server, tiny_demo):
     cover = _catalog_cloud_cover(tiny_demo)
     expected = {i for i, c in cover.items() if c < 20}
     assert 5 < len(expected) < len(cover)
-    got = search(stac_server, collections=["sentinel-2-l2a"], query={"eo:cloud_cover": {"lt": 20}})
+    got = search(
+        stac_server, collections=["sentinel-2-c1-l2a"], query={"eo:cloud_cover": {"lt": 20}}
+    )
     assert {f["id"] for f in got} == expected
 
 
 def test_sorting_by_cloud_cover_is_numeric(stac_server, tiny_demo):
     got = search(
         stac_server,
-        collections=["sentinel-2-l2a"],
+        collections=["sentinel-2-c1-l2a"],
         sortby=[{"field": "properties.eo:cloud_cover", "direction": "asc"}],
     )
     values = [f["properties"]["eo:cloud_cover"] for f in got]
@@ -72,18 +74,22 @@ def test_sorting_by_cloud_cover_is_numeric(stac_server, tiny_demo):
 
 
 def test_items_are_served_as_published(stac_server):
-    item = search(stac_server, ids=["S2A_31UCP_20230601_0_L2A"], collections=["sentinel-2-l2a"])[0]
+    item = search(
+        stac_server, ids=["S2A_T31UCP_20230601T105629_L2A"], collections=["sentinel-2-c1-l2a"]
+    )[0]
     assert item["properties"]["proj:epsg"] == 32631
     assert item["assets"]["red"]["raster:bands"][0]["offset"] == -0.1
     assert item["assets"]["red"]["href"].startswith(f"{stac_server.url}/files/")
 
 
 def test_cogs_are_read_over_http_with_ranges(stac_server, tiny_demo):
-    item = search(stac_server, ids=["S2A_31UCP_20230601_0_L2A"], collections=["sentinel-2-l2a"])[0]
+    item = search(
+        stac_server, ids=["S2A_T31UCP_20230601T105629_L2A"], collections=["sentinel-2-c1-l2a"]
+    )[0]
     href = item["assets"]["nir"]["href"]
     head = requests.get(href, headers={"Range": "bytes=0-15"}, timeout=10)
     assert head.status_code == 206 and len(head.content) == 16
-    local = tiny_demo.root / "sentinel-2-l2a" / item["id"] / "B08.tif"
+    local = tiny_demo.root / "sentinel-2-c1-l2a" / item["id"] / "B08.tif"
     with rasterio.open(href) as remote, rasterio.open(local) as disk:
         window = ((5, 25), (10, 40))
         np.testing.assert_array_equal(remote.read(1, window=window), disk.read(1, window=window))
@@ -96,12 +102,12 @@ def test_queryables_are_registered(stac_server):
 
 
 def test_loading_twice_changes_nothing(stac_server, tiny_demo):
-    before = len(search(stac_server, collections=["sentinel-2-l2a"]))
+    before = len(search(stac_server, collections=["sentinel-2-c1-l2a"]))
     counts = stac_server.add_catalog(tiny_demo)
     assert (
-        counts["sentinel-2-l2a"]
+        counts["sentinel-2-c1-l2a"]
         == before
-        == len(search(stac_server, collections=["sentinel-2-l2a"]))
+        == len(search(stac_server, collections=["sentinel-2-c1-l2a"]))
     )
 
 

@@ -96,7 +96,7 @@ def test_a_custom_url_offers_the_collections_it_serves(stac_server):
 
     provider = discover_collections(get_provider(stac_server.url), open_api(stac_server.url))
     assert provider.collections == {
-        "s2": "sentinel-2-l2a",
+        "s2": "sentinel-2-c1-l2a",
         "s1": "sentinel-1-rtc",
         "enmap": "enmap-l2a",
     }

@@ -80,7 +80,7 @@ def test_run_items_search_when_notebook_01_did_not_run(stac_server, tmp_path):
     assert run.item_ids("s2") == [it.id for it in found]
     again = run_items(source, run, cfg, "s2")  # now fetched by id
     assert [it.id for it in again] == [it.id for it in found]
-    with pytest.raises(DataError, match="not in 'sentinel-2-l2a'.*Rerun notebook 01"):
+    with pytest.raises(DataError, match="not in 'sentinel-2-c1-l2a'.*Rerun notebook 01"):
         source.fetch("s2", ["S2X_NOPE"])
 
 

@@ -46,7 +46,7 @@ from .truth import canopy_separation
 __all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec", "canopy_separation"]
 
 #: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,15 @@ class DemoData:
         """The root ``catalog.json`` of the static STAC catalog."""
         return self.root / "catalog.json"
 
+    def layout_catalog(self, layout: str = "earth-search") -> Path:
+        """The catalog with the demo's Sentinel-2 in provider ``layout``'s layout.
+
+        See :mod:`cropkit.demo.layouts` (other layouts are written on first use).
+        """
+        from .layouts import layout_catalog
+
+        return layout_catalog(self.root, layout)
+
     @property
     def parcels_path(self) -> Path:
         """GeoParquet of the parcels (RPG columns)."""
@@ -228,7 +237,7 @@ def _render(task: tuple[str, int]) -> tuple[str, dict]:
     acq = st["calendars"][cid].iloc[i]
     when = acq.datetime.to_pydatetime()
     out = folder / cid
-    if cid == "sentinel-2-l2a":
+    if cid == "sentinel-2-c1-l2a":
         scene = sim.sentinel2(pd.Timestamp(when), bool(acq.swath_edge), _rng(spec, 3, i))
         item = s2_item(out, reg, grid, when, acq.platform, acq.relative_orbit, scene)
     elif cid == "sentinel-1-rtc":
@@ -365,7 +374,7 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10
     calendars = {
-        "sentinel-2-l2a": s2_calendar(
+        "sentinel-2-c1-l2a": s2_calendar(
             spec.year, phase, reg.properties["s2_orbit_overlap"], spec.lead_days
         ),
         "sentinel-1-rtc": s1_calendar(spec.year, phase, spec.lead_days),

@@ -4,11 +4,12 @@ Asset hrefs are relative to the item (``./B04.tif``): the catalog is self-contai
 and can be moved or served. Items follow the providers' published layouts so that the
 demo takes the user's code path:
 
-* ``sentinel-2-l2a``: Earth Search v1 style: one COG per band with asset keys
-  ``blue, green, red, rededge1-3, nir, nir08, swir16, swir22, scl``; digital numbers
-  carry the +1000 offset of processing baseline >= 04.00, undone by
+* ``sentinel-2-c1-l2a``: Earth Search Collection 1 layout: one COG per band with
+  asset keys ``blue, green, red, rededge1-3, nir, nir08, swir16, swir22, scl``; digital
+  numbers carry the +1000 offset of processing baseline >= 04.00, undone by
   ``raster:bands`` ``scale=0.0001, offset=-0.1``. A demo-only asset ``cloud_truth``
-  holds the true sky condition.
+  holds the true sky condition. :mod:`cropkit.demo.layouts` republishes these items in
+  the other providers' layouts.
 * ``sentinel-1-rtc``: Planetary Computer style: ``vv`` and ``vh`` linear γ⁰ float32.
 * ``enmap-l2a``: one 224-band COG of surface reflectance (``scale=0.0001``).
 """
@@ -141,7 +142,7 @@ def s2_item(
         The rendered acquisition.
     """
     tile = region.mgrs_tile
-    item_id = f"S2{platform[-1].upper()}_{tile}_{when:%Y%m%d}_0_L2A"
+    item_id = f"S2{platform[-1].upper()}_T{tile}_{when:%Y%m%dT%H%M%S}_L2A"
     t20, s20 = grid.at_resolution(20)
     props = {
         "platform": platform,
@@ -157,7 +158,8 @@ def s2_item(
         "s2:product_type": "S2MSI2A",
         "sat:relative_orbit": int(relative_orbit),
         "s2:nodata_pixel_percentage": round(float(100 * (1 - scene.valid.mean())), 2),
-        "earthsearch:boa_offset_applied": False,
+        "s2:product_uri": f"S2{platform[-1].upper()}_MSIL2A_{when:%Y%m%dT%H%M%S}_N"
+        f"{S2_BASELINE.replace('.', '')}_R{int(relative_orbit):03d}_T{tile}.SAFE",
         "created": (when + dt.timedelta(hours=6)).isoformat(),
         "cropkit:simulated": True,
     }
@@ -359,9 +361,10 @@ def enmap_item(
 def collections() -> dict[str, dict]:
     """Fields of the three demo collections, with the ids the providers use."""
     described = {
-        "sentinel-2-l2a": (
-            "Sentinel-2 L2A",
-            "Sentinel-2 Level-2A surface reflectance (simulated, Earth Search v1 layout).",
+        "sentinel-2-c1-l2a": (
+            "Sentinel-2 Collection 1 L2A",
+            "Sentinel-2 Level-2A surface reflectance (simulated, Earth Search Collection 1 "
+            "layout).",
         ),
         "sentinel-1-rtc": (
             "Sentinel-1 RTC",

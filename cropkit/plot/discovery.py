@@ -10,7 +10,12 @@ from shapely.geometry import shape
 
 from ..stac import items_table
 
-_COLORS = {"sentinel-2-l2a": "#1f77b4", "sentinel-1-rtc": "#d62728", "enmap-l2a": "#2ca02c"}
+_COLORS = {
+    "sentinel-2-c1-l2a": "#1f77b4",
+    "sentinel-2-l2a": "#1f77b4",
+    "sentinel-1-rtc": "#d62728",
+    "enmap-l2a": "#2ca02c",
+}
 
 
 def area_map(config, height: str = "450px"):
