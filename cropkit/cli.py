@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--stac",
         default="demo",
-        help="demo, earth-search, earth-search-l2a, planetary-computer or a URL",
+        help="demo (demo:planetary-computer, demo:earth-search-l2a: the demo in that "
+        "provider's layout), earth-search, earth-search-l2a, planetary-computer or a URL",
     )
     p.add_argument("--season", default="calendar", help="calendar, winter, summer or START/END")
     p.add_argument("--aoi", default="", help="area of interest: W,S,E,N (degrees) or a file")
