@@ -58,7 +58,7 @@ _SUBMODULES = {
     "static_catalog",
     "store",
     "notebooks",
-    "workflow",
+    "stages",
     "config",
     "demo",
     "endpoint",

@@ -17,7 +17,6 @@ from pathlib import Path
 import pystac
 
 from .errors import DataError
-from .stac import load_items, save_items
 
 __all__ = ["RunFolder", "software_versions"]
 
@@ -181,7 +180,10 @@ class RunFolder:
 
     def save_items(self, name: str, items: pystac.ItemCollection) -> Path:
         """Save an item collection as ``items/<name>.json``."""
-        return save_items(items, self.path / "items" / f"{name}.json")
+        path = self.path / "items" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        items.save_object(dest_href=str(path))  # a GeoJSON FeatureCollection
+        return path
 
     def load_items(self, name: str) -> pystac.ItemCollection:
         """Read ``items/<name>.json``; says which notebook makes it if missing."""
@@ -190,4 +192,4 @@ class RunFolder:
             raise DataError(
                 f"{path} does not exist yet: run notebook 01_stac_discovery for this run first."
             )
-        return load_items(path)
+        return pystac.ItemCollection.from_file(str(path))

@@ -171,13 +171,40 @@ class StacSource:
         if not items:
             raise EmptySearchError(
                 f"No {SENSORS[sensor]} item in collection {collection!r} at {self.url} "
-                f"for bbox={bbox}, datetime={datetime}, query={query}. "
-                "Relax the query: raise max_cloud, widen the dates, "
-                "or check that the area is covered by this collection."
+                f"for bbox={bbox}, datetime={datetime}, query={query}: "
+                f"{self._why_empty(collection, bbox, datetime, query)}"
             )
         earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         items.sort(key=lambda it: (it.datetime or earliest, it.id))
         return pystac.ItemCollection(items)
+
+    def _why_empty(self, collection: str, bbox, datetime: str, query: dict) -> str:
+        """What the search found after all, and which limit to relax."""
+
+        def count(**relaxed) -> int:
+            try:
+                search = self.client.search(
+                    collections=[collection], bbox=bbox, max_items=1, limit=1, **relaxed
+                )
+                return len(list(search.items()))
+            except (APIError, requests.RequestException):
+                return 0
+
+        if query and count(datetime=datetime):
+            return (
+                "the area has items in these dates, all cloudier than the limit. Raise max_cloud."
+            )
+        if count():
+            return (
+                "the collection covers this area, but not in these dates. Widen the dates or "
+                "check the season and year."
+            )
+        return (
+            "the collection has no item over this area at any date (over the sea, or "
+            "outside the provider's coverage?). Check the area (its coordinates are "
+            "west, south, east, north in degrees) and that the area is covered by this "
+            "collection."
+        )
 
     def fetch(self, sensor: str, ids: Sequence[str]) -> pystac.ItemCollection:
         """Fetch items by id from this API (fresh, signed hrefs), in time order.

@@ -1,6 +1,5 @@
 """The demo's Sentinel-2 in each provider's layout: the same reflectance by three paths."""
 
-
 import numpy as np
 import pystac
 import pytest
@@ -90,7 +89,7 @@ def test_older_earth_search_layout_with_a_wrong_flag_is_caught(tiny_demo, grid):
 @pytest.mark.server
 def test_each_layout_takes_its_providers_path_through_the_api(stac_server, tiny_demo, grid):
     from cropkit.stac import StacSource, open_api
-    from cropkit.workflow import masked_s2
+    from cropkit.stages.masking import masked_s2
 
     found = {}
     for layout in ("earth-search", "planetary-computer", "earth-search-l2a"):

@@ -284,3 +284,13 @@ def test_06_scores_pixels_parcels_and_areas_with_intervals(demo_run):
         errors = src.read(1)
     assert set(errors.ravel().tolist()) <= {0, 1, 2, 255} and (errors == 0).sum() > 0
     assert timings["06_confusion_analysis"] > 0
+
+
+def test_a_notebook_records_its_parameters_as_the_run_used_them():
+    from cropkit.notebooks import notebook_parameters, parameter_names
+
+    names = parameter_names("04")
+    assert names[:3] == ["region", "year", "season"] and "train_minutes" in names
+    namespace = {**{n: 0 for n in names}, "models": ["xgboost"], "cfg": object(), "ck": None}
+    recorded = notebook_parameters("04_model_training", namespace)
+    assert set(recorded) == set(names) and recorded["models"] == ["xgboost"]

@@ -58,10 +58,13 @@ def test_search_against_the_local_api(stac_server):
 @pytest.mark.server
 def test_empty_search_shows_the_query(stac_server):
     source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))
-    with pytest.raises(EmptySearchError, match="datetime=2019-01-01.*raise max_cloud"):
+    with pytest.raises(EmptySearchError, match="datetime=2019-01-01.*not in these dates. Widen"):
         source.search("s2", (1.0, 48.0, 2.0, 49.0), 2019)
-    with pytest.raises(EmptySearchError, match="check that the area is covered"):
-        source.search("s2", (-60.0, -10.0, -59.0, -9.0), 2023)
+    with pytest.raises(EmptySearchError, match="all cloudier than the limit. Raise max_cloud"):
+        source.search("s2", (1.0, 48.0, 2.0, 49.0), 2023, max_cloud=0)
+    sea = (-5.5, 47.0, -5.4, 47.1)  # the Bay of Biscay, off Brittany
+    with pytest.raises(EmptySearchError, match="no item over this area at any date .over the sea"):
+        source.search("s2", sea, 2023)
     with pytest.raises(ConfigError, match="Unknown sensor 'landsat'"):
         source.search("landsat", (1.0, 48.0, 2.0, 49.0), 2023)
 

@@ -96,7 +96,7 @@ def pixel_dataset(
     ----------
     s2 : xarray.Dataset
         Sentinel-2 composite with ``median`` ``(period, band, y, x)`` and ``flags``
-        ``(period, y, x)`` (see :func:`cropkit.workflow.s2_composite`).
+        ``(period, y, x)`` (see :func:`cropkit.stages.composites.s2_composite`).
     labels : xarray.Dataset
         From :func:`cropkit.labels.rasterize_labels` on the same grid.
     split : xarray.DataArray

@@ -57,7 +57,7 @@ def scene_and_mask(s2, when, axes=None):
 
     Parameters
     ----------
-    s2 : cropkit.workflow.MaskedS2
+    s2 : cropkit.stages.masking.MaskedS2
         The masked cube.
     when : str or datetime-like
         Date to show (the nearest acquisition).

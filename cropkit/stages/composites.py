@@ -1,0 +1,217 @@
+"""Notebook 03's stage: gap-filled composites, their names, and the grid they must cover.
+
+Products (in the run folder): ``s2_composite.zarr`` and ``s1_composite.zarr`` (monthly;
+``s2_composite_<period>.zarr`` for another period) and ``enmap_clearest.zarr``. Later
+notebooks open them with :func:`load_composites`, which takes notebook 03's period
+from the manifest, so they never rebuild composites of another period by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import xarray as xr
+
+from .. import composite, gapfill, load
+from ..errors import DataError
+from ..regions import SceneGrid
+from ..run import RunFolder
+from ..stac import StacSource
+from ..store import cached_zarr, open_zarr
+from .discovery import run_items
+from .masking import MaskedS2, run_masked_s2
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
+__all__ = [
+    "NOTEBOOK",
+    "SENSORS",
+    "composite_path",
+    "compositing_period",
+    "s2_composite",
+    "s1_composite",
+    "enmap_composite",
+    "load_composites",
+    "matching_grid",
+]
+
+#: The notebook of this stage, as the manifest names it.
+NOTEBOOK = "03_composites"
+#: The sensors composited, in the order notebook 03 makes them.
+SENSORS = ("s2", "s1", "enmap")
+_STORES = {"s2": "s2_composite", "s1": "s1_composite", "enmap": "enmap_clearest"}
+
+
+def composite_path(run: RunFolder, sensor: str, period: str = "month") -> Path:
+    """Where the composite of ``sensor`` over ``period`` lives in the run folder.
+
+    EnMAP has one composite (its clearest acquisition), whatever the period.
+
+    Raises
+    ------
+    DataError
+        For a sensor other than ``"s2"``, ``"s1"``, ``"enmap"``.
+    """
+    if sensor not in _STORES:
+        raise DataError(f"Unknown input {sensor!r}; choose from {list(SENSORS)}.")
+    suffix = "" if period == "month" or sensor == "enmap" else f"_{period}"
+    return run.path / f"{_STORES[sensor]}{suffix}.zarr"
+
+
+def compositing_period(run: RunFolder) -> str:
+    """The period notebook 03 composited this run with (``"month"`` before it ran)."""
+    return str(run.notebook_parameters(NOTEBOOK).get("period", "month"))
+
+
+def s2_composite(
+    s2: MaskedS2,
+    run: RunFolder,
+    config: RunConfig,
+    period: str = "month",
+    overwrite: bool = False,
+) -> xr.Dataset:
+    """Gap-filled median composites of Sentinel-2 over the run's season (cached).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``median`` ``(period, band, y, x)``, ``count`` and ``flags`` ``(period, y, x)``.
+    """
+
+    def make() -> xr.Dataset:
+        ds = composite.period_median(s2.masked, period, config.growing_season)
+        ds = gapfill.fill_gaps(ds, "median")
+        ds.attrs.update(crs=s2.reflectance.attrs.get("crs"), sensor="sentinel-2")
+        return ds
+
+    path = composite_path(run, "s2", period)
+    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+
+
+def s1_composite(
+    source: StacSource,
+    run: RunFolder,
+    config: RunConfig,
+    period: str = "month",
+    overwrite: bool = False,
+) -> xr.Dataset:
+    """Gap-filled mean backscatter (dB, averaged in linear power) of the run's items.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mean`` ``(period, band, y, x)`` with bands ``VV``, ``VH``; ``count``, ``flags``.
+    """
+
+    def make() -> xr.Dataset:
+        items = run_items(source, run, config, "s1")
+        cube = load.load_s1(items, source.provider, config.grid)
+        ds = composite.period_mean_db(cube, period, config.growing_season)
+        ds = gapfill.fill_gaps(ds, "mean")
+        ds.attrs.update(crs=cube.attrs.get("crs"), sensor="sentinel-1")
+        return ds
+
+    path = composite_path(run, "s1", period)
+    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+
+
+def enmap_composite(
+    source: StacSource, run: RunFolder, config: RunConfig, overwrite: bool = False
+) -> xr.Dataset:
+    """The clearest EnMAP acquisition per pixel (30 m) of the run's items.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``reflectance`` ``(band, y, x)`` with the ``wavelength`` coordinate.
+    """
+
+    def make() -> xr.Dataset:
+        items = run_items(source, run, config, "enmap")
+        cube = load.load_enmap(items, source.provider, config.grid)
+        cover = [it.properties.get("eo:cloud_cover", 0.0) for it in load.by_time(items)]
+        best = composite.clearest(cube, cover)
+        return best.to_dataset(name="reflectance").assign_attrs(
+            crs=cube.attrs["crs"], sensor="enmap"
+        )
+
+    path = composite_path(run, "enmap")
+    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+
+
+def load_composites(
+    config: RunConfig,
+    run: RunFolder,
+    inputs: Iterable[str] = SENSORS,
+    period: str | None = None,
+    source: StacSource | None = None,
+) -> dict[str, xr.Dataset]:
+    """The composites of notebook 03, built now if it has not run.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run.
+    run : RunFolder
+        The run folder.
+    inputs : iterable of str
+        Any of ``"s2"``, ``"s1"``, ``"enmap"``.
+    period : str, optional
+        Compositing period; by default the one notebook 03 used for this run (see
+        :func:`compositing_period`).
+    source : StacSource, optional
+        Where to fetch items if a composite must be built (by default
+        :func:`cropkit.endpoint.connect`, only when needed).
+
+    Returns
+    -------
+    dict
+        Input name -> composite dataset.
+    """
+    inputs = list(inputs)
+    period = compositing_period(run) if period is None else period
+    paths = {name: composite_path(run, name, period) for name in inputs}  # checks the names
+    out = {}
+    for name, path in paths.items():
+        if path.exists():
+            out[name] = matching_grid(open_zarr(path), config.grid, path)
+            continue
+        if source is None:
+            from ..endpoint import connect
+
+            source = connect(config)
+        if name == "s2":
+            out[name] = s2_composite(run_masked_s2(source, run, config), run, config, period)
+        elif name == "s1":
+            out[name] = s1_composite(source, run, config, period)
+        else:
+            out[name] = enmap_composite(source, run, config)
+    return out
+
+
+def matching_grid(ds: xr.Dataset, grid: SceneGrid, path: Path) -> xr.Dataset:
+    """``ds`` if it covers ``grid``, else a clear error naming ``path``.
+
+    Raises
+    ------
+    DataError
+        If the composite covers another study area (made with other parameters).
+    """
+    xmin, ymin, xmax, ymax = grid.bounds
+    res = abs(float(ds["x"][1] - ds["x"][0]))
+    edges = (
+        float(ds["x"].min()) - res / 2,
+        float(ds["y"].min()) - res / 2,
+        float(ds["x"].max()) + res / 2,
+        float(ds["y"].max()) + res / 2,
+    )
+    if max(abs(a - b) for a, b in zip(edges, (xmin, ymin, xmax, ymax))) >= res:
+        raise DataError(
+            f"{path} covers another study area than this run ({grid.shape[1]} x "
+            f"{grid.shape[0]} px): it was made with other parameters (another profile?). Use "
+            "another run_root for this profile, or rerun notebook 03 with overwrite=True."
+        )
+    return ds

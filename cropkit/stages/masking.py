@@ -1,0 +1,168 @@
+"""Notebook 02's stage: masked Sentinel-2 cubes, the mask's scores and its summary.
+
+Products (in the run folder): ``cloudmask.zarr`` (clear share per date, valid
+observations per pixel) and, on the demo, ``cloudmask_scores.csv``. Later stages take
+notebook 02's SCL classes and buffer from the manifest (:func:`mask_settings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pystac
+import xarray as xr
+
+from .. import cloudmask, load
+from ..regions import SceneGrid
+from ..run import RunFolder
+from ..stac import StacSource
+from ..store import write_zarr
+from .discovery import run_items
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
+__all__ = [
+    "NOTEBOOK",
+    "PRODUCTS",
+    "MaskedS2",
+    "masked_s2",
+    "run_masked_s2",
+    "mask_settings",
+    "mask_scores",
+    "save_mask_summary",
+]
+
+#: The notebook of this stage, as the manifest names it.
+NOTEBOOK = "02_cloud_masking"
+#: Product name -> file in the run folder.
+PRODUCTS = {"cloudmask": "cloudmask.zarr", "cloudmask_scores": "cloudmask_scores.csv"}
+
+
+@dataclass
+class MaskedS2:
+    """A Sentinel-2 cube with its scene classification and clear mask.
+
+    Attributes
+    ----------
+    reflectance : xarray.DataArray
+        Dims ``(time, band, y, x)``, unmasked.
+    scl : xarray.DataArray
+        Dims ``(time, y, x)``.
+    clear : xarray.DataArray
+        Dims ``(time, y, x)``, bool.
+    items : pystac.ItemCollection
+        The items, in time order.
+    grid : cropkit.regions.SceneGrid, optional
+        The study area's grid.
+    """
+
+    reflectance: xr.DataArray
+    scl: xr.DataArray
+    clear: xr.DataArray
+    items: pystac.ItemCollection
+    grid: SceneGrid | None = None
+
+    @property
+    def masked(self) -> xr.DataArray:
+        """Reflectance with cloudy observations set to NaN."""
+        return cloudmask.apply_mask(self.reflectance, self.clear)
+
+
+def masked_s2(
+    source: StacSource,
+    items: pystac.ItemCollection,
+    grid: SceneGrid,
+    keep: Iterable[int] = cloudmask.DEFAULT_KEEP,
+    buffer_px: int = 0,
+    check_readable: bool = False,
+    check_offsets: bool | None = None,
+) -> MaskedS2:
+    """Load Sentinel-2 reflectance and SCL lazily and build the clear mask.
+
+    Items with a missing asset, or (with ``check_readable``, which opens every COG
+    header first) an unreadable COG, or that do not reach the study area, are skipped
+    with a :class:`~cropkit.load.SkippedItemsWarning` that names and counts them.
+    Without the check an unreadable COG becomes NaN when computed.
+
+    ``check_offsets`` runs :func:`cropkit.load.check_reflectance` on a sample of pixels
+    (by default only for providers whose offset convention is a per-item flag, which is
+    known to be wrong on some items).
+    """
+    keys = [source.provider.asset_key("s2", b) for b in (*load.S2_BAND_NAMES, "SCL")]
+    items = load.usable_items(items, keys, check_readable)
+    reflectance = load.load_s2(items, source.provider, grid)
+    items = pystac.ItemCollection(load.stacked_items(reflectance, items, warn=False))
+    scl = load.load_scl(items, source.provider, grid)
+    if check_offsets is None:
+        check_offsets = source.provider.offset_from == "boa_offset_applied"
+    if check_offsets:
+        load.check_reflectance(reflectance, scl)
+    clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
+    return MaskedS2(reflectance, scl, clear, items, grid)
+
+
+def run_masked_s2(
+    source: StacSource,
+    run: RunFolder,
+    config: RunConfig,
+    keep: Iterable[int] | None = None,
+    buffer_px: int | None = None,
+    check_readable: bool = False,
+) -> MaskedS2:
+    """The run's Sentinel-2, masked as notebook 02 chose (unless ``keep``/``buffer_px``).
+
+    The items are those notebook 01 recorded (searched now if it has not run).
+    """
+    chosen_keep, chosen_buffer = mask_settings(run)
+    items = run_items(source, run, config, "s2")
+    keep = chosen_keep if keep is None else list(keep)
+    buffer_px = chosen_buffer if buffer_px is None else buffer_px
+    return masked_s2(source, items, config.grid, keep, buffer_px, check_readable)
+
+
+def mask_settings(run: RunFolder) -> tuple[list[int], int]:
+    """The SCL keep-set and buffer chosen in notebook 02 for this run (or the defaults)."""
+    params = run.notebook_parameters(NOTEBOOK)
+    return list(params.get("keep_classes", cloudmask.DEFAULT_KEEP)), int(params.get("buffer_px", 1))
+
+
+def mask_scores(
+    s2: MaskedS2, grid: SceneGrid, keep: Iterable[int], buffers: Iterable[int] = (0, 1, 2, 3)
+) -> pd.DataFrame | None:
+    """Precision and recall of the SCL mask for several buffers, against the demo's truth.
+
+    Returns ``None`` for real data (only simulated items carry a ``cloud_truth`` asset).
+    """
+    if not all("cloud_truth" in it.assets for it in s2.items):
+        return None
+    truth = load.load_truth(s2.items, grid).values
+    scl = s2.scl.values
+    rows = []
+    for buffer_px in buffers:
+        clear = cloudmask.clear_mask(xr.DataArray(scl, dims=s2.scl.dims), keep, buffer_px).values
+        rows.append(
+            {
+                "buffer_px": buffer_px,
+                **cloudmask.score_mask(clear, truth),
+                "kept": float(clear.mean()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("buffer_px")
+
+
+def save_mask_summary(
+    run: RunFolder, fraction: xr.DataArray, count: xr.DataArray, scores: pd.DataFrame | None
+) -> dict[str, Path]:
+    """Write notebook 02's products: ``cloudmask.zarr`` and ``cloudmask_scores.csv``."""
+    ds = xr.Dataset({"clear_fraction": fraction.astype("float32"), "valid_count": count})
+    products = {"cloudmask": write_zarr(ds, run.path / PRODUCTS["cloudmask"])}
+    if scores is not None:
+        path = run.path / PRODUCTS["cloudmask_scores"]
+        scores.round(4).to_csv(path)
+        products["cloudmask_scores"] = path
+    return products

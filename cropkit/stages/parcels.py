@@ -1,0 +1,95 @@
+"""The run's checked parcels (notebooks 03 to 06): a user file, IGN's RPG or the demo's."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+
+from .. import labels
+from ..errors import DataError
+from ..run import RunFolder
+from ..taxonomy import load_taxonomy
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
+__all__ = ["run_parcels", "trained_parcels"]
+
+#: The notebook whose parcel settings later notebooks follow.
+TRAINING = "04_model_training"
+
+
+def run_parcels(
+    config: RunConfig,
+    parcels_path: str | None = None,
+    run: RunFolder | None = None,
+    code_column: str = "CODE_CULTU",
+    crop_codes: str = "rpg",
+) -> gpd.GeoDataFrame:
+    """The checked parcels of the run, clipped to its grid.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run.
+    parcels_path : str, optional
+        A GeoParquet, GeoPackage, Shapefile or GeoJSON file with a crop-code column,
+        or ``"ign-wfs"`` to download the RPG of the study area from IGN's public WFS
+        (saved in the run folder as ``rpg_<bbox>.parquet`` and reused for the same
+        area). Required for real providers; the demo's simulated parcels otherwise.
+    run : RunFolder, optional
+        Where ``"ign-wfs"`` keeps its download (the config's run folder by default).
+    code_column : str
+        The crop-code column of a user file (``"EC_hcat_c"`` in EuroCrops files).
+    crop_codes : str
+        How codes map into the four tiers: ``"rpg"`` (French ``CODE_CULTU``), ``"hcat3"``
+        (EuroCrops HCAT3, any EU country) or the path of your own table (see
+        :func:`cropkit.taxonomy.load_taxonomy`). Codes the mapping lacks are counted and
+        dropped with a warning.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With columns ``tier4`` ... ``tier1`` (see :func:`cropkit.labels.check_parcels`,
+        which also warns about and counts dropped parcels).
+
+    Raises
+    ------
+    DataError
+        Without ``parcels_path`` for real data.
+    """
+    if parcels_path == "ign-wfs":
+        from ..rpg import fetch_rpg
+
+        west, south, east, north = config.bbox
+        name = f"rpg_{west:.4f}_{south:.4f}_{east:.4f}_{north:.4f}.parquet"  # one per area
+        path = (run or RunFolder.for_config(config)).path / name
+        if not path.exists():
+            fetch_rpg(config.bbox, config.growing_season.year).to_parquet(path)
+        return labels.within_grid(labels.read_parcels(path)[0], config.grid)
+    if parcels_path:
+        taxonomy = load_taxonomy(crop_codes)
+        parcels = labels.read_parcels(parcels_path, code_column, taxonomy)[0]
+        return labels.within_grid(parcels, config.grid)
+    if config.is_demo:
+        from ..endpoint import demo_data
+
+        parcels = labels.check_parcels(demo_data(config).parcels())[0]
+        return labels.within_grid(parcels, config.grid)
+    raise DataError(
+        "Give parcels_path (an RPG file with CODE_CULTU, or 'ign-wfs' to download the RPG "
+        "from IGN) to use parcels with real data."
+    )
+
+
+def trained_parcels(config: RunConfig, run: RunFolder) -> gpd.GeoDataFrame:
+    """The parcels notebook 04 trained on: its file, code column and code mapping."""
+    params = run.notebook_parameters(TRAINING)
+    return run_parcels(
+        config,
+        params.get("parcels_path") or None,
+        run,
+        params.get("code_column", "CODE_CULTU"),
+        params.get("crop_codes", "rpg"),
+    )

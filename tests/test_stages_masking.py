@@ -1,0 +1,27 @@
+"""Notebook 02's stage: the mask settings later notebooks follow."""
+
+from cropkit.run import RunFolder
+from cropkit.stages.masking import PRODUCTS, mask_settings
+
+
+def test_mask_settings_come_from_notebook_02(tmp_path):
+    run = RunFolder(tmp_path)
+    assert mask_settings(run) == ([4, 5, 6, 7], 1)
+    run.record("02_cloud_masking", {"keep_classes": [4, 5], "buffer_px": 3})
+    assert mask_settings(run) == ([4, 5], 3)
+
+
+def test_the_mask_summary_is_written_under_its_product_names(tmp_path):
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from cropkit.stages.masking import save_mask_summary
+
+    fraction = xr.DataArray(np.array([0.5, 1.0]), dims="time")
+    count = xr.DataArray(np.array([[1, 2]], dtype="uint16"), dims=("y", "x"))
+    scores = pd.DataFrame({"precision": [0.91234]}, index=pd.Index([0], name="buffer_px"))
+    products = save_mask_summary(RunFolder(tmp_path), fraction, count, scores)
+    assert {k: p.name for k, p in products.items()} == PRODUCTS
+    assert xr.open_zarr(products["cloudmask"])["valid_count"].values.tolist() == [[1, 2]]
+    assert pd.read_csv(products["cloudmask_scores"])["precision"].tolist() == [0.9123]
