@@ -7,14 +7,19 @@ so a real provider and the embedded demo take the same path after it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .stac import StacSource, discover_collections, open_api
 
+if TYPE_CHECKING:
+    from .config import RunConfig
+    from .demo import DemoData
+
 __all__ = ["connect", "demo_data"]
 
 
-def demo_data(config):
+def demo_data(config: RunConfig) -> DemoData:
     """The built demo (:class:`cropkit.demo.DemoData`) behind a demo run.
 
     Built (or taken from the cache) for the run's demo region, year, profile and seed; a
@@ -44,7 +49,7 @@ def demo_data(config):
     return build_demo(config.region, config.year, config.profile, seed=config.seed, **extra)
 
 
-def connect(config) -> StacSource:
+def connect(config: RunConfig) -> StacSource:
     """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
 
     With ``stac="demo"`` the demo is built (or taken from the cache) and served by a

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from .datasets import grid_pixels
 from .errors import ConfigError
 from .store import write_zarr
 from .taxonomy import TIERS
+
+if TYPE_CHECKING:
+    from .run import RunFolder
 
 __all__ = ["predict_zone", "save_prediction_map", "blend_weights", "sample_probabilities"]
 
@@ -252,7 +256,7 @@ def predict_zone(
     return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})
 
 
-def save_prediction_map(crop_map: xr.Dataset, run, name: str) -> dict[str, Path]:
+def save_prediction_map(crop_map: xr.Dataset, run: RunFolder, name: str) -> dict[str, Path]:
     """Write the map as Zarr and as one two-band COG per tier.
 
     Writes ``<run>/maps/<name>.zarr`` and ``<run>/maps/<name>_<tier>.tif`` (band 1:

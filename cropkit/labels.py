@@ -28,6 +28,7 @@ from shapely import make_valid
 
 from .errors import DataError
 from .profiles import burn, grid_crs
+from .regions import SceneGrid
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 __all__ = [
@@ -161,7 +162,7 @@ def check_parcels(
     return frame.reset_index(drop=True), report
 
 
-def within_grid(parcels: gpd.GeoDataFrame, grid) -> gpd.GeoDataFrame:
+def within_grid(parcels: gpd.GeoDataFrame, grid: SceneGrid) -> gpd.GeoDataFrame:
     """The parcels that reach a study area's grid; the others are dropped with a warning.
 
     Parameters

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import dask
@@ -39,6 +39,9 @@ from rasterio.errors import RasterioIOError
 from .errors import DataError, EmptySearchError
 from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
 from .regions import SceneGrid
+
+#: Items as an API returns them: pystac items or their dicts, in any order.
+Items = Iterable[pystac.Item | dict]
 
 __all__ = [
     "load_s2",
@@ -66,7 +69,7 @@ class SuspectReflectanceWarning(UserWarning):
     """A date's reflectance looks offset by 0.1 (a provider flag that does not match its pixels)."""
 
 
-def _as_items(items) -> list[pystac.Item]:
+def _as_items(items: Items) -> list[pystac.Item]:
     out = list(items)
     if not out:
         raise EmptySearchError("No items to load: the item collection is empty.")
@@ -91,7 +94,9 @@ def _warn_skipped(skipped: list[str], total: int, why: str) -> None:
         )
 
 
-def usable_items(items, assets: Sequence[str], check_readable: bool = False) -> list[pystac.Item]:
+def usable_items(
+    items: Items, assets: Sequence[str], check_readable: bool = False
+) -> list[pystac.Item]:
     """Keep the items that have every asset in ``assets``; warn about the others.
 
     Parameters
@@ -133,7 +138,7 @@ def usable_items(items, assets: Sequence[str], check_readable: bool = False) -> 
     return keep
 
 
-def by_time(items) -> list[pystac.Item]:
+def by_time(items: Items) -> list[pystac.Item]:
     """Items sorted by acquisition time, then id: the order stackstac stacks them in.
 
     STAC APIs return the newest item first; every per-item value cropkit builds (scale,
@@ -143,7 +148,7 @@ def by_time(items) -> list[pystac.Item]:
     return sorted(_as_items(items), key=lambda it: (it.datetime or earliest, it.id))
 
 
-def stacked_items(cube: xr.DataArray, items, warn: bool = True) -> list[pystac.Item]:
+def stacked_items(cube: xr.DataArray, items: Items, warn: bool = True) -> list[pystac.Item]:
     """The items behind each time step of a stackstac cube, in the cube's order.
 
     stackstac drops items that do not reach the output bounds; this warns (a
@@ -201,7 +206,7 @@ def _tidy(cube: xr.DataArray, names: Sequence[str], name: str) -> xr.DataArray:
 
 
 def load_s2(
-    items,
+    items: Items,
     provider: Provider,
     grid: SceneGrid,
     bands: Sequence[str] = S2_BAND_NAMES,
@@ -248,7 +253,7 @@ def load_s2(
     return cube
 
 
-def load_scl(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_scl(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
     """Sentinel-2 Scene Classification Layer on the 10 m grid (nearest neighbour).
 
     Returns
@@ -264,7 +269,7 @@ def load_scl(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> x
     return cube
 
 
-def load_truth(items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_truth(items: Items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
     """The demo's true sky condition (asset ``cloud_truth``), dims ``(time, y, x)``.
 
     Codes as :data:`cropkit.demo.clouds.TRUTH_CODES`; 255 where there is no data. Only
@@ -279,7 +284,7 @@ def load_truth(items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
     return cube
 
 
-def load_s1(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_s1(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
     """Sentinel-1 RTC backscatter in dB on the 10 m grid.
 
     Returns
@@ -300,7 +305,7 @@ def load_s1(items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr
 
 
 def load_enmap(
-    items, provider: Provider, grid: SceneGrid, resolution: float = 30, chunks: int = 256
+    items: Items, provider: Provider, grid: SceneGrid, resolution: float = 30, chunks: int = 256
 ) -> xr.DataArray:
     """EnMAP L2A reflectance on the study area, at 30 m unless asked otherwise.
 

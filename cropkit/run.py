@@ -13,10 +13,14 @@ import platform
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pystac
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 __all__ = ["RunFolder", "software_versions"]
 
@@ -62,7 +66,7 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def for_config(cls, config) -> RunFolder:
+    def for_config(cls, config: RunConfig) -> RunFolder:
         """The run folder of a :class:`~cropkit.config.RunConfig`.
 
         The first notebook records what defines the run (area, grid, season, provider)

@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from .models import get_model, model_config
 from .models.hierarchy import tier_agreement
 from .splits import TEST, TRAIN, VAL
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from .run import RunFolder
 
 __all__ = [
     "TrainResult",
@@ -375,7 +379,7 @@ def per_class_f1(results: dict[str, TrainResult], tier: str = "tier4") -> pd.Dat
     return pd.DataFrame(columns)
 
 
-def save_result(result: TrainResult, run, extra: dict | None = None) -> dict[str, Path]:
+def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) -> dict[str, Path]:
     """Save a trained model, its test predictions and ``metrics.json`` in the run folder.
 
     Writes ``models/<name>/`` (the model), ``predictions_<name>.parquet`` and

@@ -17,6 +17,7 @@ Everything here is array in, array out; only :func:`save_dataset` and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from ..labels import NO_LABEL
 from ..splits import UNUSED
 from ..store import open_zarr, write_zarr
 from ..taxonomy import TIERS
+
+if TYPE_CHECKING:
+    from ..run import RunFolder
 
 __all__ = [
     "pixel_dataset",
@@ -452,7 +456,7 @@ COMPACT = {
 }
 
 
-def save_dataset(ds: xr.Dataset, run, name: str = "pixels") -> Path:
+def save_dataset(ds: xr.Dataset, run: RunFolder, name: str = "pixels") -> Path:
     """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one).
 
     The streams are stored compact (:data:`COMPACT`: int16 with a scale factor, half
@@ -470,7 +474,7 @@ def save_dataset(ds: xr.Dataset, run, name: str = "pixels") -> Path:
     return write_zarr(ds, folder / f"{name}.zarr", progress=False)
 
 
-def open_dataset(run, name: str = "pixels") -> xr.Dataset:
+def open_dataset(run: RunFolder, name: str = "pixels") -> xr.Dataset:
     """Open ``<run>/datasets/<name>.zarr``; says which notebook makes it if missing."""
     path = Path(run.path if hasattr(run, "path") else run) / "datasets" / f"{name}.zarr"
     if not path.exists():

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pystac
 from shapely.geometry import shape
 
 from ..stac import items_table
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 _COLORS = {
     "sentinel-2-c1-l2a": "#1f77b4",
@@ -18,7 +22,7 @@ _COLORS = {
 }
 
 
-def area_map(config, height: str = "450px"):
+def area_map(config: RunConfig, height: str = "450px"):
     """An interactive map of the study area and its zones (leafmap, folium backend).
 
     Returns
@@ -39,7 +43,9 @@ def area_map(config, height: str = "450px"):
     return m
 
 
-def footprints(collections: Mapping[str, pystac.ItemCollection], config, height: str = "450px"):
+def footprints(
+    collections: Mapping[str, pystac.ItemCollection], config: RunConfig, height: str = "450px"
+):
     """Map the footprints of searched items over the study area.
 
     Parameters
