@@ -300,7 +300,8 @@ def fold_split(folds: xr.DataArray, test_fold: int, val_fold: int | None = None)
     test_fold : int
         Fold held out for testing.
     val_fold : int, optional
-        Fold used for validation (early stopping); by default the next fold.
+        Fold used for validation (early stopping); by default the next fold (none when
+        there are only two folds).
     """
     k = int(folds.attrs.get("k", int(folds.max()) + 1))
     if not 0 <= test_fold < k:
@@ -314,13 +315,16 @@ def fold_codes(
 ) -> np.ndarray:
     """Split codes of one cross-validation round from fold indices (any shape).
 
-    ``test_fold`` tests, ``val_fold`` (the next fold by default) validates, the other
-    folds train; negative fold indices stay :data:`UNUSED`.
+    ``test_fold`` tests, ``val_fold`` (the next fold by default; none with two folds, so
+    that one fold is left to train on) validates, the other folds train; negative fold
+    indices stay :data:`UNUSED`.
     """
-    val_fold = (test_fold + 1) % k if val_fold is None else val_fold
+    if val_fold is None and k > 2:
+        val_fold = (test_fold + 1) % k
     folds = np.asarray(folds)
     split = np.full(folds.shape, TRAIN, dtype=np.int8)
-    split[folds == val_fold] = VAL
+    if val_fold is not None:
+        split[folds == val_fold] = VAL
     split[folds == test_fold] = TEST
     split[folds < 0] = UNUSED
     return split

@@ -101,6 +101,12 @@ def test_block_kfold_covers_every_pixel_once_with_whole_parcels(toy_scene):
     assert (tested[labelled] == 1).all()  # every pixel is tested exactly once
     first = rounds[0]
     assert ((first == VAL) == (codes == 1)).all() and ((first == TRAIN) == (codes >= 2)).all()
+    # two folds: one trains while the other tests, with no validation fold between
+    two = block_kfold(labels, k=2, block_px=20, seed=1)
+    for i in (0, 1):
+        split = fold_split(two, i).values
+        assert ((split == TEST) == (two.values == i)).all() and not (split == VAL).any()
+        assert ((split == TRAIN) == (two.values == 1 - i)).all()
     with pytest.raises(DataError, match="fewer than k=9 folds"):
         block_kfold(labels, k=9, block_px=20)
     with pytest.raises(DataError, match="k must be at least 2"):
