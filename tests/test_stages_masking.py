@@ -25,3 +25,20 @@ def test_the_mask_summary_is_written_under_its_product_names(tmp_path):
     assert {k: p.name for k, p in products.items()} == PRODUCTS
     assert xr.open_zarr(products["cloudmask"])["valid_count"].values.tolist() == [[1, 2]]
     assert pd.read_csv(products["cloudmask_scores"])["precision"].tolist() == [0.9123]
+
+
+def test_the_summary_of_notebook_02_matches_each_computation_alone():
+    import numpy as np
+    import xarray as xr
+
+    from cropkit import cloudmask
+    from cropkit.stages.masking import MaskedS2, mask_summary
+
+    codes = np.array([[[4, 9], [5, 0]], [[8, 8], [4, 4]], [[6, 3], [7, 4]]], dtype="uint8")
+    scl = xr.DataArray(codes, dims=("time", "y", "x")).chunk({"time": 1})
+    clear = cloudmask.clear_mask(scl)
+    s2 = MaskedS2(scl.astype("float32"), scl, clear, items=[])
+    breakdown, fraction, count = mask_summary(s2)
+    assert fraction.values.tolist() == [2 / 3, 0.5, 0.75]  # no-data (0) is not counted
+    assert count.values.tolist() == [[2, 0], [3, 2]]  # 3 (shadow) is not clear
+    xr.testing.assert_equal(breakdown, cloudmask.class_breakdown(scl).compute())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import dask
 import pandas as pd
 import pystac
 import xarray as xr
@@ -32,6 +33,7 @@ __all__ = [
     "MaskedS2",
     "masked_s2",
     "run_masked_s2",
+    "mask_summary",
     "mask_settings",
     "mask_scores",
     "save_mask_summary",
@@ -123,6 +125,26 @@ def run_masked_s2(
     keep = chosen_keep if keep is None else list(keep)
     buffer_px = chosen_buffer if buffer_px is None else buffer_px
     return masked_s2(source, items, config.grid, keep, buffer_px, check_readable)
+
+
+def mask_summary(s2: MaskedS2) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """What the mask leaves, computed in one pass over the SCL.
+
+    Returns
+    -------
+    breakdown : xarray.DataArray
+        Share of each SCL class per date, dims ``(time, scl_class)``
+        (:func:`cropkit.cloudmask.class_breakdown`).
+    fraction : xarray.DataArray
+        Clear share of the observed pixels per date, dims ``(time,)``.
+    count : xarray.DataArray
+        Clear observations per pixel, dims ``(y, x)``.
+    """
+    return dask.compute(
+        cloudmask.class_breakdown(s2.scl),
+        cloudmask.clear_fraction(s2.clear, s2.scl),
+        cloudmask.valid_count(s2.clear),
+    )
 
 
 def mask_settings(run: RunFolder) -> tuple[list[int], int]:
