@@ -34,7 +34,7 @@ demo: system env
 	$(PY) -m cropkit demo --region $(REGION) --year $(YEAR) --profile $(PROFILE)
 
 test: system env
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=20
 
 lab: system env
 	$(VENV)/bin/jupyter lab notebooks/
