@@ -7,6 +7,10 @@ so a real provider and the embedded demo take the same path after it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
@@ -16,7 +20,7 @@ if TYPE_CHECKING:
     from .config import RunConfig
     from .demo import DemoData
 
-__all__ = ["connect", "demo_data"]
+__all__ = ["connect", "demo_data", "shared_api"]
 
 
 def demo_data(config: RunConfig) -> DemoData:
@@ -71,3 +75,41 @@ def connect(config: RunConfig) -> StacSource:
     if provider.name == "custom":
         provider = discover_collections(provider, client)
     return StacSource(url=url, provider=provider, client=client)
+
+
+@contextmanager
+def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
+    """One STAC API for every notebook of a run, while the ``with`` block lasts.
+
+    For a demo run, starts a local stac-fastapi-pgstac loaded with the demo (and its
+    provider layout) and exports its address (``CROPKIT_STAC_API``...) so that the
+    notebooks' :func:`connect` reuse it; stops it and restores the environment after.
+    A real provider needs nothing: the block runs as is.
+
+    Yields
+    ------
+    dict
+        ``server_start`` and ``catalog_load`` seconds (empty for a real provider).
+    """
+    if not config.is_demo:
+        yield {}
+        return
+    from .server import LocalStacServer
+
+    saved_env = dict(os.environ)
+    try:
+        with LocalStacServer() as api:
+            t0 = time.perf_counter()
+            demo = demo_data(config)
+            api.add_catalog(demo)
+            if config.provider.demo_layout != "earth-search":
+                api.add_catalog(demo.layout_catalog(config.provider.demo_layout))
+            timings = {
+                "server_start": api.timings["start_s"],
+                "catalog_load": round(time.perf_counter() - t0, 2),
+            }
+            os.environ.update(api.export_env())
+            yield timings
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)

@@ -7,9 +7,7 @@ local STAC API that every notebook shares (through ``CROPKIT_STAC_API``).
 
 from __future__ import annotations
 
-import os
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 from .config import RunConfig
@@ -126,39 +124,25 @@ def run_notebooks(
     """
     import papermill as pm
 
-    from .endpoint import demo_data
-    from .server import LocalStacServer
+    from .endpoint import shared_api
 
     paths = resolve_notebooks(notebooks)
     out_dir = config.run_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = config.parameters()
-    timings: dict[str, float] = {}
-    server = LocalStacServer() if config.is_demo else nullcontext()
-    saved_env = dict(os.environ)
-    try:
-        with server as api:
-            if api is not None:
-                t0 = time.perf_counter()
-                api.add_catalog(demo_data(config))
-                timings["server_start"] = api.timings["start_s"]
-                timings["catalog_load"] = round(time.perf_counter() - t0, 2)
-                os.environ.update(api.export_env())
-            for path in paths:
-                t0 = time.perf_counter()
-                pm.execute_notebook(
-                    str(path),
-                    str(out_dir / path.name),
-                    parameters={**parameters, **_overrides_for(path, overrides)},
-                    kernel_name=kernel_name,
-                    log_output=log_output,
-                    progress_bar=False,
-                    cwd=str(Path.cwd()),
-                )
-                timings[path.stem] = round(time.perf_counter() - t0, 2)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
+    with shared_api(config) as timings:
+        for path in paths:
+            t0 = time.perf_counter()
+            pm.execute_notebook(
+                str(path),
+                str(out_dir / path.name),
+                parameters={**parameters, **_overrides_for(path, overrides)},
+                kernel_name=kernel_name,
+                log_output=log_output,
+                progress_bar=False,
+                cwd=str(Path.cwd()),
+            )
+            timings[path.stem] = round(time.perf_counter() - t0, 2)
     return timings
 
 
