@@ -53,6 +53,14 @@ def demo_data(config: RunConfig) -> DemoData:
     return build_demo(config.region, config.year, config.profile, seed=config.seed, **extra)
 
 
+def _load_demo(server, config: RunConfig) -> None:
+    """Load the run's demo into ``server``, with its Sentinel-2 in the run's provider layout."""
+    demo = demo_data(config)
+    server.add_catalog(demo)
+    if config.provider.demo_layout != "earth-search":
+        server.add_catalog(demo.layout_catalog(config.provider.demo_layout))
+
+
 def connect(config: RunConfig) -> StacSource:
     """Open the STAC API of a :class:`~cropkit.config.RunConfig`.
 
@@ -64,10 +72,8 @@ def connect(config: RunConfig) -> StacSource:
     if config.is_demo:
         from .server import demo_api
 
-        demo = demo_data(config)
-        server = demo_api(demo)
-        if provider.demo_layout != "earth-search":
-            server.add_catalog(demo.layout_catalog(provider.demo_layout))
+        server = demo_api()
+        _load_demo(server, config)
         url = server.url
     else:
         url = provider.url or config.stac
@@ -100,10 +106,7 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     try:
         with LocalStacServer() as api:
             t0 = time.perf_counter()
-            demo = demo_data(config)
-            api.add_catalog(demo)
-            if config.provider.demo_layout != "earth-search":
-                api.add_catalog(demo.layout_catalog(config.provider.demo_layout))
+            _load_demo(api, config)
             timings = {
                 "server_start": api.timings["start_s"],
                 "catalog_load": round(time.perf_counter() - t0, 2),
