@@ -22,7 +22,7 @@ from .errors import DataError
 if TYPE_CHECKING:
     from .config import RunConfig
 
-__all__ = ["RunFolder", "software_versions"]
+__all__ = ["RunFolder", "software_versions", "save_items", "load_items"]
 
 _PACKAGES = (
     "cropkit",
@@ -184,10 +184,7 @@ class RunFolder:
 
     def save_items(self, name: str, items: pystac.ItemCollection) -> Path:
         """Save an item collection as ``items/<name>.json``."""
-        path = self.path / "items" / f"{name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        items.save_object(dest_href=str(path))  # a GeoJSON FeatureCollection
-        return path
+        return save_items(items, self.path / "items" / f"{name}.json")
 
     def load_items(self, name: str) -> pystac.ItemCollection:
         """Read ``items/<name>.json``; says which notebook makes it if missing."""
@@ -196,4 +193,17 @@ class RunFolder:
             raise DataError(
                 f"{path} does not exist yet: run notebook 01_stac_discovery for this run first."
             )
-        return pystac.ItemCollection.from_file(str(path))
+        return load_items(path)
+
+
+def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:
+    """Write an item collection as GeoJSON (``FeatureCollection``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items.save_object(dest_href=str(path))
+    return path
+
+
+def load_items(path: str | Path) -> pystac.ItemCollection:
+    """Read an item collection written by :func:`save_items`."""
+    return pystac.ItemCollection.from_file(str(path))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pandas as pd
 import pystac
@@ -22,6 +21,7 @@ from pystac_client.exceptions import APIError
 
 from .errors import ConfigError, DataError, EmptySearchError, StacConnectionError, StacSearchError
 from .providers import PROVIDERS, Provider, get_provider
+from .run import load_items, save_items  # re-exported: item files are run-folder I/O
 from .seasons import Season, season_for
 
 __all__ = [
@@ -309,16 +309,3 @@ def items_table(items: pystac.ItemCollection | Sequence[pystac.Item]) -> pd.Data
             }
         )
     return pd.DataFrame(rows, columns=columns).sort_values("datetime").set_index("id")
-
-
-def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:
-    """Write an item collection as GeoJSON (``FeatureCollection``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    items.save_object(dest_href=str(path))
-    return path
-
-
-def load_items(path: str | Path) -> pystac.ItemCollection:
-    """Read an item collection written by :func:`save_items`."""
-    return pystac.ItemCollection.from_file(str(path))
