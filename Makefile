@@ -36,8 +36,11 @@ demo: system env
 test: system env
 	$(PY) -m pytest --durations=20
 
+# JupyterLab refuses to start as root unless told: root (a container, Binder's build) says so
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: system env
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) notebooks/
 
 bench: system env
 	$(PY) benchmarks/bench_demo.py

@@ -18,7 +18,7 @@ import json
 import sys
 import time
 
-from .errors import CropkitError
+from .errors import CropkitError, NotebookFailedError
 
 __all__ = ["main"]
 
@@ -49,6 +49,7 @@ def _demo(args: argparse.Namespace) -> None:
         f"cropkit: running the notebooks for {cfg.area.name}, "
         f"{cfg.growing_season.describe()} ({cfg.stac}, profile {cfg.profile})"
     )
+    print(f"cropkit: executed notebooks go to {(cfg.run_dir / 'notebooks').resolve()}")
     timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:7.1f} s")
@@ -201,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
+    except NotebookFailedError as err:
+        print(f"cropkit: {err.notebook} failed: {err}", file=sys.stderr)
+        return 2
     except CropkitError as err:
-        print(f"cropkit: error: {err}", file=sys.stderr)
+        print(f"cropkit: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     return 0

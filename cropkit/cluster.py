@@ -40,7 +40,9 @@ def dask_client(
     threads_per_worker : int
         Threads per local worker.
     dashboard : bool
-        Serve the dask dashboard (on a free local port).
+        Serve the dask dashboard (on a free port of 127.0.0.1). Off by default: the
+        scheduler then keeps only its health endpoint, on a free port of 127.0.0.1
+        (never 8787, never another interface).
 
     Returns
     -------
@@ -63,5 +65,6 @@ def dask_client(
         threads_per_worker=threads_per_worker,
         memory_limit=memory_limit,
         processes=True,
-        dashboard_address=":0" if dashboard else None,
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": dashboard},
     )

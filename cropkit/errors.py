@@ -23,6 +23,9 @@ __all__ = [
     "MissingExtraError",
     "UnknownModelError",
     "TrainingError",
+    "RunLockedError",
+    "NotebookFailedError",
+    "DamagedProductError",
 ]
 
 
@@ -47,6 +50,10 @@ class DataError(CropkitError):
 
 class TaxonomyError(DataError):
     """The crop taxonomy table is inconsistent."""
+
+
+class DamagedProductError(DataError):
+    """A product of the run folder is incomplete or unreadable (a killed write, a disk error)."""
 
 
 class GridMismatchError(DataError, ValueError):
@@ -90,3 +97,34 @@ class UnknownModelError(ConfigError, KeyError):
 
 class TrainingError(CropkitError, RuntimeError):
     """Training could not go on (a NaN loss, GPU memory, a checkpoint that does not fit)."""
+
+
+class RunLockedError(CropkitError, RuntimeError):
+    """Another process is writing the run folder."""
+
+
+class NotebookFailedError(CropkitError, RuntimeError):
+    """A notebook of a headless run failed; says which, in which cell, and where to look.
+
+    Attributes
+    ----------
+    notebook : str
+        The notebook's name (``"04_model_training"``).
+    cell : int or None
+        Execution count of the failing cell (``In [n]``).
+    ename, evalue : str
+        The class and message of the error raised in the cell.
+    executed : pathlib.Path
+        The executed copy of the notebook (its outputs up to the failure).
+    log : pathlib.Path
+        The file holding the full traceback.
+    """
+
+    def __init__(self, notebook, cell, source, ename, evalue, executed, log) -> None:
+        self.notebook, self.cell, self.source = notebook, cell, source
+        self.ename, self.evalue, self.executed, self.log = ename, evalue, executed, log
+        first = next((line for line in (source or "").splitlines() if line.strip()), "")
+        super().__init__(
+            f"{ename}: {evalue}\n  in notebook {notebook}, cell In [{cell}]: {first.strip()}\n"
+            f"  executed notebook: {executed}\n  full traceback: {log}"
+        )

@@ -24,7 +24,7 @@ import xarray as xr
 
 from .datasets import grid_pixels
 from .errors import ConfigError
-from .store import write_zarr
+from .store import replacing, write_zarr
 from .taxonomy import TIERS
 
 if TYPE_CHECKING:
@@ -282,8 +282,7 @@ def save_prediction_map(crop_map: xr.Dataset, run: RunFolder, name: str) -> dict
         )
         stack = stack.rio.write_crs(crop_map.attrs["crs"]).rio.write_nodata(255)
         path = folder / f"{name}_{tier}.tif"
-        tmp = path.with_suffix(".tmp.tif")
-        stack.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            stack.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
         products[f"map_{name}_{tier}"] = path
     return products

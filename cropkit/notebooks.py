@@ -7,11 +7,18 @@ local STAC API that every notebook shares (through ``CROPKIT_STAC_API``).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, NotebookFailedError
+from .locks import RunLock, pid_alive
 
 __all__ = [
     "notebook_paths",
@@ -121,6 +128,14 @@ def run_notebooks(
     -------
     dict
         Seconds spent per notebook (plus ``"server_start"`` for the demo).
+
+    Raises
+    ------
+    RunLockedError
+        If another process is writing the run folder (the message names it).
+    NotebookFailedError
+        If a notebook fails: the error raised in the cell, the notebook and cell, the
+        executed copy and the log file with the full traceback.
     """
     import papermill as pm
 
@@ -128,22 +143,75 @@ def run_notebooks(
 
     paths = resolve_notebooks(notebooks)
     out_dir = config.run_dir / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
     parameters = config.parameters()
-    with shared_api(config) as timings:
-        for path in paths:
-            t0 = time.perf_counter()
-            pm.execute_notebook(
-                str(path),
-                str(out_dir / path.name),
-                parameters={**parameters, **_overrides_for(path, overrides)},
-                kernel_name=kernel_name,
-                log_output=log_output,
-                progress_bar=False,
-                cwd=str(Path.cwd()),
-            )
-            timings[path.stem] = round(time.perf_counter() - t0, 2)
+    lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time
+    with lock, _kernel_files(), _environment(lock.shared_with_children()):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with shared_api(config) as timings:
+            for path in paths:
+                t0 = time.perf_counter()
+                executed = out_dir / path.name
+                try:
+                    pm.execute_notebook(
+                        str(path),
+                        str(executed),
+                        parameters={**parameters, **_overrides_for(path, overrides)},
+                        kernel_name=kernel_name,
+                        log_output=log_output,
+                        progress_bar=False,
+                        cwd=str(Path.cwd()),
+                    )
+                except pm.PapermillExecutionError as err:
+                    raise _failure(path.stem, err, executed) from None
+                timings[path.stem] = round(time.perf_counter() - t0, 2)
     return timings
+
+
+def _failure(notebook: str, err, executed: Path) -> NotebookFailedError:
+    """The failure of a notebook, its full traceback written beside the executed copy."""
+    log = executed.with_suffix(".error.log")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(err.traceback))  # no terminal colours
+    log.write_text(f"{notebook}, cell In [{err.exec_count}]:\n{err.source}\n\n{text}\n")
+    return NotebookFailedError(
+        notebook, err.exec_count, err.source, err.ename, err.evalue, executed, log
+    )
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the kernels started inside, then restore them."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_KERNEL_DIR = "cropkit-kernels-"
+
+
+@contextlib.contextmanager
+def _kernel_files() -> Iterator[Path]:
+    """A runtime folder of this run for the kernels' connection files, deleted after it.
+
+    Folders that runs killed before their end left behind are deleted first.
+    """
+    root = Path(tempfile.gettempdir())
+    for old in root.glob(f"{_KERNEL_DIR}*-*"):
+        pid = old.name[len(_KERNEL_DIR) :].split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{_KERNEL_DIR}{os.getpid()}-"))
+    try:
+        with _environment({"JUPYTER_RUNTIME_DIR": str(folder)}):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _overrides_for(path: Path, overrides: dict[str, dict] | None) -> dict:

@@ -18,7 +18,7 @@ import xarray as xr
 from .datasets import open_dataset
 from .errors import ConfigError, CropkitError, DataError
 from .run import RunFolder
-from .store import open_zarr, write_zarr
+from .store import open_zarr, replacing, write_zarr
 
 __all__ = [
     "TRAINING",
@@ -202,8 +202,10 @@ def save_tables(run: RunFolder, stage: str, tables: dict[str, pd.DataFrame]) -> 
             " / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns
         ]
         path = folder / f"{name}.parquet"
-        table.to_parquet(path)
-        table.to_csv(path.with_suffix(".csv"))
+        with replacing(path) as tmp:
+            table.to_parquet(tmp)
+        with replacing(path.with_suffix(".csv")) as tmp:
+            table.to_csv(tmp)
         out[f"{stage}_{name}"] = path
     return out
 
@@ -233,16 +235,16 @@ def save_grid(run: RunFolder, stage: str, name: str, values, like: xr.Dataset, n
     )
     grid = grid.rio.write_crs(like.attrs["crs"]).rio.write_nodata(nodata)
     path = _folder(run, stage) / f"{name}.tif"
-    tmp = path.with_suffix(".tmp.tif")
-    grid.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        grid.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
     return path
 
 
 def save_summary(run: RunFolder, stage: str, summary: dict) -> Path:
     """Write ``<stage>/summary.json`` (NaN as null)."""
     path = _folder(run, stage) / "summary.json"
-    path.write_text(json.dumps(_finite(summary), indent=2, default=_plain, allow_nan=False))
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(_finite(summary), indent=2, default=_plain, allow_nan=False))
     return path
 
 

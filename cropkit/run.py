@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import pystac
 
 from .errors import DataError
+from .locks import RunLock, sweep_leftovers
+from .store import replacing
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -80,12 +82,14 @@ class RunFolder:
         """
         run = cls(config.run_dir)
         identity = json.loads(json.dumps(config.identity))
-        manifest = run.manifest()
-        recorded = manifest.get("identity")
-        if recorded is None:
-            manifest["identity"] = identity
-            run._write(manifest)
-        elif recorded != identity:
+        with run.lock():
+            sweep_leftovers(run.path)  # what killed writers left
+            manifest = run.manifest()
+            recorded = manifest.get("identity")
+            if recorded is None:
+                manifest["identity"] = identity
+                run._write(manifest)
+        if recorded is not None and recorded != identity:
             changed = sorted(
                 k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k)
             )
@@ -97,8 +101,20 @@ class RunFolder:
             )
         return run
 
+    def lock(self, wait: float = 120.0) -> RunLock:
+        """The folder's write lock (a context manager; see :class:`cropkit.locks.RunLock`).
+
+        Parameters
+        ----------
+        wait : float
+            Seconds to wait for another writer before a
+            :class:`~cropkit.errors.RunLockedError` that names it.
+        """
+        return RunLock(self.path, wait=wait)
+
     def _write(self, manifest: dict) -> None:
-        self.manifest_path.write_text(json.dumps(manifest, indent=2, default=str))
+        with replacing(self.manifest_path) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2, default=str))
 
     @property
     def manifest_path(self) -> Path:
@@ -140,6 +156,10 @@ class RunFolder:
         metrics : dict, optional
             Numbers worth keeping (counts, scores, timings).
         """
+        with self.lock():
+            return self._record(notebook, parameters, products, items, metrics)
+
+    def _record(self, notebook, parameters, products, items, metrics) -> dict:
         manifest = self.manifest()
         manifest["updated"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         manifest["software"] = software_versions()
@@ -158,9 +178,10 @@ class RunFolder:
 
     def add_items(self, name: str, ids: list[str]) -> None:
         """Record the ids of the ``name`` items in the manifest."""
-        manifest = self.manifest()
-        manifest.setdefault("items", {})[name] = list(ids)
-        self._write(manifest)
+        with self.lock():
+            manifest = self.manifest()
+            manifest.setdefault("items", {})[name] = list(ids)
+            self._write(manifest)
 
     def notebook_parameters(self, notebook: str) -> dict:
         """Parameters recorded by ``notebook`` in this run ({} if it has not run)."""
@@ -199,8 +220,8 @@ class RunFolder:
 def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:
     """Write an item collection as GeoJSON (``FeatureCollection``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    items.save_object(dest_href=str(path))
+    with replacing(path) as tmp:
+        items.save_object(dest_href=str(tmp))
     return path
 
 

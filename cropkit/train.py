@@ -31,6 +31,7 @@ from .metrics import ClassificationReport, classification_report, tier_summary
 from .models import get_model, model_config
 from .models.hierarchy import tier_agreement
 from .splits import TEST, TRAIN, VAL
+from .store import replacing
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -401,13 +402,18 @@ def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) 
     """
     name = getattr(result.model, "name", "model")
     root = Path(run.path)
-    model_dir = result.model.save(root / "models" / name)
+    model_dir = root / "models" / name
+    with replacing(model_dir) as tmp:  # the whole model folder, or none of it
+        result.model.save(tmp)
     predictions = root / f"predictions_{name}.parquet"
-    result.predictions.to_parquet(predictions, index=False)
+    with replacing(predictions) as tmp:
+        result.predictions.to_parquet(tmp, index=False)
     metrics_path = root / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    metrics[name] = {**result.to_dict(), **(extra or {})}
-    metrics_path.write_text(json.dumps(metrics, indent=2, default=_plain))
+    with run.lock():  # read, add this model, write: one writer at a time
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        metrics[name] = {**result.to_dict(), **(extra or {})}
+        with replacing(metrics_path) as tmp:
+            tmp.write_text(json.dumps(metrics, indent=2, default=_plain))
     return {f"model_{name}": model_dir, f"predictions_{name}": predictions, "metrics": metrics_path}
 
 

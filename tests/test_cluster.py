@@ -20,3 +20,22 @@ def test_local_cluster_has_the_asked_workers_and_memory():
 def test_unreachable_scheduler_is_explained():
     with pytest.raises(ConfigError, match="Could not connect to the dask scheduler"):
         dask_client("tcp://127.0.0.1:1")
+
+
+def test_no_dashboard_unless_asked():
+    import urllib.error
+    import urllib.request
+
+    for asked in (False, True):
+        client = dask_client(n_workers=1, memory_limit="1GiB", dashboard=asked)
+        try:
+            port = client.scheduler_info()["services"]["dashboard"]
+            assert port != 8787
+            url = f"http://127.0.0.1:{port}/status"
+            if asked:
+                assert urllib.request.urlopen(url, timeout=10).status == 200
+            else:
+                with pytest.raises(urllib.error.HTTPError, match="404"):
+                    urllib.request.urlopen(url, timeout=10)
+        finally:
+            client.close()

@@ -3,8 +3,16 @@ import pytest
 import xarray as xr
 from affine import Affine
 
-from cropkit.errors import DataError
-from cropkit.store import cached_zarr, open_zarr, write_zarr
+from cropkit.errors import DamagedProductError, DataError
+from cropkit.store import (
+    ProductRebuiltWarning,
+    ProductReplacedWarning,
+    cached_zarr,
+    open_zarr,
+    recorded_settings,
+    replacing,
+    write_zarr,
+)
 
 
 def test_round_trip_drops_unserialisable_attributes(tmp_path):
@@ -14,7 +22,7 @@ def test_round_trip_drops_unserialisable_attributes(tmp_path):
     back = open_zarr(tmp_path / "s.zarr")
     np.testing.assert_array_equal(back["a"].values, ds["a"].values)
     assert back.attrs["crs"] == "EPSG:32631" and back["a"].attrs == {"units": "1"}
-    assert not (tmp_path / ".s.zarr.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["s.zarr"]  # no temporary left
 
 
 def test_cached_store_is_reused_unless_overwritten(tmp_path):
@@ -39,3 +47,38 @@ def test_missing_or_incomplete_stores_are_explained(tmp_path):
     )
     with pytest.raises(DataError, match="incomplete"):
         open_zarr(tmp_path / "half.zarr")
+
+
+def test_a_store_cut_short_by_an_older_writer_is_named_and_rebuilt(tmp_path):
+    # what two writers sharing one temporary path left: a final-named store with one
+    # chunk and no metadata, which zarr opens with a bare GroupNotFoundError
+    path = tmp_path / "s2_composite.zarr"
+    (path / "median").mkdir(parents=True)
+    (path / "median" / "0.0.0").write_bytes(b"x" * 64)
+    with pytest.raises(DamagedProductError, match="s2_composite.zarr is incomplete or damaged"):
+        open_zarr(path, remedy="rerun notebook 03_composites")
+    with pytest.warns(ProductRebuiltWarning, match="Building it again"):
+        back = cached_zarr(path, lambda: xr.Dataset({"v": ("t", [4.0, 5.0])}))
+    assert back["v"].values.tolist() == [4.0, 5.0]
+
+
+def test_a_product_made_with_other_settings_says_what_changed(tmp_path):
+    path = tmp_path / "pixels.zarr"
+    ds = xr.Dataset({"v": ("t", [1.0])})
+    write_zarr(ds, path, settings={"inputs": ["s2", "s1", "enmap"], "patch_size": 32})
+    assert recorded_settings(path) == {"inputs": ["s2", "s1", "enmap"], "patch_size": 32}
+    with pytest.warns(ProductReplacedWarning, match=r"inputs: \['s2', 's1', 'enmap'\] -> \['s2'\]"):
+        write_zarr(ds, path, settings={"inputs": ["s2"], "patch_size": 32})
+    assert recorded_settings(path)["inputs"] == ["s2"]
+
+
+def test_a_failed_write_leaves_the_old_product_and_no_temporary(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), replacing(path) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    with replacing(path) as tmp:
+        tmp.write_text("new")
+    assert path.read_text() == "new"

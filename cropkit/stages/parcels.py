@@ -9,6 +9,7 @@ import geopandas as gpd
 from .. import labels
 from ..errors import DataError
 from ..run import RunFolder
+from ..store import replacing
 from ..taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def run_parcels(
         name = f"rpg_{west:.4f}_{south:.4f}_{east:.4f}_{north:.4f}.parquet"  # one per area
         path = (run or RunFolder.for_config(config)).path / name
         if not path.exists():
-            fetch_rpg(config.bbox, config.growing_season.year).to_parquet(path)
+            with replacing(path) as tmp:
+                fetch_rpg(config.bbox, config.growing_season.year).to_parquet(tmp)
         return labels.within_grid(labels.read_parcels(path)[0], config.grid)
     if parcels_path:
         taxonomy = load_taxonomy(crop_codes)
