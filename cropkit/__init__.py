@@ -58,6 +58,7 @@ _SUBMODULES = {
     "static_catalog",
     "store",
     "notebooks",
+    "parameters",
     "stages",
     "config",
     "demo",

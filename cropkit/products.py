@@ -24,7 +24,6 @@ __all__ = [
     "TRAINING",
     "trained_models",
     "check_trained",
-    "check_settings",
     "check_pair",
     "load_trained",
     "load_predictions",
@@ -99,13 +98,6 @@ def check_trained(run: RunFolder, wanted, allowed: list[str] | None = None) -> l
                 f"--model {name}`."
             )
     return names
-
-
-def check_settings(**settings) -> None:
-    """Each setting must be a whole number >= 0 (``ConfigError`` naming the one that is not)."""
-    for name, value in settings.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}.")
 
 
 def check_pair(compare, names: list[str]) -> list[str]:

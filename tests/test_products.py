@@ -8,7 +8,6 @@ import pytest
 from cropkit.errors import ConfigError, DataError
 from cropkit.products import (
     check_pair,
-    check_settings,
     check_trained,
     load_predictions,
     load_trained,
@@ -58,17 +57,13 @@ def test_an_older_model_or_prediction_file_is_named(run):
         load_predictions(run, "xgboost")
 
 
-def test_pairs_and_settings():
+def test_pairs_of_models_to_compare():
     assert check_pair([], ["a", "b", "c"]) == ["a", "b"]
     assert check_pair([], ["a"]) == []
     assert check_pair(["c", "a"], ["a", "b", "c"]) == ["c", "a"]
     for bad, match in [("ab", "list of two"), (["a"], "two different"), (["a", "z"], "not among")]:
         with pytest.raises(ConfigError, match=match):
             check_pair(bad, ["a", "b"])
-    check_settings(n=0, m=5)
-    for value in (-1, 1.5, True, "3"):
-        with pytest.raises(ConfigError, match="n_boot must be a whole number"):
-            check_settings(n_boot=value)
 
 
 def test_summaries_hold_no_nan(run):

@@ -459,6 +459,8 @@ COMPACT = {
 def save_dataset(ds: xr.Dataset, run: RunFolder, name: str = "pixels") -> Path:
     """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one).
 
+    The store records its streams, sample count, test zones and patch size; replacing
+    one that differs warns with the change (:class:`cropkit.store.ProductReplacedWarning`).
     The streams are stored compact (:data:`COMPACT`: int16 with a scale factor, half
     the bytes of float32), labels as int16; :func:`open_dataset` gives float32 back.
     """
@@ -471,7 +473,12 @@ def save_dataset(ds: xr.Dataset, run: RunFolder, name: str = "pixels") -> Path:
     for tier in TIERS:
         if tier in ds:
             ds[tier] = ds[tier].astype(np.int16)
-    return write_zarr(ds, folder / f"{name}.zarr", progress=False)
+    settings = {  # what it holds: a replacement with fewer streams or samples is named
+        "streams": [stream for stream in ("s2", "s1", "enmap") if stream in ds],
+        "samples": int(ds.sizes.get("sample", ds.sizes.get("patch", 0))),
+        **{key: ds.attrs[key] for key in ("test_zones", "size") if key in ds.attrs},
+    }
+    return write_zarr(ds, folder / f"{name}.zarr", progress=False, settings=settings)
 
 
 def open_dataset(run: RunFolder, name: str = "pixels") -> xr.Dataset:

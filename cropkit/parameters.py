@@ -1,0 +1,310 @@
+"""Each notebook's parameters, checked all at once before the notebook writes anything.
+
+A notebook's first code cell hands its namespace to :func:`check`, which checks every
+parameter of its ``parameters`` cell (types, ranges, names of models, sensors, zones)
+and returns the run's :class:`~cropkit.config.RunConfig`. A wrong value stops the
+notebook there with a :class:`~cropkit.errors.ConfigError` naming the parameter, what
+it got and what it takes, before a product of the run folder is touched.
+
+Examples
+--------
+In a notebook, after its ``parameters`` cell:
+
+>>> cfg = check("02_cloud_masking", globals())  # doctest: +SKIP
+ConfigError: buffer_px must be a whole number from 0 to 50, not -1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from collections.abc import Callable, Mapping
+
+from .config import RunConfig
+from .errors import ConfigError
+
+__all__ = ["check", "rules", "COMMON", "NOTEBOOK_RULES"]
+
+Rule = Callable[[str, object], None]
+
+#: Parameters of every notebook: those of :class:`~cropkit.config.RunConfig`.
+COMMON = (
+    "region",
+    "year",
+    "season",
+    "aoi",
+    "zone_km",
+    "epsg",
+    "stac",
+    "max_cloud",
+    "profile",
+    "run_root",
+    "seed",
+)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _real(value) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def integer(low: int, high: int | None = None, exclude: tuple[int, ...] = ()) -> Rule:
+    """A whole number in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    span = f"from {low} to {high}" if high is not None else f">= {low}"
+
+    def rule(name, value):
+        ok = _whole(value) and value >= low and (high is None or value <= high)
+        if not ok or value in exclude:
+            but = f" other than {', '.join(map(str, exclude))}" if exclude else ""
+            raise ConfigError(f"{name} must be a whole number {span}{but}, not {value!r}.")
+
+    return rule
+
+
+def number(low: float, high: float | None = None, open_low: bool = False) -> Rule:
+    """A finite number in ``[low, high]`` (``(low, high]`` with ``open_low``)."""
+    bracket = "(" if open_low else "["
+    span = (
+        f"in {bracket}{low}, {high}]" if high is not None else f"{'>' if open_low else '>='} {low}"
+    )
+
+    def rule(name, value):
+        ok = _real(value) and (value > low if open_low else value >= low)
+        if not ok or (high is not None and value > high):
+            raise ConfigError(f"{name} must be a number {span}, not {value!r}.")
+
+    return rule
+
+
+def fraction(name, value) -> None:
+    """A share in ``[0, 1)``."""
+    if not _real(value) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a share in [0, 1), such as 0.2, not {value!r}.")
+
+
+def boolean(name, value) -> None:
+    """``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, not {value!r}.")
+
+
+def text(name, value) -> None:
+    """Any string (empty allowed)."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, not {value!r}.")
+
+
+def word(name, value) -> None:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} must be a non-empty string, not {value!r}.")
+
+
+def choice(*allowed: str) -> Rule:
+    """One of ``allowed``."""
+
+    def rule(name, value):
+        if not isinstance(value, str) or value not in allowed:
+            raise ConfigError(f"{name} must be one of {list(allowed)}, not {value!r}.")
+
+    return rule
+
+
+def date_or_empty(name, value) -> None:
+    """``""`` or a date ``YYYY-MM-DD``."""
+    text(name, value)
+    if value:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a date YYYY-MM-DD (or empty), not {value!r}."
+            ) from None
+
+
+def listing(
+    of: Callable[[], tuple] | tuple | None = None,
+    empty: bool = False,
+    single: bool = False,
+    every: str | None = None,
+    kind: type | tuple = str,
+    what: str = "names",
+) -> Rule:
+    """A list of ``kind`` values, each among ``of`` (a tuple, or a function giving one).
+
+    ``single`` also takes one value alone; ``every`` names a string meaning all of them.
+    """
+
+    def rule(name, value):
+        known = of() if callable(of) else of
+        if every is not None and value == every:
+            return
+        values = [value] if single and isinstance(value, kind) else value
+        takes = f"a list of {what}" + (f" or {every!r}" if every else "")
+        if known is not None:
+            takes += f" among {list(known)}"
+        if (
+            not isinstance(values, (list, tuple))
+            or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
+            or (known is not None and not set(values) <= set(known))
+            or (not values and not empty)
+            or len(set(values)) != len(values)
+        ):
+            raise ConfigError(f"{name} must be {takes} (each once), not {value!r}.")
+
+    return rule
+
+
+def _model_names() -> tuple[str, ...]:
+    from .models import model_names
+
+    return tuple(model_names())
+
+
+def _periods() -> tuple[str, ...]:
+    from .composite import PERIODS
+
+    return tuple(PERIODS)
+
+
+_SENSORS = ("s2", "s1", "enmap")
+_PARCELS = {"parcels_path": text, "code_column": word, "crop_codes": word}
+_SCHEDULER = {"scheduler": text}
+
+#: Parameter -> rule, per notebook (beyond :data:`COMMON`).
+NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
+    "01_stac_discovery": {},
+    "02_cloud_masking": {
+        "keep_classes": listing(tuple(range(12)), kind=numbers.Integral, what="SCL classes"),
+        "buffer_px": integer(0, 50),
+        "example_date": date_or_empty,
+        "check_cogs": boolean,
+        **_SCHEDULER,
+    },
+    "03_composites": {
+        "period": choice(*_periods()),
+        **_PARCELS,
+        "overwrite": boolean,
+        **_SCHEDULER,
+    },
+    "04_model_training": {
+        **_PARCELS,
+        "buffer_m": number(0, 500),
+        "min_area_m2": number(0),
+        "test_zones": listing(what="zone ids"),
+        "val_fraction": fraction,
+        "folds": integer(0, 20, exclude=(1,)),
+        "block_px": integer(8),
+        "patch_size": integer(16),
+        "models": listing(_model_names, single=True, what="model names"),
+        "study_model": choice(*_model_names()),
+        "inputs": listing(_SENSORS, what="sensors"),
+        "compare_inputs": boolean,
+        "leakage_report": boolean,
+        "cloud_study": boolean,
+        "max_train_pixels": integer(0),
+        "epochs": integer(1, 10_000),
+        "train_minutes": number(0, open_low=True),
+    },
+    "05_attention_visualization": {
+        "models": listing(every="all", single=True, what="model names"),
+        "max_samples": integer(1),
+        "max_patches": integer(1),
+        "attribution_samples": integer(0),
+        "attribution_steps": integer(2, 1000),
+        "top_dates": integer(1, 100),
+        "classes": listing(empty=True, what="class names"),
+    },
+    "06_confusion_analysis": {
+        "models": listing(every="all", single=True, what="model names"),
+        "compare": listing(empty=True, what="model names"),
+        "n_boot": integer(0, 100_000),
+        "area_sample": integer(0),
+        "top_pairs": integer(1, 1000),
+    },
+}
+
+
+def rules(notebook: str) -> dict[str, Rule]:
+    """The rules of a notebook's own parameters (by name or number, e.g. ``"04"``)."""
+    for name, table in NOTEBOOK_RULES.items():
+        if notebook == name or name.split("_")[0] == str(notebook):
+            return table
+    raise ConfigError(f"No notebook called {notebook!r}; the notebooks are {list(NOTEBOOK_RULES)}.")
+
+
+def check(notebook: str, namespace: Mapping[str, object]) -> RunConfig:
+    """Check every parameter of ``notebook`` and return the run's configuration.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook (``"04_model_training"`` or ``"04"``).
+    namespace : mapping
+        Its parameters by name: ``globals()`` in the notebook.
+
+    Returns
+    -------
+    RunConfig
+        Made from the :data:`COMMON` parameters.
+
+    Raises
+    ------
+    ConfigError
+        The first parameter that is missing or wrong: its name, its value and what it
+        takes.
+    """
+    table = rules(notebook)
+    missing = [name for name in (*COMMON, *table) if name not in namespace]
+    if missing:
+        raise ConfigError(f"Parameters {missing} of {notebook} are not set.")
+    for name, rule in table.items():
+        rule(name, namespace[name])
+    common = {name: namespace[name] for name in COMMON}
+    for name in ("region", "profile", "run_root"):
+        word(name, common[name])
+    text("season", common["season"])
+    number(0.1, 300)("zone_km", common["zone_km"])
+    integer(0)("seed", common["seed"])
+    integer(0)("epsg", common["epsg"])
+    number(0, 100)("max_cloud", common["max_cloud"])
+    if not isinstance(common["aoi"], (str, list, tuple)):
+        raise ConfigError(f"aoi must be a bbox or a file path, not {common['aoi']!r}.")
+    if not isinstance(common["stac"], str):
+        raise ConfigError(f"stac must be a provider name or a URL, not {common['stac']!r}.")
+    config = RunConfig(**common)
+    _check_with_config(table, namespace, config)
+    return config
+
+
+def _check_with_config(table: dict, namespace: Mapping, config: RunConfig) -> None:
+    """The checks that need the run's grid or provider (zones, sensors)."""
+    if "test_zones" in table:
+        known = list(config.grid.zones_frame()["zone_id"])
+        zones = namespace["test_zones"]
+        if not set(zones) <= set(known) or set(zones) == set(known):
+            raise ConfigError(
+                f"test_zones must name some but not all of this area's zones {known}, not "
+                f"{list(zones)}."
+            )
+    if "inputs" in table:
+        if "s2" not in namespace["inputs"]:
+            raise ConfigError(f"inputs must include 's2', not {namespace['inputs']!r}.")
+        from .stages.training import training_inputs
+
+        training_inputs(config, namespace["inputs"], namespace.get("compare_inputs", False))
+    if "patch_size" in table:
+        size, side = namespace["patch_size"], min(config.grid.shape)
+        if size % 16 or size > side:
+            raise ConfigError(
+                f"patch_size must be a multiple of 16 (the U-Nets halve a patch four times) "
+                f"and at most the area's side of {side} px, not {size!r}."
+            )
