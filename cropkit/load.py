@@ -76,11 +76,18 @@ def _as_items(items: Items) -> list[pystac.Item]:
     return [it if isinstance(it, pystac.Item) else pystac.Item.from_dict(it) for it in out]
 
 
-def _readable(href: str) -> bool:
+def _readable(href: str, blocks: int = 3) -> bool:
+    """Whether a COG opens *and* its data decodes: the header alone says nothing of a file
+    cut short, so the first, middle and last internal blocks of band 1 are read too
+    (a few range requests over HTTP)."""
     try:
-        with rasterio.open(href):
+        with rasterio.open(href) as src:
+            windows = [window for _, window in src.block_windows(1)]
+            picks = {0, len(windows) // 2, len(windows) - 1} if blocks else set()
+            for index in sorted(picks)[:blocks]:
+                src.read(1, window=windows[index])
             return True
-    except RasterioIOError:
+    except (RasterioIOError, rasterio.errors.RasterioError):
         return False
 
 
@@ -106,9 +113,10 @@ def usable_items(
     assets : sequence of str
         Asset keys every item needs.
     check_readable : bool
-        Also open each asset's header (in parallel) and skip items with a COG that
-        cannot be read. Without it, unreadable COGs become NaN when the cube is
-        computed (with a warning from stackstac that names the file).
+        Also open each asset (in parallel), read its first, middle and last blocks, and
+        skip items with a COG that cannot be read or is cut short. Without it, such
+        COGs become NaN when the cube is computed (with a warning from stackstac that
+        names the file).
 
     Raises
     ------

@@ -107,3 +107,20 @@ def test_unreadable_cogs_can_be_skipped_and_counted_up_front(source, s2_items):
     ):
         kept = usable_items(broken, ["red", "nir"], check_readable=True)
     assert [it.id for it in kept] == [it.id for it in broken[:2]]
+
+
+def test_a_cog_cut_short_with_its_header_intact_is_skipped_and_counted(
+    source, s2_items, tiny_demo, tmp_path
+):
+    item = s2_items[1]
+    original = tiny_demo.root / "sentinel-2-c1-l2a" / item.id / "B04.tif"
+    cut = tmp_path / "B04.tif"
+    data = original.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])  # a download or a disk that stopped
+    with rasterio.open(cut) as src:  # the header still opens: a header check passes it
+        assert src.width > 0
+    broken = [it.clone() for it in s2_items[:3]]
+    broken[1].assets["red"].href = str(cut)
+    with pytest.warns(SkippedItemsWarning, match=f"Skipped 1 of 3 items .*: {item.id}"):
+        kept = usable_items(broken, ["red", "nir"], check_readable=True)
+    assert [it.id for it in kept] == [broken[0].id, broken[2].id]

@@ -167,7 +167,8 @@ def test_02_scores_the_mask_and_saves_its_summary(demo_run):
         entry["parameters"]["keep_classes"] == [4, 5, 6, 7]
         and entry["parameters"]["buffer_px"] == 1
     )
-    assert entry["metrics"]["scenes"] == len(manifest["items"]["s2"])
+    assert entry["metrics"]["scenes_used"] == entry["metrics"]["scenes_found"]
+    assert entry["metrics"]["scenes_found"] == len(manifest["items"]["s2"])
     scores = pd.read_csv(cfg.run_dir / "cloudmask_scores.csv", index_col="buffer_px")
     assert list(scores.index) == [0, 1, 2, 3]
     assert scores.loc[0, "precision"] > 0.85 and scores.loc[0, "recall"] > 0.6

@@ -6,9 +6,9 @@ from cropkit.stages.masking import PRODUCTS, mask_settings
 
 def test_mask_settings_come_from_notebook_02(tmp_path):
     run = RunFolder(tmp_path)
-    assert mask_settings(run) == ([4, 5, 6, 7], 1)
-    run.record("02_cloud_masking", {"keep_classes": [4, 5], "buffer_px": 3})
-    assert mask_settings(run) == ([4, 5], 3)
+    assert mask_settings(run) == ([4, 5, 6, 7], 1, False)
+    run.record("02_cloud_masking", {"keep_classes": [4, 5], "buffer_px": 3, "check_cogs": True})
+    assert mask_settings(run) == ([4, 5], 3, True)
 
 
 def test_the_mask_summary_is_written_under_its_product_names(tmp_path):

@@ -114,16 +114,18 @@ def run_masked_s2(
     config: RunConfig,
     keep: Iterable[int] | None = None,
     buffer_px: int | None = None,
-    check_readable: bool = False,
+    check_readable: bool | None = None,
 ) -> MaskedS2:
-    """The run's Sentinel-2, masked as notebook 02 chose (unless ``keep``/``buffer_px``).
+    """The run's Sentinel-2, masked as notebook 02 chose (unless ``keep``/``buffer_px``/
+    ``check_readable`` say otherwise).
 
     The items are those notebook 01 recorded (searched now if it has not run).
     """
-    chosen_keep, chosen_buffer = mask_settings(run)
+    chosen_keep, chosen_buffer, chosen_check = mask_settings(run)
     items = run_items(source, run, config, "s2")
     keep = chosen_keep if keep is None else list(keep)
     buffer_px = chosen_buffer if buffer_px is None else buffer_px
+    check_readable = chosen_check if check_readable is None else check_readable
     return masked_s2(source, items, config.grid, keep, buffer_px, check_readable)
 
 
@@ -147,10 +149,11 @@ def mask_summary(s2: MaskedS2) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray
     )
 
 
-def mask_settings(run: RunFolder) -> tuple[list[int], int]:
-    """The SCL keep-set and buffer chosen in notebook 02 for this run (or the defaults)."""
+def mask_settings(run: RunFolder) -> tuple[list[int], int, bool]:
+    """The SCL keep-set, buffer and COG check chosen in notebook 02 (or the defaults)."""
     params = run.notebook_parameters(NOTEBOOK)
-    return list(params.get("keep_classes", cloudmask.DEFAULT_KEEP)), int(params.get("buffer_px", 1))
+    keep = list(params.get("keep_classes", cloudmask.DEFAULT_KEEP))
+    return keep, int(params.get("buffer_px", 1)), bool(params.get("check_cogs", False))
 
 
 def mask_scores(
