@@ -91,10 +91,23 @@ def read_parcels(
     path = Path(path)
     if not path.exists():
         raise DataError(f"Parcel file {path} does not exist.")
+    formats = (
+        "cropkit reads parcels from vector files: GeoPackage (.gpkg), GeoParquet (.parquet), "
+        "Shapefile (.shp), GeoJSON (.geojson) or FlatGeobuf (.fgb)"
+    )
     try:
         frame = gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path)
     except Exception as err:  # the readers raise many types; name the file and the cause
-        raise DataError(f"Could not read parcels from {path}: {type(err).__name__}: {err}") from err
+        raise DataError(
+            f"Could not read parcels from {path}: {type(err).__name__}: {err}. {formats}."
+        ) from err
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame:
+        kind = "A CSV file has" if path.suffix.lower() in (".csv", ".txt") else "It has"
+        raise DataError(
+            f"{path} holds a table without geometry (columns {list(frame.columns)[:12]}). "
+            f"{kind} no parcel polygons: {formats}. Join the table to the parcel polygons "
+            "(by their parcel id) and save that as a GeoPackage."
+        )
     return check_parcels(frame, code_column, taxonomy)
 
 
@@ -182,10 +195,13 @@ def within_grid(parcels: gpd.GeoDataFrame, grid: SceneGrid) -> gpd.GeoDataFrame:
     area = gpd.GeoSeries([box(*grid.bounds)], crs=grid.epsg).to_crs(parcels.crs).iloc[0]
     inside = parcels.geometry.intersects(area)
     if not inside.any():
-        w, s, e, n = grid.lonlat_bounds()
+        extent = ", ".join(f"{v:.4f}" for v in grid.lonlat_bounds())
+        theirs = ", ".join(f"{v:.4f}" for v in parcels.to_crs(4326).total_bounds)
         raise DataError(
-            f"None of the {len(parcels)} parcels reaches the study area ({w:.4f}, {s:.4f}, "
-            f"{e:.4f}, {n:.4f} lon/lat): is the parcel file of another region, or its CRS wrong?"
+            f"The parcels do not overlap the study area: none of the {len(parcels)} parcels "
+            f"reaches it. Study area: ({extent}); parcels: ({theirs}) (west, south, east, "
+            "north in lon/lat). Is the parcel file of another region, or its CRS wrong "
+            f"(read as {parcels.crs.to_string()})?"
         )
     if not inside.all():
         warnings.warn(

@@ -77,9 +77,11 @@ def _as_items(items: Items) -> list[pystac.Item]:
 
 
 def _readable(href: str, blocks: int = 3) -> bool:
-    """Whether a COG opens *and* its data decodes: the header alone says nothing of a file
-    cut short, so the first, middle and last internal blocks of band 1 are read too
-    (a few range requests over HTTP)."""
+    """Whether a COG opens *and* its data decodes.
+
+    The header alone says nothing of a file cut short, so the first, middle and last
+    internal blocks of band 1 are read too (a few range requests over HTTP).
+    """
     try:
         with rasterio.open(href) as src:
             windows = [window for _, window in src.block_windows(1)]

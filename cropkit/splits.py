@@ -224,6 +224,13 @@ def zone_holdout(
         raise DataError(f"val_fraction must be in [0, 1), not {val_fraction}.")
     parcel = labels["parcel"].values
     table = parcel_table(labels["parcel"], block_px)
+    if table.empty:
+        raise DataError(
+            "No parcel covers a pixel of the study area: the parcels do not overlap it, or "
+            "the buffer (buffer_m) and the smallest area (min_area_m2) dropped them all. "
+            "Check that the parcel file is of this area (ck.labels.within_grid names both "
+            "extents), or lower buffer_m and min_area_m2."
+        )
     zone_of = _majority(parcel, zone.values).reindex(table.index, fill_value=0)
     table["label"] = _majority(parcel, labels["tier4"].values).reindex(table.index)
     test_codes = [known.index(z) + 1 for z in test_zones]

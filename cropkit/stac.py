@@ -73,7 +73,7 @@ def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client
         "with stac='demo' to use the local simulated catalog."
     )
     try:
-        return pystac_client.Client.open(url, modifier=provider.modifier(), timeout=30)
+        client = pystac_client.Client.open(url, modifier=provider.modifier(), timeout=30)
     except APIError as err:
         if getattr(err, "status_code", None) is None:  # no answer at all
             raise StacConnectionError(f"{unreachable} ({err})") from err
@@ -87,6 +87,15 @@ def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client
         ) from err
     except (requests.RequestException, OSError) as err:
         raise StacConnectionError(f"{unreachable} ({type(err).__name__}: {err})") from err
+    if not client.has_conforms_to() and client.get_single_link("search") is None:
+        raise StacConnectionError(
+            f"{url} is a static STAC catalog (JSON files, no search endpoint), and cropkit "
+            "searches STAC APIs. Give the URL of the API that serves these items "
+            "(stac='earth-search', a provider's API URL), or serve the catalog through a "
+            "local API: `with cropkit.server.LocalStacServer() as api: "
+            "api.add_catalog('catalog.json')`, then stac=api.url."
+        )
+    return client
 
 
 @dataclass

@@ -91,3 +91,29 @@ def test_every_vector_format_reads(tmp_path, suffix):
     frame.to_parquet(path) if suffix == ".parquet" else frame.to_file(path)
     parcels, report = read_parcels(path)
     assert report.kept == 2 and list(parcels["CODE_CULTU"]) == ["BTH", "MIS"]
+
+
+def test_a_csv_given_as_parcels_says_it_has_no_geometry(tmp_path):
+    path = tmp_path / "rpg.csv"
+    two_parcels().drop(columns="geometry").to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"rpg.csv holds a table without geometry") as err:
+        read_parcels(path)
+    message = str(err.value)
+    assert "A CSV file has no parcel polygons" in message and "GeoPackage (.gpkg)" in message
+    assert "['ID_PARCEL', 'CODE_CULTU']" in message
+
+
+def test_parcels_off_the_area_are_refused_with_both_extents():
+    from affine import Affine
+
+    from cropkit.labels import within_grid
+    from cropkit.regions import SceneGrid
+
+    grid = SceneGrid(32631, Affine(10, 0, 500000, 0, -10, 5000060), (6, 8), ())
+
+    far = two_parcels()
+    far["geometry"] = far.geometry.translate(xoff=200_000)  # 200 km east of the grid
+    with pytest.raises(DataError, match="The parcels do not overlap the study area") as err:
+        within_grid(check_parcels(far)[0], grid)
+    area, parcels = str(err.value).split("Study area: ")[1].split("; parcels: ")
+    assert area.startswith("(3.0000, 45.") and parcels.startswith("(5.5")

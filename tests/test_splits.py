@@ -141,3 +141,10 @@ def test_validation_blocks_never_take_most_of_a_class(toy_scene):
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], val_fraction=0.9, block_px=20)
     table = split_summary(split, labels["tier4"])
     assert (table["train"] >= table["val"]).all() and table["val"].sum() > 0
+
+
+def test_labels_without_any_parcel_say_the_parcels_miss_the_area(toy_scene):
+    labels = toy_scene["labels"].copy()
+    labels["parcel"] = labels["parcel"] * 0  # nothing rasterized: parcels elsewhere
+    with pytest.raises(DataError, match="No parcel covers a pixel of the study area"):
+        zone_holdout(labels, toy_scene["zones"], ["z2"])

@@ -109,3 +109,12 @@ def test_a_custom_url_offers_the_collections_it_serves(stac_server):
 def test_items_table_of_nothing_is_empty():
     table = items_table([])
     assert table.empty and "eo:cloud_cover" in table.columns
+
+
+@pytest.mark.server
+def test_a_static_catalog_is_named_as_such_with_the_way_out(stac_server, tiny_demo):
+    served = tiny_demo.catalog_path.resolve().relative_to(stac_server.files_root)
+    url = f"{stac_server.files_url}/{served.as_posix()}"  # the catalog as plain files
+    with pytest.raises(StacConnectionError, match="is a static STAC catalog") as err:
+        open_api(url)
+    assert "LocalStacServer" in str(err.value) and "earth-search" in str(err.value)

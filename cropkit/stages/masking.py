@@ -116,10 +116,10 @@ def run_masked_s2(
     buffer_px: int | None = None,
     check_readable: bool | None = None,
 ) -> MaskedS2:
-    """The run's Sentinel-2, masked as notebook 02 chose (unless ``keep``/``buffer_px``/
-    ``check_readable`` say otherwise).
+    """The run's Sentinel-2, masked as notebook 02 chose.
 
-    The items are those notebook 01 recorded (searched now if it has not run).
+    ``keep``, ``buffer_px`` and ``check_readable`` override notebook 02's choice. The
+    items are those notebook 01 recorded (searched now if it has not run).
     """
     chosen_keep, chosen_buffer, chosen_check = mask_settings(run)
     items = run_items(source, run, config, "s2")
