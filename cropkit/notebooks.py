@@ -2,7 +2,10 @@
 
 :func:`run_notebooks` executes the numbered notebooks in order for one region and
 year, writes the executed copies into the run folder, and, for the demo, starts one
-local STAC API that every notebook shares (through ``CROPKIT_STAC_API``).
+local STAC API that every notebook shares (through ``CROPKIT_STAC_API``) when one of
+them searches it. It holds the run folder's write lock all along (the kernels write
+under it), keeps the kernels' connection files in a folder of its own, and reports a
+failing notebook by its cell, with the full traceback in a log file.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def run_notebooks(
     lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time
     with lock, _kernel_files(), _environment(lock.shared_with_children()):
         out_dir.mkdir(parents=True, exist_ok=True)
-        with shared_api(config) as timings:
+        needs_api = any(_searches_stac(path) for path in paths)  # 04-06 read the run folder
+        with shared_api(config) if needs_api else contextlib.nullcontext({}) as timings:
             for path in paths:
                 t0 = time.perf_counter()
                 executed = out_dir / path.name
@@ -165,6 +169,14 @@ def run_notebooks(
                     raise _failure(path.stem, err, executed) from None
                 timings[path.stem] = round(time.perf_counter() - t0, 2)
     return timings
+
+
+def _searches_stac(path: Path) -> bool:
+    """Whether a notebook connects to the STAC API (``ck.connect``) in one of its cells."""
+    import json
+
+    cells = json.loads(Path(path).read_text())["cells"]
+    return any("ck.connect(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
 def _failure(notebook: str, err, executed: Path) -> NotebookFailedError:

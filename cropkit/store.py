@@ -251,7 +251,9 @@ def cached_zarr(
     """Open ``path`` if it holds a complete store, else build it with ``make()``, write, open.
 
     A damaged or incomplete store is reported (:class:`ProductRebuiltWarning`) and built
-    again; nothing else is deleted.
+    again, and so is one recorded with other ``settings`` than these (the
+    :class:`ProductReplacedWarning` names the change): a cached product never stands
+    for one made otherwise.
 
     Parameters
     ----------
@@ -267,8 +269,13 @@ def cached_zarr(
     path = Path(path)
     if not overwrite and path.exists():
         try:
-            return open_zarr(path)
+            ds = open_zarr(path)
         except DamagedProductError as err:
             warnings.warn(f"{err} Building it again now.", ProductRebuiltWarning, stacklevel=2)
+        else:
+            recorded = recorded_settings(path)
+            wanted = None if settings is None else json.loads(json.dumps(settings, default=str))
+            if recorded is None or wanted is None or recorded == wanted:
+                return ds
     write_zarr(make(), path, settings=settings)
     return open_zarr(path)

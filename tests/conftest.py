@@ -258,3 +258,41 @@ def frame():
     pred = [WHEAT, WHEAT, WHEAT, WHEAT, DURUM, MAIZE, WHEAT, WHEAT, DURUM, MAIZE, MAIZE, MEADOW]
     parcel = [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
     return _hand_frame(true, pred, parcel)
+
+
+#: An area of interest inside the Chartres "ci" demo: two zones of 2.4 km, 480 x 240 px.
+DEMO_AOI = "1.516,48.3917,1.5797,48.4105"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """Notebooks 01-06 run once by papermill on an AOI of the Chartres "ci" demo.
+
+    Returns the run's config and the seconds per notebook. Shared by the notebook tests
+    and the chaos tests (which work on copies of the run folder).
+    """
+    from cropkit.config import RunConfig
+    from cropkit.notebooks import run_notebooks
+
+    cfg = RunConfig(
+        aoi=DEMO_AOI,  # most of the Chartres "ci" demo, so the run takes the AOI path
+        zone_km=2.4,
+        year=2023,
+        stac="demo",
+        profile="ci",
+        run_root=str(tmp_path_factory.mktemp("runs")),
+    )
+    # every notebook, in order, against one local STAC API; 04 with a small training budget
+    fast = {
+        "04": {
+            "max_train_pixels": 4000,
+            "folds": 2,
+            "epochs": 1,
+            "train_minutes": 0.25,
+            "cloud_study": False,  # tested in test_robustness; a minute here
+        },
+        "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
+        "06": {"n_boot": 100},
+    }
+    timings = run_notebooks(cfg, overrides=fast)
+    return cfg, timings

@@ -4,43 +4,14 @@ import json
 
 import nbformat
 import pytest
+from conftest import DEMO_AOI
 
 from cropkit.config import RunConfig
 from cropkit.demo import build_demo
-from cropkit.notebooks import notebook_paths, run_notebooks
+from cropkit.notebooks import notebook_paths
 from cropkit.static_catalog import read_static_catalog
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
-
-#: An area of interest inside the Chartres "ci" demo: two zones of 2.4 km, 480 x 240 px.
-AOI = "1.516,48.3917,1.5797,48.4105"
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    cfg = RunConfig(
-        aoi=AOI,  # most of the Chartres "ci" demo, so the run takes the AOI path
-        zone_km=2.4,
-        year=2023,
-        stac="demo",
-        profile="ci",
-        run_root=str(tmp_path_factory.mktemp("runs")),
-    )
-    # every notebook, in order, against one local STAC API; 04 with a small training budget
-    fast = {
-        "04": {
-            "max_train_pixels": 4000,
-            "folds": 2,
-            "epochs": 1,
-            "train_minutes": 0.25,
-            "cloud_study": False,  # tested in test_robustness; a minute here
-        },
-        "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
-        "06": {"n_boot": 100},
-    }
-    timings = run_notebooks(cfg, overrides=fast)
-    return cfg, timings
-
 
 def test_an_aoi_runs_the_notebooks_on_its_own_grid(demo_run):
     import xarray as xr
@@ -48,7 +19,7 @@ def test_an_aoi_runs_the_notebooks_on_its_own_grid(demo_run):
     cfg, timings = demo_run
     assert cfg.run_dir.name.startswith("aoi-") and cfg.run_dir.name.endswith("-2023-demo")
     manifest = json.loads((cfg.run_dir / "manifest.json").read_text())
-    assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["aoi"] == AOI
+    assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["aoi"] == DEMO_AOI
     assert manifest["identity"]["zones"] == 2 and manifest["identity"]["epsg"] == 32631
     s2 = xr.open_zarr(cfg.run_dir / "s2_composite.zarr")
     assert (s2.sizes["y"], s2.sizes["x"]) == cfg.grid.shape == (240, 480)

@@ -82,3 +82,19 @@ def test_a_failed_write_leaves_the_old_product_and_no_temporary(tmp_path):
     with replacing(path) as tmp:
         tmp.write_text("new")
     assert path.read_text() == "new"
+
+
+def test_a_cached_product_made_otherwise_is_built_again_and_the_change_named(tmp_path):
+    path = tmp_path / "s2_composite.zarr"
+    made = []
+
+    def make():
+        made.append(1)
+        return xr.Dataset({"v": ("t", [float(len(made))])})
+
+    monthly = {"period": "month", "buffer_px": 1}
+    assert cached_zarr(path, make, settings=monthly)["v"].values.tolist() == [1.0]
+    assert cached_zarr(path, make, settings=monthly)["v"].values.tolist() == [1.0]  # reused
+    with pytest.warns(ProductReplacedWarning, match="buffer_px: 1 -> 3"):
+        again = cached_zarr(path, make, settings={"period": "month", "buffer_px": 3})
+    assert again["v"].values.tolist() == [2.0] and len(made) == 2

@@ -8,6 +8,7 @@ from the manifest, so they never rebuild composites of another period by mistake
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,7 +89,13 @@ def s2_composite(
         return ds
 
     path = composite_path(run, "s2", period)
-    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+    settings = {
+        "period": period,
+        "keep_classes": s2.clear.attrs.get("keep"),
+        "buffer_px": s2.clear.attrs.get("buffer_px"),
+        **_scenes(s2.items),
+    }
+    return matching_grid(cached_zarr(path, make, overwrite, settings), config.grid, path)
 
 
 def s1_composite(
@@ -105,9 +112,9 @@ def s1_composite(
     xarray.Dataset
         ``mean`` ``(period, band, y, x)`` with bands ``VV``, ``VH``; ``count``, ``flags``.
     """
+    items = run_items(source, run, config, "s1")
 
     def make() -> xr.Dataset:
-        items = run_items(source, run, config, "s1")
         cube = load.load_s1(items, source.provider, config.grid)
         ds = composite.period_mean_db(cube, period, config.growing_season)
         ds = gapfill.fill_gaps(ds, "mean")
@@ -115,7 +122,8 @@ def s1_composite(
         return ds
 
     path = composite_path(run, "s1", period)
-    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+    settings = {"period": period, **_scenes(items)}
+    return matching_grid(cached_zarr(path, make, overwrite, settings), config.grid, path)
 
 
 def enmap_composite(
@@ -128,9 +136,9 @@ def enmap_composite(
     xarray.Dataset
         ``reflectance`` ``(band, y, x)`` with the ``wavelength`` coordinate.
     """
+    items = run_items(source, run, config, "enmap")
 
     def make() -> xr.Dataset:
-        items = run_items(source, run, config, "enmap")
         cube = load.load_enmap(items, source.provider, config.grid)
         cover = [it.properties.get("eo:cloud_cover", 0.0) for it in load.by_time(items)]
         best = composite.clearest(cube, cover)
@@ -139,7 +147,14 @@ def enmap_composite(
         )
 
     path = composite_path(run, "enmap")
-    return matching_grid(cached_zarr(path, make, overwrite), config.grid, path)
+    return matching_grid(cached_zarr(path, make, overwrite, _scenes(items)), config.grid, path)
+
+
+def _scenes(items) -> dict:
+    """How many scenes a composite is made of, and a digest of their ids (its settings)."""
+    ids = sorted(item.id for item in items)
+    digest = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
+    return {"scenes": len(ids), "scene_ids_sha1": digest}
 
 
 def load_composites(
