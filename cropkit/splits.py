@@ -276,12 +276,12 @@ def block_kfold(labels: xr.Dataset, k: int = 5, block_px: int = 64, seed: int = 
         If there are fewer blocks with parcels than folds.
     """
     if k < 2:
-        raise DataError(f"k must be at least 2 folds, not {k}.")
+        raise DataError(f"Cross-validation needs at least 2 folds (folds={k}); use 0 to skip it.")
     table = parcel_table(labels["parcel"], block_px)
     blocks = table.groupby("block")["pixels"].sum()
     if len(blocks) < k:
         raise DataError(
-            f"Only {len(blocks)} blocks of {block_px} px hold parcels, fewer than k={k} folds: "
+            f"Only {len(blocks)} blocks of {block_px} px hold parcels, fewer than folds={k}: "
             "use a smaller block_px or fewer folds."
         )
     rng = np.random.default_rng(seed)

@@ -107,9 +107,9 @@ def test_block_kfold_covers_every_pixel_once_with_whole_parcels(toy_scene):
         split = fold_split(two, i).values
         assert ((split == TEST) == (two.values == i)).all() and not (split == VAL).any()
         assert ((split == TRAIN) == (two.values == 1 - i)).all()
-    with pytest.raises(DataError, match="fewer than k=9 folds"):
+    with pytest.raises(DataError, match="fewer than folds=9"):
         block_kfold(labels, k=9, block_px=20)
-    with pytest.raises(DataError, match="k must be at least 2"):
+    with pytest.raises(DataError, match=r"at least 2 folds \(folds=1\); use 0 to skip it"):
         block_kfold(labels, k=1)
 
 
