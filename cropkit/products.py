@@ -18,7 +18,7 @@ import xarray as xr
 from .datasets import open_dataset
 from .errors import ConfigError, CropkitError, DataError
 from .run import RunFolder
-from .store import open_zarr, replacing, write_zarr
+from .store import open_zarr, recorded_settings, replacing, write_zarr
 
 __all__ = [
     "TRAINING",
@@ -150,7 +150,7 @@ def model_dataset(run: RunFolder, model) -> xr.Dataset:
     """The saved dataset a model reads: ``pixels`` for pixel models, ``patches`` else."""
     name = "patches" if getattr(model, "kind", "pixel") == "patch" else "pixels"
     try:
-        return open_dataset(run, name)
+        ds = open_dataset(run, name)
     except CropkitError:
         raise
     except Exception as err:  # a store from an older version or a damaged one
@@ -158,6 +158,25 @@ def model_dataset(run: RunFolder, model) -> xr.Dataset:
             f"{Path(run.path) / 'datasets' / name}.zarr cannot be opened ({err}); rerun "
             f"notebook {TRAINING} to write it again."
         ) from err
+    _check_trained_on(run, model, name)
+    return ds
+
+
+def _check_trained_on(run: RunFolder, model, name: str) -> None:
+    """Refuse a dataset rewritten (other streams, samples, zones) since the model was trained."""
+    record = run.path / "models" / getattr(model, "name", "") / "dataset.json"
+    if not record.exists():
+        return  # saved before cropkit recorded it
+    then = json.loads(record.read_text()).get(name)
+    now = recorded_settings(run.path / "datasets" / f"{name}.zarr")
+    if then is not None and now is not None and then != now:
+        changed = sorted(k for k in set(then) | set(now) if then.get(k) != now.get(k))
+        raise DataError(
+            f"datasets/{name}.zarr was rewritten since {model.name} was trained (it differs in "
+            f"{changed}: { {k: then.get(k) for k in changed} } then, "
+            f"{ {k: now.get(k) for k in changed} } now); rerun notebook {TRAINING} so that "
+            "the models, predictions and maps match the datasets."
+        )
 
 
 def training_parameters(run: RunFolder) -> dict:

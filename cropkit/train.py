@@ -31,7 +31,7 @@ from .metrics import ClassificationReport, classification_report, tier_summary
 from .models import get_model, model_config
 from .models.hierarchy import tier_agreement
 from .splits import TEST, TRAIN, VAL
-from .store import replacing
+from .store import recorded_settings, replacing
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -383,7 +383,8 @@ def per_class_f1(results: dict[str, TrainResult], tier: str = "tier4") -> pd.Dat
 def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) -> dict[str, Path]:
     """Save a trained model, its test predictions and ``metrics.json`` in the run folder.
 
-    Writes ``models/<name>/`` (the model), ``predictions_<name>.parquet`` and
+    Writes ``models/<name>/`` (the model, and in ``dataset.json`` the settings of the
+    saved dataset it was trained on), ``predictions_<name>.parquet`` and
     ``metrics.json`` (one entry per model name, kept across models).
 
     Parameters
@@ -403,8 +404,11 @@ def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) 
     name = getattr(result.model, "name", "model")
     root = Path(run.path)
     model_dir = root / "models" / name
+    dataset = "patches" if getattr(result.model, "kind", "pixel") == "patch" else "pixels"
     with replacing(model_dir) as tmp:  # the whole model folder, or none of it
         result.model.save(tmp)
+        trained_on = recorded_settings(root / "datasets" / f"{dataset}.zarr")
+        (tmp / "dataset.json").write_text(json.dumps({dataset: trained_on}, indent=2))
     predictions = root / f"predictions_{name}.parquet"
     with replacing(predictions) as tmp:
         result.predictions.to_parquet(tmp, index=False)

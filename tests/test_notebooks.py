@@ -13,6 +13,7 @@ from cropkit.static_catalog import read_static_catalog
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
+
 def test_an_aoi_runs_the_notebooks_on_its_own_grid(demo_run):
     import xarray as xr
 

@@ -69,3 +69,29 @@ def test_pairs_of_models_to_compare():
 def test_summaries_hold_no_nan(run):
     path = save_summary(run, "confusion", {"a": float("nan"), "b": [1.0, float("inf")]})
     assert json.loads(path.read_text()) == {"a": None, "b": [1.0, None]}
+
+
+def test_a_dataset_rewritten_since_training_is_refused_with_the_change(run):
+    import types
+
+    import numpy as np
+    import xarray as xr
+
+    from cropkit.datasets import save_dataset
+    from cropkit.products import model_dataset
+    from cropkit.store import ProductReplacedWarning
+
+    def dataset(streams):
+        data = {s: (("sample", "time"), np.zeros((3, 2), np.float32)) for s in streams}
+        return xr.Dataset({**data, "tier4": ("sample", np.zeros(3, np.int16))})
+
+    save_dataset(dataset(["s2", "s1"]), run, "pixels")
+    (run.path / "models" / "xgboost" / "dataset.json").write_text(
+        json.dumps({"pixels": {"streams": ["s2", "s1"], "samples": 3}})
+    )
+    model = types.SimpleNamespace(name="xgboost", kind="pixel")
+    assert set(model_dataset(run, model)) >= {"s2", "s1"}  # the dataset it was trained on
+    with pytest.warns(ProductReplacedWarning, match=r"streams: \['s2', 's1'\] -> \['s2'\]"):
+        save_dataset(dataset(["s2"]), run, "pixels")  # a later run with fewer inputs
+    with pytest.raises(DataError, match=r"rewritten since xgboost was trained .*\['streams'\]"):
+        model_dataset(run, model)
