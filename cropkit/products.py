@@ -189,7 +189,7 @@ def load_map(run: RunFolder, name: str) -> xr.Dataset:
     path = run.path / "maps" / f"{name}.zarr"
     if not path.exists():
         raise DataError(f"{path} does not exist: run notebook {TRAINING} for this run first.")
-    return open_zarr(path)
+    return open_zarr(path, remedy=f"rerun notebook {TRAINING}")
 
 
 def _folder(run: RunFolder, stage: str) -> Path:

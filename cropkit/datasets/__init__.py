@@ -486,7 +486,7 @@ def open_dataset(run: RunFolder, name: str = "pixels") -> xr.Dataset:
     path = Path(run.path if hasattr(run, "path") else run) / "datasets" / f"{name}.zarr"
     if not path.exists():
         raise DataError(f"{path} does not exist yet: run notebook 04_model_training first.")
-    ds = open_zarr(path)
+    ds = open_zarr(path, remedy="rerun notebook 04_model_training")
     for stream in COMPACT:  # the scale factor decodes to float64; streams are float32
         if stream in ds:
             ds[stream] = ds[stream].astype(np.float32)

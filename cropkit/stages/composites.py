@@ -192,7 +192,8 @@ def load_composites(
     out = {}
     for name, path in paths.items():
         if path.exists():
-            out[name] = matching_grid(open_zarr(path), config.grid, path)
+            stored = open_zarr(path, remedy=f"rerun notebook {NOTEBOOK}")
+            out[name] = matching_grid(stored, config.grid, path)
             continue
         if source is None:
             from ..endpoint import connect
