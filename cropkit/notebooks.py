@@ -19,17 +19,27 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum
+
 from .config import RunConfig
 from .errors import ConfigError, NotebookFailedError
 from .locks import RunLock, pid_alive
 
 __all__ = [
+    "LocalKernelManager",
     "notebook_paths",
     "resolve_notebooks",
     "run_notebooks",
     "parameter_names",
     "notebook_parameters",
 ]
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels that talk over Unix sockets beside their connection file: no TCP port open."""
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -164,6 +174,7 @@ def run_notebooks(
                         log_output=log_output,
                         progress_bar=False,
                         cwd=str(Path.cwd()),
+                        kernel_manager_class="cropkit.notebooks.LocalKernelManager",
                     )
                 except pm.PapermillExecutionError as err:
                     raise _failure(path.stem, err, executed) from None
