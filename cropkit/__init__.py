@@ -59,6 +59,7 @@ _SUBMODULES = {
     "store",
     "notebooks",
     "parameters",
+    "locks",
     "stages",
     "config",
     "demo",

@@ -409,6 +409,8 @@ def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) 
         result.model.save(tmp)
         trained_on = recorded_settings(root / "datasets" / f"{dataset}.zarr")
         (tmp / "dataset.json").write_text(json.dumps({dataset: trained_on}, indent=2))
+        if (model_dir / "checkpoints").is_dir():  # written while training: kept with it
+            (model_dir / "checkpoints").rename(tmp / "checkpoints")
     predictions = root / f"predictions_{name}.parquet"
     with replacing(predictions) as tmp:
         result.predictions.to_parquet(tmp, index=False)

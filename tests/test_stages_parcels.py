@@ -40,7 +40,7 @@ def test_user_parcels_are_checked_and_get_their_tiers(tmp_path):
     )
     with pytest.raises(DataError, match="no 'CODE_CULTU' column .*'code'"):
         run_parcels(cfg, str(tmp_path / "bad.geojson"))
-    with pytest.raises(DataError, match="None of the 1 parcels reaches the study area"):
+    with pytest.raises(DataError, match="do not overlap the study area: none of the 1 parcels"):
         far = tmp_path / "far.geojson"
         gpd.GeoDataFrame({"CODE_CULTU": ["BTH"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(far)
         run_parcels(cfg, str(far))
