@@ -108,12 +108,13 @@ def word(name, value) -> None:
         raise ConfigError(f"{name} must be a non-empty string, not {value!r}.")
 
 
-def choice(*allowed: str) -> Rule:
-    """One of ``allowed``."""
+def choice(*allowed: str | Callable[[], tuple]) -> Rule:
+    """One of ``allowed`` (or of the tuple a function gives, looked up when checking)."""
 
     def rule(name, value):
-        if not isinstance(value, str) or value not in allowed:
-            raise ConfigError(f"{name} must be one of {list(allowed)}, not {value!r}.")
+        known = allowed[0]() if len(allowed) == 1 and callable(allowed[0]) else allowed
+        if not isinstance(value, str) or value not in known:
+            raise ConfigError(f"{name} must be one of {list(known)}, not {value!r}.")
 
     return rule
 
@@ -190,7 +191,7 @@ NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
         **_SCHEDULER,
     },
     "03_composites": {
-        "period": choice(*_periods()),
+        "period": choice(_periods),
         **_PARCELS,
         "overwrite": boolean,
         **_SCHEDULER,
@@ -205,7 +206,7 @@ NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
         "block_px": integer(8),
         "patch_size": integer(16),
         "models": listing(_model_names, single=True, what="model names"),
-        "study_model": choice(*_model_names()),
+        "study_model": choice(_model_names),
         "inputs": listing(_SENSORS, what="sensors"),
         "compare_inputs": boolean,
         "leakage_report": boolean,

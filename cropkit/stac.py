@@ -23,6 +23,7 @@ from .errors import ConfigError, DataError, EmptySearchError, StacConnectionErro
 from .providers import PROVIDERS, Provider, get_provider
 from .run import load_items, save_items  # re-exported: item files are run-folder I/O
 from .seasons import Season, season_for
+from .studyarea import normalize_bbox  # re-exported: a search checks its box
 
 __all__ = [
     "StacSource",
@@ -36,33 +37,6 @@ __all__ = [
 
 #: cropkit sensor keys and what they are.
 SENSORS = {"s2": "Sentinel-2 L2A", "s1": "Sentinel-1 RTC", "enmap": "EnMAP L2A"}
-
-
-def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
-    """Check a ``(west, south, east, north)`` box in degrees and return it as floats.
-
-    Raises
-    ------
-    ConfigError
-        If it does not have four numbers, is outside -180..180 / -90..90, or has
-        west >= east or south >= north (a swapped box).
-    """
-    try:
-        w, s, e, n = (float(v) for v in bbox)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(
-            f"bbox must be four numbers (west, south, east, north), not {bbox!r}."
-        ) from err
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise ConfigError(
-            f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?"
-        )
-    if w >= e or s >= n:
-        raise ConfigError(
-            f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) "
-            "with west < east and south < north."
-        )
-    return (w, s, e, n)
 
 
 def open_api(url: str, provider: Provider | None = None) -> pystac_client.Client:

@@ -32,6 +32,7 @@ from .errors import ConfigError, DataError
 from .regions import PIXEL_M, SNAP_M, Region, SceneGrid, tiled_grid
 
 __all__ = [
+    "normalize_bbox",
     "StudyArea",
     "LargeAreaWarning",
     "read_aoi",
@@ -93,6 +94,33 @@ class StudyArea:
         return float(h) * w * COMPOSITE_BYTES_PER_PX
 
 
+def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """Check a ``(west, south, east, north)`` box in degrees and return it as floats.
+
+    Raises
+    ------
+    ConfigError
+        If it does not have four numbers, is outside -180..180 / -90..90, or has
+        west >= east or south >= north (a swapped box).
+    """
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"bbox must be four numbers (west, south, east, north), not {bbox!r}."
+        ) from err
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise ConfigError(
+            f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?"
+        )
+    if w >= e or s >= n:
+        raise ConfigError(
+            f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) "
+            "with west < east and south < north."
+        )
+    return (w, s, e, n)
+
+
 def read_aoi(aoi: str | Sequence[float] | shapely.Geometry) -> shapely.Geometry:
     """An area of interest as one WGS84 geometry.
 
@@ -108,8 +136,6 @@ def read_aoi(aoi: str | Sequence[float] | shapely.Geometry) -> shapely.Geometry:
     ConfigError
         For a malformed or swapped box, a missing file, or a file without polygons.
     """
-    from .stac import normalize_bbox
-
     if isinstance(aoi, shapely.Geometry):
         return aoi
     if isinstance(aoi, str) and re.fullmatch(r"\s*[-+.\d\s]+(,[-+.\d\s]+){3}", aoi):
