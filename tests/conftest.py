@@ -260,8 +260,10 @@ def frame():
     return _hand_frame(true, pred, parcel)
 
 
-#: An area of interest inside the Chartres "ci" demo: two zones of 2.4 km, 480 x 240 px.
-DEMO_AOI = "1.516,48.3917,1.5797,48.4105"
+#: An area of interest inside the Chartres "ci" demo: two zones of 1.2 km, 240 x 120 px.
+DEMO_AOI = "1.52,48.395,1.551,48.4035"
+#: The side of its hold-out zones (km).
+DEMO_ZONE_KM = 1.2
 
 
 @pytest.fixture(scope="session")
@@ -275,8 +277,8 @@ def demo_run(tmp_path_factory):
     from cropkit.notebooks import run_notebooks
 
     cfg = RunConfig(
-        aoi=DEMO_AOI,  # most of the Chartres "ci" demo, so the run takes the AOI path
-        zone_km=2.4,
+        aoi=DEMO_AOI,  # inside the Chartres "ci" demo, so the run takes the AOI path
+        zone_km=DEMO_ZONE_KM,
         year=2023,
         stac="demo",
         profile="ci",
