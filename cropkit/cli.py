@@ -14,7 +14,9 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 
@@ -108,11 +110,9 @@ def _setting(text: str) -> tuple[str, object]:
 def _train(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from .datasets import open_dataset
     from .errors import DataError
     from .models import get_model
     from .run import RunFolder
-    from .train import fit_and_score, save_result
 
     folder = Path(args.run)
     if not (folder / "datasets").exists():
@@ -125,6 +125,17 @@ def _train(args: argparse.Namespace) -> None:
         settings["devices"] = args.devices
     model = get_model(args.model, inputs=tuple(args.inputs), **settings)  # checks early
     run = RunFolder(folder)
+    # rank 0 (or a lone process) holds the folder while it trains: a second writer is
+    # told now, not after the training; DDP processes it starts write under the lock
+    holds = os.environ.get("RANK", "0") == "0"
+    with run.lock(wait=0) if holds else contextlib.nullcontext():
+        _train_in(args, run, model, settings)
+
+
+def _train_in(args: argparse.Namespace, run, model, settings: dict) -> None:
+    from .datasets import open_dataset
+    from .train import fit_and_score, save_result
+
     name = "patches" if model.kind == "patch" else "pixels"
     ds = open_dataset(run, name).load()
     result = fit_and_score(

@@ -6,10 +6,11 @@ time, command, host) beside it, so a second writer can be told who holds the fol
 The kernel drops the lock when its holder dies, however it dies, so a stale lock
 (a killed run) is simply taken over: there is nothing to clean by hand.
 
-Locks are re-entrant within a process and are shared with child processes through
-the ``CROPKIT_RUN_LOCKS`` environment variable: ``cropkit demo`` holds the lock of
-its run folder for the whole notebook sequence, and the notebook kernels it starts
-write under it.
+Locks are re-entrant within a process and shared with the child processes started
+while they are held (through the ``CROPKIT_RUN_LOCKS`` environment variable):
+``cropkit demo`` holds the lock of its run folder for the whole notebook sequence, and
+the notebook kernels it starts write under it; so do the DDP processes of
+``cropkit train``.
 
 Examples
 --------
@@ -155,6 +156,7 @@ class RunLock:
         handle.flush()
         _held[self.key] = (handle, 1)
         self._mine = True
+        os.environ[ENV] = os.pathsep.join(sorted(_inherited() | {self.key}))  # for children
         return self
 
     def release(self) -> None:
@@ -167,15 +169,12 @@ class RunLock:
             _held[self.key] = (handle, depth - 1)
             return
         del _held[self.key]
+        os.environ[ENV] = os.pathsep.join(sorted(_inherited() - {self.key}))
         handle.seek(0)
         handle.truncate()
         handle.flush()
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         handle.close()
-
-    def shared_with_children(self) -> dict[str, str]:
-        """Environment entries that let child processes (notebook kernels) write under it."""
-        return {ENV: os.pathsep.join(sorted(_inherited() | {self.key}))}
 
     def __enter__(self) -> RunLock:
         return self.acquire()

@@ -158,7 +158,7 @@ def run_notebooks(
     out_dir = config.run_dir / "notebooks"
     parameters = config.parameters()
     lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time
-    with lock, _kernel_files(), _environment(lock.shared_with_children()):
+    with lock, _kernel_files():  # the kernels started inside write under the lock
         out_dir.mkdir(parents=True, exist_ok=True)
         needs_api = any(_searches_stac(path) for path in paths)  # 04-06 read the run folder
         with shared_api(config) if needs_api else contextlib.nullcontext({}) as timings:

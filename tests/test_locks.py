@@ -50,16 +50,17 @@ def test_the_lock_of_a_killed_holder_is_taken_over(tmp_path, other_holder):
 
 def test_locks_are_reentrant_and_shared_with_child_processes(tmp_path):
     folder = tmp_path / "run"
-    with RunLock(folder) as outer, RunLock(folder):
-        env = {**os.environ, **outer.shared_with_children()}
-        child = "from cropkit.locks import RunLock; import sys; RunLock(sys.argv[1]).acquire()"
-        done = subprocess.run([sys.executable, "-c", child, str(folder)], env=env, timeout=60)
+    child = "from cropkit.locks import RunLock; import sys; RunLock(sys.argv[1]).acquire()"
+    with RunLock(folder), RunLock(folder):
+        done = subprocess.run([sys.executable, "-c", child, str(folder)], timeout=60)
         assert done.returncode == 0  # the kernel of a notebook run writes under the CLI's lock
+        stranger = {k: v for k, v in os.environ.items() if k != "CROPKIT_RUN_LOCKS"}
         refused = subprocess.run(
-            [sys.executable, "-c", child, str(folder)], capture_output=True, text=True
+            [sys.executable, "-c", child, str(folder)], env=stranger, capture_output=True, text=True
         )
         assert refused.returncode == 1 and "RunLockedError" in refused.stderr
     assert json.loads((folder / LOCK_FILE).read_text() or "null") is None
+    assert str(folder.resolve()) not in os.environ.get("CROPKIT_RUN_LOCKS", "")
 
 
 def test_leftovers_of_dead_writers_are_swept_and_live_ones_kept(tmp_path):

@@ -23,7 +23,7 @@ def test_an_aoi_runs_the_notebooks_on_its_own_grid(demo_run):
     assert manifest["notebooks"]["01_stac_discovery"]["parameters"]["aoi"] == DEMO_AOI
     assert manifest["identity"]["zones"] == 2 and manifest["identity"]["epsg"] == 32631
     s2 = xr.open_zarr(cfg.run_dir / "s2_composite.zarr")
-    assert (s2.sizes["y"], s2.sizes["x"]) == cfg.grid.shape == (120, 240)
+    assert (s2.sizes["y"], s2.sizes["x"]) == cfg.grid.shape == (240, 480)
     assert float(s2["x"][0]) == cfg.grid.transform.c + 5
     outer = RunConfig().grid  # the demo region's simulated area, on the same 60 m lattice
     assert (cfg.grid.transform.c - outer.transform.c) % 60 == 0
@@ -148,7 +148,7 @@ def test_02_scores_the_mask_and_saves_its_summary(demo_run):
     assert scores["kept"].is_monotonic_decreasing  # ... and keeps fewer pixels
     summary = xr.open_zarr(cfg.run_dir / "cloudmask.zarr")
     assert summary["clear_fraction"].sizes["time"] == len(manifest["items"]["s2"])
-    assert summary["valid_count"].shape == (120, 240)
+    assert summary["valid_count"].shape == (240, 480)
     assert timings["02_cloud_masking"] > 0
 
 
@@ -157,7 +157,7 @@ def test_03_writes_gap_filled_composites(demo_run):
 
     cfg, _ = demo_run
     s2 = xr.open_zarr(cfg.run_dir / "s2_composite.zarr")
-    assert dict(s2["median"].sizes) == {"period": 12, "band": 10, "y": 120, "x": 240}
+    assert dict(s2["median"].sizes) == {"period": 12, "band": 10, "y": 240, "x": 480}
     flags = s2["flags"].values
     assert (flags == 0).mean() > 0.5 and (
         flags == 3
