@@ -201,14 +201,26 @@ def temporary_sibling(path: str | Path, kind: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
-def sweep_leftovers(folder: str | Path) -> list[Path]:
-    """Delete the temporary paths that writers which are no longer running left in ``folder``.
+def sweep_leftovers(folder: str | Path, name: str | None = None) -> list[Path]:
+    """Delete the temporary paths that writers which are no longer running left behind.
 
-    Returns the paths removed (a killed run leaves ``.<name>.tmp-<pid>-<id>`` while it
-    writes and ``.<name>.old-<pid>-<id>`` while it swaps a product in).
+    Parameters
+    ----------
+    folder : path-like
+        A run folder (searched with its sub-folders), or the folder of ``name``.
+    name : str, optional
+        Only the leftovers of this product, beside it (not in sub-folders).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths removed (a killed run leaves ``.<name>.tmp-<pid>-<id>`` while it
+        writes and ``.<name>.old-<pid>-<id>`` while it swaps a product in).
     """
     removed = []
-    for path in Path(folder).rglob(".*-*-*"):
+    folder = Path(folder)
+    found = folder.glob(f".{name}.*-*-*") if name else folder.rglob(".*-*-*")
+    for path in found:
         stem = path.name.rsplit(".", 1)[-1]  # "<kind>-<pid>-<id>"
         kind, _, rest = stem.partition("-")
         pid = rest.split("-")[0]

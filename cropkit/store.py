@@ -185,7 +185,7 @@ def write_zarr(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(path.parent)
+    sweep_leftovers(path.parent, path.name)  # what a killed writer of it left
     tmp = temporary_sibling(path)
     ds = ds.copy()
     ds.attrs = {**_plain(ds.attrs), _COMPLETE: True}

@@ -77,3 +77,16 @@ def test_leftovers_of_dead_writers_are_swept_and_live_ones_kept(tmp_path):
     mine.mkdir()
     assert sorted(p.name for p in sweep_leftovers(tmp_path)) == sorted([stale.name, swapped.name])
     assert mine.exists() and not stale.exists() and not swapped.exists()
+
+
+def test_a_product_write_sweeps_only_its_own_leftovers(tmp_path):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    mine = tmp_path / f".s2.zarr.tmp-{dead}-00000000"
+    other = tmp_path / f".s1.zarr.tmp-{dead}-00000000"
+    deeper = tmp_path / "sub" / f".s2.zarr.tmp-{dead}-00000000"
+    for path in (mine, other, deeper):
+        path.mkdir(parents=True)
+    assert sweep_leftovers(tmp_path, "s2.zarr") == [mine]
+    assert other.exists() and deeper.exists()
