@@ -159,7 +159,11 @@ def listing(
             or (not values and not empty)
             or len(set(values)) != len(values)
         ):
-            raise ConfigError(f"{name} must be {takes} (each once), not {value!r}.")
+            unknown = []
+            if known is not None and isinstance(values, (list, tuple)):
+                unknown = [v for v in values if v not in known]
+            why = f" ({', '.join(map(repr, unknown))} unknown)" if unknown else ""
+            raise ConfigError(f"{name} must be {takes} (each once), not {value!r}{why}.")
 
     return rule
 
