@@ -44,7 +44,7 @@ def test_the_notebook_defaults_pass(notebook):
             "04_model_training",
             "models",
             ["xgboost", "nope"],
-            "models must be a list of model names",
+            r"models must be a list of model names among .* \('nope' unknown\)",
         ),
         ("04_model_training", "patch_size", 0, "patch_size must be a whole number >= 16"),
         ("04_model_training", "patch_size", 40, "a multiple of 16"),
