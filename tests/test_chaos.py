@@ -114,7 +114,7 @@ def test_a_second_run_on_a_busy_folder_is_refused_by_name_and_the_first_ends_who
 #: Where the run is killed: a path that exists only while that step writes.
 KILL_POINTS = {
     "writing the pixel dataset": "datasets/.pixels.zarr.tmp-*",
-    "writing the crop map": "maps/.xgboost.zarr.tmp-*",  # after the model, before metrics
+    "writing the crop map": "maps/.xgboost.zarr.tmp-*",  # after metrics.json, before the manifest
 }
 
 
