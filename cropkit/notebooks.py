@@ -144,6 +144,8 @@ def run_notebooks(
 
     Raises
     ------
+    ConfigError
+        If an override names a parameter the notebook does not have (before anything runs).
     RunLockedError
         If another process is writing the run folder (the message names it).
     NotebookFailedError
@@ -155,6 +157,13 @@ def run_notebooks(
     from .endpoint import shared_api
 
     paths = resolve_notebooks(notebooks)
+    for path in paths:  # a misspelt override is an error, not a parameter papermill ignores
+        unknown = sorted(set(_overrides_for(path, overrides)) - set(parameter_names(path)))
+        if unknown:
+            raise ConfigError(
+                f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters "
+                f"are: {', '.join(parameter_names(path))}."
+            )
     out_dir = config.run_dir / "notebooks"
     parameters = config.parameters()
     lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time

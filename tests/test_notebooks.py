@@ -89,6 +89,19 @@ def test_notebooks_are_found_by_name():
         resolve_notebooks(["09_x"])
 
 
+def test_a_misspelt_override_is_named_before_anything_runs(tmp_path):
+    from cropkit.errors import ConfigError
+    from cropkit.notebooks import run_notebooks
+
+    cfg = RunConfig(run_root=str(tmp_path))
+    with pytest.raises(
+        ConfigError, match=r"04_model_training has no parameter 'epoch'; its parameters are: region"
+    ) as err:
+        run_notebooks(cfg, ["03", "04"], overrides={"04": {"epoch": 3, "folds": 0}})
+    assert "train_minutes" in str(err.value)
+    assert not cfg.run_dir.exists()  # nothing ran, nothing was written
+
+
 def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monkeypatch):
     """Run by hand (no runner), the notebook starts a local API and leaves nothing behind."""
     import glob
