@@ -144,11 +144,16 @@ def recorded_settings(path: str | Path) -> dict | None:
     return json.loads(attrs[_SETTINGS])
 
 
+def _as_recorded(settings: dict) -> dict:
+    """``settings`` as they read back from a store (JSON: tuples as lists, others as str)."""
+    return json.loads(json.dumps(settings, default=str))
+
+
 def _warn_if_replaced(path: Path, settings: dict | None) -> None:
     old = recorded_settings(path)
     if old is None or settings is None:
         return
-    new = json.loads(json.dumps(settings, default=str))
+    new = _as_recorded(settings)
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
         what = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed)
@@ -273,9 +278,10 @@ def cached_zarr(
         except DamagedProductError as err:
             warnings.warn(f"{err} Building it again now.", ProductRebuiltWarning, stacklevel=2)
         else:
-            recorded = recorded_settings(path)
-            wanted = None if settings is None else json.loads(json.dumps(settings, default=str))
-            if recorded is None or wanted is None or recorded == wanted:
+            recorded = ds.attrs.get(_SETTINGS)  # read with the store, not again
+            if recorded is None or settings is None:
+                return ds
+            if json.loads(recorded) == _as_recorded(settings):
                 return ds
     write_zarr(make(), path, settings=settings)
     return open_zarr(path)
