@@ -10,18 +10,24 @@ STAMP  := $(VENV)/.cropkit-installed
 REGION  ?= chartres
 YEAR    ?= 2023
 PROFILE ?= ci
+RUNS    ?= runs.yaml
+PORT    ?= 8888
 
-.PHONY: demo test lab bench lint format system env clean help
+.PHONY: demo test lab bench lint format system browser env clean help
 
 help:
 	@echo "make demo   run every notebook on the embedded demo (REGION=$(REGION) YEAR=$(YEAR) PROFILE=$(PROFILE))"
 	@echo "make test   run the test suite"
-	@echo "make lab    open JupyterLab on the notebooks"
+	@echo "make rerun  run a batch of runs (RUNS=runs.yaml; resumable)"
+	@echo "make lab    open JupyterLab on the notebooks (PORT=$(PORT))"
 	@echo "make bench  run the benchmarks"
 	@echo "make lint   ruff on the package, tests and notebooks"
 
 system:
 	@bash scripts/install-system.sh
+
+browser:
+	@bash scripts/install-browser.sh
 
 $(STAMP): pyproject.toml scripts/install-python.sh
 	@echo "cropkit: setting up $(VENV)"
@@ -33,14 +39,17 @@ env: $(STAMP)
 demo: system env
 	$(PY) -m cropkit demo --region $(REGION) --year $(YEAR) --profile $(PROFILE)
 
-test: system env
+rerun: system env
+	$(PY) -m cropkit rerun -f $(RUNS)
+
+test: system browser env
 	$(PY) -m pytest --durations=20
 
 # JupyterLab refuses to start as root unless told: root (a container, Binder's build) says so
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: system env
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 $(ROOT_FLAG) notebooks/
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) notebooks/
 
 bench: system env
 	$(PY) benchmarks/bench_demo.py
@@ -56,4 +65,4 @@ format: env
 	$(VENV)/bin/ruff check --fix cropkit tests benchmarks notebooks
 
 clean:
-	rm -rf runs .pytest_cache .ruff_cache
+	rm -rf runs .pytest_cache .ruff_cache test-artifacts

@@ -1,10 +1,13 @@
-"""Command line: ``cropkit demo``, ``cropkit build-demo``, ``cropkit serve``, ``cropkit train``.
+"""Command line: ``cropkit demo``, ``rerun``, ``report``, ``build-demo``, ``serve``, ``train``.
 
 Examples
 --------
 ::
 
     cropkit demo --region chartres --year 2023      # run every notebook on the demo
+    cropkit rerun -f runs.yaml --jobs 2             # a batch of runs, resumable
+    cropkit rerun --region chartres vitre --year 2022 2023 -p max_cloud 60
+    cropkit report runs/chartres-2023-demo-ci       # HTML pages of a run
     cropkit build-demo --region vitre --profile full
     cropkit serve --region chartres                 # a local STAC API until Ctrl-C
     cropkit train runs/chartres-2023 --model ltae --set epochs=20 --devices 2
@@ -52,10 +55,71 @@ def _demo(args: argparse.Namespace) -> None:
         f"{cfg.growing_season.describe()} ({cfg.stac}, profile {cfg.profile})"
     )
     print(f"cropkit: executed notebooks go to {(cfg.run_dir / 'notebooks').resolve()}")
-    timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
+    os.environ["CROPKIT_RESOURCES"] = args.resources
+    try:
+        timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
+    finally:  # a failed run gets its pages too: the failing notebook shows where
+        index = _report_quietly(cfg.run_dir)
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:7.1f} s")
     print(f"cropkit: run folder: {cfg.run_dir.resolve()}")
+    if index:
+        print(f"cropkit: report: {index.resolve()}")
+
+
+def _report_quietly(run_dir):
+    from .report import write_run_report
+
+    try:
+        return write_run_report(run_dir)
+    except CropkitError:
+        return None
+
+
+def _parameter(values: list[str]) -> tuple[str, object]:
+    import yaml
+
+    name, value = values
+    return name, yaml.safe_load(value)
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from .reruns import batch_from, read_batch_file, rerun
+
+    sections = read_batch_file(args.file) if args.file else {}
+    parameters = {**sections.get("parameters", {}), **dict(args.parameter or [])}
+    grid = dict(sections.get("grid", {}))
+    for name in ("region", "year", "season", "aoi", "stac"):
+        values = getattr(args, name)
+        if values:
+            grid[name] = values
+    if args.run_root:
+        parameters["run_root"] = args.run_root
+    specs = batch_from(parameters, grid, sections.get("runs"), sections.get("notebooks"))
+    os.environ["CROPKIT_RESOURCES"] = args.resources
+    table = rerun(
+        specs,
+        notebooks=args.notebooks or None,
+        force=args.force,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+    )
+    failed = table[table["status"] != "ok"]
+    for row in failed.itertuples():
+        where = f"{row.failed_notebook}, cell {row.failed_cell}" if row.failed_notebook else ""
+        print(f"cropkit: {row.label} failed {where}: {row.error}", file=sys.stderr)
+        if row.executed:
+            print(f"  executed notebook: {row.executed}", file=sys.stderr)
+        if row.log:
+            print(f"  full traceback:    {row.log}", file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+def _report(args: argparse.Namespace) -> None:
+    from .report import write_run_report
+
+    for folder in args.runs:
+        print(f"cropkit: report: {write_run_report(folder).resolve()}")
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -181,7 +245,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-root", default="runs", help="folder of the run folders")
     p.add_argument("--notebooks", nargs="*", help="run only these notebooks")
     p.add_argument("-v", "--verbose", action="store_true", help="stream notebook output")
+    _resources(p)
     p.set_defaults(func=_demo)
+    p = sub.add_parser(
+        "rerun",
+        help="run the notebooks for a batch of runs (resumable)",
+        description="Run the notebook sequence for every run of a batch, each in its own "
+        "run folder; notebooks whose parameters and inputs are unchanged are not run again.",
+    )
+    p.add_argument("-f", "--file", help="YAML file of runs (or of one run's parameters)")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        type=str,
+        help="a parameter for every run (repeatable), as papermill's -p",
+    )
+    p.add_argument("--region", nargs="+", help="demo regions (one run each)")
+    p.add_argument("--year", nargs="+", type=int, help="years (one run each)")
+    p.add_argument("--season", nargs="+", help="seasons (one run each)")
+    p.add_argument("--aoi", nargs="+", help="areas of interest (one run each)")
+    p.add_argument("--stac", nargs="+", help="providers (one run each)")
+    p.add_argument("--run-root", help="folder of the run folders and the batch summary")
+    p.add_argument("--notebooks", nargs="*", help="run only these notebooks")
+    p.add_argument("--force", action="store_true", help="run every notebook again")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (on a dask cluster)")
+    p.add_argument("--scheduler", help="address of a dask scheduler to run the runs on")
+    _resources(p)
+    p.set_defaults(func=_rerun)
+    p = sub.add_parser("report", help="write the HTML pages and index.html of run folders")
+    p.add_argument("runs", nargs="+", help="run folders")
+    p.set_defaults(func=_report)
     p = sub.add_parser("build-demo", help="simulate a demo region into the cache")
     _common(p)
     p.add_argument("--force", action="store_true", help="rebuild even if cached")
@@ -211,12 +307,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
     args = parser.parse_args(argv)
+    if getattr(args, "parameter", None):
+        args.parameter = [_parameter(v) for v in args.parameter]
     try:
-        args.func(args)
+        code = args.func(args)
     except NotebookFailedError as err:
         print(f"cropkit: {err.notebook} failed: {err}", file=sys.stderr)
         return 2
     except CropkitError as err:
         print(f"cropkit: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
+
+
+def _resources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resources",
+        choices=("inline", "cdn"),
+        default="inline",
+        help="plots' JavaScript: inline (renders offline, default) or from CDNs (smaller)",
+    )

@@ -90,7 +90,9 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     For a demo run, starts a local stac-fastapi-pgstac loaded with the demo (and its
     provider layout) and exports its address (``CROPKIT_STAC_API``...) so that the
     notebooks' :func:`connect` reuse it; stops it and restores the environment after.
-    A real provider needs nothing: the block runs as is.
+    A real provider needs nothing: the block runs as is. When the environment already
+    names a running server (one that :func:`cropkit.reruns.rerun` shares between runs),
+    the run's demo is loaded into it instead.
 
     Yields
     ------
@@ -100,7 +102,13 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     if not config.is_demo:
         yield {}
         return
-    from .server import LocalStacServer
+    from .server import ENV_URL, LocalStacServer, demo_api
+
+    if os.environ.get(ENV_URL):  # a server shared by the caller (cropkit rerun): load, reuse
+        t0 = time.perf_counter()
+        _load_demo(demo_api(), config)
+        yield {"catalog_load": round(time.perf_counter() - t0, 2)}
+        return
 
     saved_env = dict(os.environ)
     try:

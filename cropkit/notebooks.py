@@ -11,12 +11,15 @@ failing notebook by its cell, with the full traceback in a log file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -31,6 +34,10 @@ __all__ = [
     "notebook_paths",
     "resolve_notebooks",
     "run_notebooks",
+    "execute_run",
+    "NotebookOutcome",
+    "execution_key",
+    "check_overrides",
     "parameter_names",
     "notebook_parameters",
 ]
@@ -85,7 +92,6 @@ def parameter_names(notebook: str | Path) -> list[str]:
         If the notebook has no cell tagged ``parameters``.
     """
     import ast
-    import json
 
     path = resolve_notebooks([notebook])[0]
     cells = json.loads(path.read_text())["cells"]
@@ -152,33 +158,115 @@ def run_notebooks(
         If a notebook fails: the error raised in the cell, the notebook and cell, the
         executed copy and the log file with the full traceback.
     """
+    outcomes, timings = execute_run(config, notebooks, kernel_name, log_output, overrides)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    return timings
+
+
+@dataclass
+class NotebookOutcome:
+    """What became of one notebook of a run.
+
+    Attributes
+    ----------
+    notebook : str
+        Its name (``"02_cloud_masking"``).
+    status : str
+        ``"ran"``, ``"unchanged"`` (skipped: same parameters and inputs, products
+        complete), ``"failed"`` or ``"not run"`` (after a failure).
+    seconds : float
+        Time spent executing it (0 when it did not run).
+    executed : Path
+        The executed copy, ``<run>/notebooks/<name>.ipynb``.
+    error : NotebookFailedError or None
+        The failure, with its cell and log.
+    """
+
+    notebook: str
+    status: str
+    seconds: float
+    executed: Path
+    error: NotebookFailedError | None = None
+
+
+def execute_run(
+    config: RunConfig,
+    notebooks: list[str | Path] | None = None,
+    kernel_name: str = "python3",
+    log_output: bool = False,
+    overrides: dict[str, dict] | None = None,
+    resume: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> tuple[list[NotebookOutcome], dict[str, float]]:
+    """Execute a run's notebooks in order; stop at the first that fails.
+
+    Parameters
+    ----------
+    config, notebooks, kernel_name, log_output, overrides
+        As for :func:`run_notebooks`.
+    resume : bool
+        Skip a notebook whose parameters, notebook source and upstream products are
+        those of its last successful execution here and whose products are all still
+        there as it left them (see :func:`execution_key`).
+    report : callable, optional
+        Called with a line for each notebook skipped, run or failed.
+
+    Returns
+    -------
+    outcomes : list of NotebookOutcome
+        One per notebook, in order (``"not run"`` after a failure).
+    timings : dict
+        Seconds per notebook run (plus ``"server_start"`` and ``"catalog_load"`` when a
+        demo STAC API was started for the run).
+
+    Raises
+    ------
+    ConfigError
+        If an override names a parameter the notebook does not have (before anything runs).
+    RunLockedError
+        If another process is writing the run folder.
+    """
     import papermill as pm
 
     from .endpoint import shared_api
+    from .run import RunFolder
 
+    say = report or (lambda line: None)
     paths = resolve_notebooks(notebooks)
-    for path in paths:  # a misspelt override is an error, not a parameter papermill ignores
-        unknown = sorted(set(_overrides_for(path, overrides)) - set(parameter_names(path)))
-        if unknown:
-            raise ConfigError(
-                f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters "
-                f"are: {', '.join(parameter_names(path))}."
-            )
+    check_overrides(paths, overrides)
     out_dir = config.run_dir / "notebooks"
     parameters = config.parameters()
+    outcomes: list[NotebookOutcome] = []
     lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time
     with lock, _kernel_files():  # the kernels started inside write under the lock
+        run = RunFolder(config.run_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        needs_api = any(_searches_stac(path) for path in paths)  # 04-06 read the run folder
+        todo = []
+        for path in paths:
+            given = {**parameters, **_overrides_for(path, overrides)}
+            key = execution_key(path, given, run.manifest())
+            if resume and not todo and _unchanged(run, path, key):
+                say(f"{path.stem}: unchanged (same parameters, inputs and products), not run")
+                outcomes.append(NotebookOutcome(path.stem, "unchanged", 0.0, out_dir / path.name))
+            else:
+                todo.append((path, given))
+        needs_api = any(searches_stac(path) for path, _ in todo)  # 04-06 read the run folder
         with shared_api(config) if needs_api else contextlib.nullcontext({}) as timings:
-            for path in paths:
-                t0 = time.perf_counter()
+            failed = None
+            for path, given in todo:
                 executed = out_dir / path.name
+                if failed is not None:
+                    outcomes.append(NotebookOutcome(path.stem, "not run", 0.0, executed))
+                    continue
+                before = _product_stamps(run)
+                t0 = time.perf_counter()
                 try:
                     pm.execute_notebook(
                         str(path),
                         str(executed),
-                        parameters={**parameters, **_overrides_for(path, overrides)},
+                        parameters=given,
                         kernel_name=kernel_name,
                         log_output=log_output,
                         progress_bar=False,
@@ -186,12 +274,113 @@ def run_notebooks(
                         kernel_manager_class="cropkit.notebooks.LocalKernelManager",
                     )
                 except pm.PapermillExecutionError as err:
-                    raise _failure(path.stem, err, executed) from None
-                timings[path.stem] = round(time.perf_counter() - t0, 2)
-    return timings
+                    failed = _failure(path.stem, err, executed)
+                    seconds = round(time.perf_counter() - t0, 2)
+                    say(f"{path.stem}: failed in cell {failed.cell} ({seconds:.1f} s)")
+                    outcomes.append(NotebookOutcome(path.stem, "failed", seconds, executed, failed))
+                    continue
+                seconds = round(time.perf_counter() - t0, 2)
+                timings[path.stem] = seconds
+                _record_execution(run, path, given, before, seconds)
+                say(f"{path.stem}: ran in {seconds:.1f} s")
+                outcomes.append(NotebookOutcome(path.stem, "ran", seconds, executed))
+    return outcomes, timings
 
 
-def _searches_stac(path: Path) -> bool:
+def check_overrides(paths: list[Path], overrides: dict[str, dict] | None) -> None:
+    """Refuse an override that names a parameter its notebook does not have.
+
+    Raises
+    ------
+    ConfigError
+        Naming the parameter and listing the notebook's parameters (papermill itself
+        would only warn and go on without it).
+    """
+    for path in paths:
+        unknown = sorted(set(_overrides_for(path, overrides)) - set(parameter_names(path)))
+        if unknown:
+            raise ConfigError(
+                f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters "
+                f"are: {', '.join(parameter_names(path))}."
+            )
+
+
+def execution_key(notebook: str | Path, parameters: dict, manifest: dict) -> str:
+    """A digest of what a notebook's execution depends on.
+
+    The notebook's source, the parameters it is given, the cropkit version and the
+    state of the notebooks before it in the sequence (when each last recorded its
+    products, and the key of its own execution), so that an upstream notebook that ran
+    again, by hand or headless, makes the notebooks after it run again too.
+
+    Parameters
+    ----------
+    notebook : path-like
+        The notebook (``NN_name.ipynb``).
+    parameters : dict
+        The parameters it is given.
+    manifest : dict
+        The run's manifest (:meth:`cropkit.run.RunFolder.manifest`).
+    """
+    from . import __version__
+
+    path = Path(notebook)
+    upstream = [p.stem for p in notebook_paths(path.parent) if p.stem < path.stem]
+    state = {
+        "source": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "parameters": parameters,
+        "cropkit": __version__,
+        "upstream": {
+            stem: [
+                manifest.get("notebooks", {}).get(stem, {}).get("finished"),
+                manifest.get("executions", {}).get(stem, {}).get("key"),
+            ]
+            for stem in upstream
+        },
+    }
+    text = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _product_stamps(run) -> dict[str, list]:
+    """Product name -> [path, modification time (ns), size] of the products that exist."""
+    out = {}
+    for name, rel in run.manifest().get("products", {}).items():
+        path = run.path / rel
+        if path.exists():
+            info = path.stat()
+            out[name] = [str(rel), info.st_mtime_ns, info.st_size if path.is_file() else 0]
+    return out
+
+
+def _record_execution(run, path: Path, given: dict, before: dict, seconds: float) -> None:
+    """Note in the manifest what this execution depended on and the products it left."""
+    with run.lock():
+        after = _product_stamps(run)
+        manifest = run.manifest()
+        made = {name: stamp for name, stamp in after.items() if before.get(name) != stamp}
+        manifest.setdefault("executions", {})[path.stem] = {
+            "key": execution_key(path, given, manifest),
+            "finished": manifest.get("notebooks", {}).get(path.stem, {}).get("finished"),
+            "products": made,
+            "seconds": seconds,
+        }
+        run._write(manifest)
+
+
+def _unchanged(run, path: Path, key: str) -> bool:
+    """Whether the last execution of ``path`` had this key and left its products as they are."""
+    manifest = run.manifest()
+    done = manifest.get("executions", {}).get(path.stem)
+    if not done or done["key"] != key or not (run.path / "notebooks" / path.name).exists():
+        return False
+    if done["finished"] != manifest.get("notebooks", {}).get(path.stem, {}).get("finished"):
+        return False  # it recorded again since (run by hand)
+    now = _product_stamps(run)
+    return all(now.get(name) == stamp for name, stamp in done["products"].items())
+
+
+def searches_stac(path: Path) -> bool:
     """Whether a notebook connects to the STAC API (``ck.connect``) in one of its cells."""
     import json
 

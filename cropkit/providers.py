@@ -25,6 +25,8 @@ The embedded demo publishes its Sentinel-2 in each of these layouts: ``stac="dem
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,9 @@ __all__ = [
     "DEMO_LAYOUTS",
     "get_provider",
     "demo_provider",
+    "offered_sensors",
+    "SensorSkippedWarning",
+    "SENSOR_NAMES",
     "S2_BAND_NAMES",
     "reflectance_scale_offset",
 ]
@@ -167,11 +172,21 @@ _DEMO_SENSORS = {
 }
 
 
-def demo_provider(layout: str = "earth-search") -> Provider:
+def demo_provider(layout: str = "earth-search", offer: str = "demo") -> Provider:
     """The embedded demo, serving its Sentinel-2 as provider ``layout`` does.
 
     Sentinel-2 is searched, named and scaled as ``layout`` publishes it (its collection,
     asset keys and offset convention); Sentinel-1 and EnMAP are the demo's own.
+
+    Parameters
+    ----------
+    layout : str
+        One of :data:`DEMO_LAYOUTS`.
+    offer : {"demo", "provider"}
+        ``"demo"``: every sensor the demo simulates (``stac="demo"``); ``"provider"``:
+        only those ``layout``'s provider offers (``stac="demo:<layout>"``: Earth Search
+        has Sentinel-2 alone, Planetary Computer Sentinel-2 and Sentinel-1), so a run
+        shaped for that provider takes its path offline.
 
     Raises
     ------
@@ -185,10 +200,13 @@ def demo_provider(layout: str = "earth-search") -> Provider:
         )
     real = PROVIDERS[layout]
     s2 = DEMO_EARTH_SEARCH_L2A if layout == "earth-search-l2a" else real.collections["s2"]
+    others = _DEMO_SENSORS["collections"]
+    if offer == "provider":
+        others = {sensor: c for sensor, c in others.items() if sensor in real.collections}
     return Provider(
-        name="demo" if layout == "earth-search" else f"demo-{layout}",
+        name="demo" if offer == "demo" else f"demo-{layout}",
         url=None,
-        collections={"s2": s2, **_DEMO_SENSORS["collections"]},
+        collections={"s2": s2, **others},
         assets={"s2": real.assets["s2"], **_DEMO_SENSORS["assets"]},
         offset_from=real.offset_from,
         demo_layout=layout,
@@ -201,8 +219,9 @@ PROVIDERS["demo"] = demo_provider()
 def get_provider(name_or_url: str) -> Provider:
     """Return a provider profile by name, or a generic one for a STAC API URL.
 
-    ``"demo"`` is the embedded demo in Earth Search's Collection 1 layout;
-    ``"demo:<layout>"`` the demo in another provider's (see :func:`demo_provider`).
+    ``"demo"`` is the embedded demo in Earth Search's Collection 1 layout, with every
+    sensor it simulates; ``"demo:<provider>"`` the demo as that provider publishes and
+    offers it (see :func:`demo_provider`).
 
     A URL that is the root of a known provider gets that provider's profile; any other
     ``http(s)://`` URL is assumed to publish Earth Search-style Sentinel-2 items in a
@@ -217,7 +236,7 @@ def get_provider(name_or_url: str) -> Provider:
     if key in PROVIDERS:
         return PROVIDERS[key]
     if key.startswith("demo:"):
-        return demo_provider(key.partition(":")[2])
+        return demo_provider(key.partition(":")[2], offer="provider")
     if key.startswith(("http://", "https://")):
         for provider in PROVIDERS.values():
             if provider.url and key.rstrip("/") == provider.url.rstrip("/"):
@@ -229,6 +248,58 @@ def get_provider(name_or_url: str) -> Provider:
         f"{', '.join(f'demo:{name}' for name in DEMO_LAYOUTS[1:])} or the URL of a STAC API "
         "(https://...)."
     )
+
+
+class SensorSkippedWarning(UserWarning):
+    """A sensor the run's provider does not offer is left out (said, not an error)."""
+
+
+#: What each sensor key stands for.
+SENSOR_NAMES = {"s2": "Sentinel-2 L2A", "s1": "Sentinel-1 RTC", "enmap": "EnMAP L2A"}
+
+
+def offered_sensors(provider: Provider, sensors: Iterable[str], without: str) -> list[str]:
+    """The ``sensors`` that ``provider`` offers; each other one is left out, and said.
+
+    Parameters
+    ----------
+    provider : Provider
+        The run's provider.
+    sensors : iterable of str
+        Sensor keys (``"s2"``, ``"s1"``, ``"enmap"``).
+    without : str
+        What goes on without a missing sensor, for the note (``"the models train"``).
+
+    Returns
+    -------
+    list of str
+        The offered sensors, in the order given.
+
+    Warns
+    -----
+    SensorSkippedWarning
+        For each sensor left out, naming the providers that offer it.
+
+    Raises
+    ------
+    ConfigError
+        For a name that is no sensor.
+    """
+    out = []
+    for sensor in sensors:
+        if sensor not in SENSOR_NAMES:
+            raise ConfigError(f"Unknown sensor {sensor!r}; the sensors are {list(SENSOR_NAMES)}.")
+        if sensor in provider.collections:
+            out.append(sensor)
+            continue
+        where = [name for name, p in PROVIDERS.items() if sensor in p.collections]
+        warnings.warn(
+            f"{provider.name!r} offers no {SENSOR_NAMES[sensor]}: {without} without it "
+            f"(stac={' or '.join(map(repr, where))} has it).",
+            SensorSkippedWarning,
+            stacklevel=2,
+        )
+    return out
 
 
 def _baseline_offset(properties: dict[str, Any]) -> float:

@@ -294,6 +294,7 @@ def demo_run(tmp_path_factory):
             "epochs": 1,
             "train_minutes": 0.25,
             "cloud_study": False,  # tested in test_robustness; a minute here
+            "compare_inputs": True,  # off in the demo's defaults; tested here
         },
         "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
         "06": {"n_boot": 100},

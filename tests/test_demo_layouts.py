@@ -46,6 +46,16 @@ def test_a_provider_parameter_picks_the_layout():
         get_provider("demo:usgs")
 
 
+def test_the_demo_as_a_provider_offers_it():
+    """``demo`` has every simulated sensor; ``demo:<provider>`` only what that provider has."""
+    assert sorted(get_provider("demo").collections) == ["enmap", "s1", "s2"]
+    es = get_provider("demo:earth-search")
+    assert es.collections == {"s2": "sentinel-2-c1-l2a"} and es.name == "demo-earth-search"
+    assert get_provider("demo:earth-search-l2a").collections == {"s2": DEMO_EARTH_SEARCH_L2A}
+    assert sorted(get_provider("demo:planetary-computer").collections) == ["s1", "s2"]
+    assert RunConfig(stac="demo:earth-search").run_dir.name == "chartres-2023-demo-earth-search-ci"
+
+
 def test_planetary_computer_layout_gives_the_same_reflectance(tiny_demo, grid):
     items = _s2_items(tiny_demo.layout_catalog("planetary-computer"), "sentinel-2-l2a")
     provider = get_provider("demo:planetary-computer")

@@ -48,3 +48,21 @@ def test_composite_names_follow_the_period_except_enmap(tmp_path):
     assert compositing_period(run) == "month"
     run.record("03_composites", {"period": "10-day"})
     assert compositing_period(run) == "10-day"
+
+
+def test_a_sensor_the_provider_lacks_is_skipped_with_a_note(tmp_path):
+    from cropkit.providers import SensorSkippedWarning
+    from cropkit.run import RunFolder
+    from cropkit.stages.composites import composite_products, offers
+
+    es = RunConfig(stac="demo:earth-search", run_root=str(tmp_path))
+    assert offers(es, "s2")
+    with pytest.warns(SensorSkippedWarning, match=r"offers no Sentinel-1 RTC: notebook 03_comp"):
+        assert not offers(es, "s1")
+    run = RunFolder(tmp_path)
+    assert composite_products(run, es) == {"s2_composite": tmp_path / "s2_composite.zarr"}
+    assert sorted(composite_products(run, RunConfig(), "10days")) == [
+        "enmap_clearest",
+        "s1_composite",
+        "s2_composite",
+    ]

@@ -27,6 +27,7 @@ from .confusion import (
 )
 from .discovery import area_map, cloud_cover_timeline, footprints
 from .masking import SCL_COLORS, clear_fraction_timeline, raster, rgb, scene_and_mask, scl_breakdown
+from .resources import holoviews_ready, resources_mode, use_resources
 from .training import (
     class_balance,
     confusion_matrix,
@@ -37,6 +38,9 @@ from .training import (
 )
 
 __all__ = [
+    "use_resources",
+    "resources_mode",
+    "holoviews_ready",
     "area_map",
     "footprints",
     "cloud_cover_timeline",

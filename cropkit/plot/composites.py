@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from .masking import rgb
+from .resources import folium_map, hvplot
 
 
 def composite_rgb_slider(composite, gain: float = 3.5):
     """True-colour composites with a period slider (hvplot)."""
-    import hvplot.xarray  # noqa: F401
-
     img = (composite["median"].sel(band=["B04", "B03", "B02"]) * gain).clip(0, 1)
-    return img.hvplot.rgb(
+    return hvplot(img).rgb(
         x="x",
         y="y",
         bands="band",
@@ -25,9 +24,7 @@ def composite_rgb_slider(composite, gain: float = 3.5):
 
 def ndvi_slider(ndvi):
     """NDVI composites with a period slider (hvplot)."""
-    import hvplot.xarray  # noqa: F401
-
-    return ndvi.hvplot.image(
+    return hvplot(ndvi).image(
         x="x",
         y="y",
         groupby="period",
@@ -52,19 +49,25 @@ def crop_curves(profiles, ylabel: str = "NDVI", title: str = "Crop phenology"):
         Axis label and title.
     """
     import holoviews as hv
-    import hvplot.pandas  # noqa: F401
 
     step = profiles.columns[0]
     overlay = []
     for crop, group in profiles.groupby("crop"):
-        overlay.append(group.hvplot.area(x=step, y="q25", y2="q75", alpha=0.15, label=crop))
-        overlay.append(group.hvplot.line(x=step, y="median", label=crop))
+        overlay.append(hvplot(group).area(x=step, y="q25", y2="q75", alpha=0.15, label=crop))
+        overlay.append(hvplot(group).line(x=step, y="median", label=crop))
     return hv.Overlay(overlay).opts(
         width=900, height=420, legend_position="right", ylabel=ylabel, xlabel="", title=title
     )
 
 
-def parcels_on_composite(composite, parcels, period, gain: float = 3.5, height: str = "500px"):
+def parcels_on_composite(
+    composite,
+    parcels,
+    period,
+    gain: float = 3.5,
+    height: str = "500px",
+    basemap: str | None = None,
+):
     """The parcels over one period's true-colour composite on a leafmap map.
 
     Parameters
@@ -79,12 +82,13 @@ def parcels_on_composite(composite, parcels, period, gain: float = 3.5, height: 
         Brightness multiplier of the true-colour image.
     height : str
         Height of the map (CSS).
+    basemap : str, optional
+        A leafmap basemap around the composite (``"OpenStreetMap"``); none by default.
     """
     import base64
     import io
 
     import folium
-    import leafmap.foliumap as leafmap
     import matplotlib.pyplot as plt
     from pyproj import Transformer
 
@@ -97,7 +101,7 @@ def parcels_on_composite(composite, parcels, period, gain: float = 3.5, height: 
     w, s, e, n = to_ll.transform_bounds(
         x.min() - half, y.min() - half, x.max() + half, y.max() + half
     )
-    m = leafmap.Map(center=((s + n) / 2, (w + e) / 2), zoom=13, height=height)
+    m = folium_map(((s + n) / 2, (w + e) / 2), zoom=13, height=height, basemap=basemap)
     folium.raster_layers.ImageOverlay(
         image="data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
         bounds=[[s, w], [n, e]],
@@ -122,9 +126,7 @@ def enmap_spectra(spectra):
     spectra : pandas.DataFrame
         Columns ``wavelength`` (nm), ``crop``, ``reflectance``.
     """
-    import hvplot.pandas  # noqa: F401
-
-    return spectra.hvplot.line(
+    return hvplot(spectra).line(
         x="wavelength",
         y="reflectance",
         by="crop",

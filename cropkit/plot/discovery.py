@@ -10,6 +10,7 @@ import pystac
 from shapely.geometry import shape
 
 from ..stac import items_table
+from .resources import folium_map, hvplot
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -22,17 +23,27 @@ _COLORS = {
 }
 
 
-def area_map(config: RunConfig, height: str = "450px"):
+def area_map(config: RunConfig, height: str = "450px", basemap: str | None = "auto"):
     """An interactive map of the study area and its zones (leafmap, folium backend).
+
+    Parameters
+    ----------
+    config : cropkit.config.RunConfig
+        For the study area and its zones.
+    height : str
+        Height of the map (CSS).
+    basemap : str or None
+        A leafmap basemap, ``None`` for none; ``"auto"``: OpenStreetMap, none for the
+        demo (its landscape is simulated: real fields under it would mislead).
 
     Returns
     -------
     leafmap.foliumap.Map
     """
-    import leafmap.foliumap as leafmap
-
+    if basemap == "auto":
+        basemap = None if config.is_demo else "OpenStreetMap"
     w, s, e, n = config.bbox
-    m = leafmap.Map(center=((s + n) / 2, (w + e) / 2), zoom=12, height=height)
+    m = folium_map(((s + n) / 2, (w + e) / 2), zoom=12, height=height, basemap=basemap)
     m.add_gdf(
         config.grid.zones_frame().to_crs(4326),
         layer_name="zones",
@@ -86,10 +97,8 @@ def cloud_cover_timeline(items: pystac.ItemCollection, max_cloud: float | None =
     -------
     holoviews.Overlay
     """
-    import hvplot.pandas  # noqa: F401  (registers .hvplot)
-
     table = items_table(items).reset_index()
-    plot = table.hvplot.scatter(
+    plot = hvplot(table).scatter(
         x="datetime",
         y="eo:cloud_cover",
         by="platform",

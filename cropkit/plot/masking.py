@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .resources import hvplot
+
 #: Colours of the SCL classes (close to ESA's legend).
 SCL_COLORS = {
     0: "#000000",
@@ -27,11 +29,9 @@ def scl_breakdown(breakdown):
     breakdown : xarray.DataArray
         From :func:`cropkit.cloudmask.class_breakdown`, dims ``(time, scl_class)``.
     """
-    import hvplot.pandas  # noqa: F401
-
     frame = breakdown.to_pandas()
     frame.columns = [f"{c} {breakdown['scl_name'].values[i]}" for i, c in enumerate(frame.columns)]
-    return frame.hvplot.bar(
+    return hvplot(frame).bar(
         stacked=True,
         rot=90,
         width=900,
@@ -102,24 +102,20 @@ def scene_and_mask(s2, when, axes=None):
 
 def clear_fraction_timeline(fraction):
     """Clear share of the area per date (hvplot), from :func:`~cropkit.cloudmask.clear_fraction`."""
-    import hvplot.pandas  # noqa: F401
-
     frame = fraction.to_pandas().rename("clear share").to_frame()
-    return frame.hvplot.line(
+    return hvplot(frame).line(
         y="clear share",
         width=900,
         height=280,
         ylim=(0, 1.02),
         xlabel="",
         title="Clear share of the study area per acquisition",
-    ) * frame.hvplot.scatter(y="clear share", size=30)
+    ) * hvplot(frame).scatter(y="clear share", size=30)
 
 
 def raster(image, title: str, cmap: str = "viridis", clim=None):
     """An interactive ``(y, x)`` raster (hvplot image, equal aspect)."""
-    import hvplot.xarray  # noqa: F401
-
-    return image.hvplot.image(
+    return hvplot(image).image(
         x="x",
         y="y",
         cmap=cmap,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .resources import hvplot
+
 _SPLIT_COLORS = {"unused": "#f0f0f0", "train": "#1f77b4", "val": "#ff7f0e", "test": "#d62728"}
 
 
@@ -19,10 +21,9 @@ def class_balance(tables):
         Horizontal stacked bars, log-free so the imbalance shows.
     """
     import holoviews as hv
-    import hvplot.pandas  # noqa: F401  (registers .hvplot)
 
     panels = [
-        table.hvplot.barh(
+        hvplot(table).barh(
             stacked=True,
             title=f"{tier}: {len(table)} classes",
             xlabel="",
@@ -51,10 +52,8 @@ def split_map(split, title: str = "spatial split"):
     -------
     holoviews.Image
     """
-    import hvplot.xarray  # noqa: F401
-
     colors = list(_SPLIT_COLORS.values())
-    return split.astype("float32").hvplot.image(
+    return hvplot(split.astype("float32")).image(
         x="x",
         y="y",
         cmap=colors,
@@ -136,11 +135,9 @@ def per_class_scores(per_class, title: str = "per-class F1"):
     -------
     holoviews.Bars
     """
-    import hvplot.pandas  # noqa: F401
-
     table = per_class[["f1"]] if "f1" in per_class.columns else per_class
     long = table.reset_index(names="class").melt(id_vars="class", var_name="set", value_name="F1")
-    return long.hvplot.bar(
+    return hvplot(long).bar(
         x="class", y="F1", by="set", rot=60, ylim=(0, 1), height=340, width=760, title=title
     )
 
@@ -160,20 +157,19 @@ def training_curves(histories):
         Loss (train solid, validation dashed) beside validation tier-4 macro F1.
     """
     import holoviews as hv
-    import hvplot.pandas  # noqa: F401
 
     loss, f1 = [], []
     for name, log in histories.items():
         if log is None or not len(log) or "train_loss" not in log:
             continue
-        loss.append(log.hvplot.line(x="epoch", y="train_loss", label=f"{name} train"))
+        loss.append(hvplot(log).line(x="epoch", y="train_loss", label=f"{name} train"))
         if "val_loss" in log:
             loss.append(
-                log.hvplot.line(x="epoch", y="val_loss", label=f"{name} val").opts(
-                    line_dash="dashed"
-                )
+                hvplot(log)
+                .line(x="epoch", y="val_loss", label=f"{name} val")
+                .opts(line_dash="dashed")
             )
-            f1.append(log.hvplot.line(x="epoch", y="val_f1", label=name))
+            f1.append(hvplot(log).line(x="epoch", y="val_f1", label=name))
     if not loss:
         return hv.Div("<p>No deep model was trained: no curves to show.</p>")
     opts = {"width": 420, "height": 300, "legend_position": "top_right"}

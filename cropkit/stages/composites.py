@@ -17,6 +17,7 @@ import xarray as xr
 
 from .. import composite, gapfill, load
 from ..errors import DataError
+from ..providers import offered_sensors
 from ..regions import SceneGrid
 from ..run import RunFolder
 from ..stac import StacSource
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "NOTEBOOK",
     "SENSORS",
+    "offers",
+    "composite_products",
     "composite_path",
     "compositing_period",
     "s2_composite",
@@ -96,6 +99,27 @@ def s2_composite(
         **_scenes(s2.items),
     }
     return matching_grid(cached_zarr(path, make, overwrite, settings), config.grid, path)
+
+
+def offers(config: RunConfig, sensor: str) -> bool:
+    """Whether the run's provider offers ``sensor``; if not, a note says its composite is skipped.
+
+    Warns
+    -----
+    SensorSkippedWarning
+        When it does not (Earth Search has no Sentinel-1 or EnMAP), naming providers
+        that do.
+    """
+    return bool(offered_sensors(config.provider, [sensor], f"notebook {NOTEBOOK} goes on"))
+
+
+def composite_products(run: RunFolder, config: RunConfig, period: str = "month") -> dict:
+    """Product name -> path of the run's composites (of the sensors its provider offers)."""
+    return {
+        _STORES[sensor]: composite_path(run, sensor, period)
+        for sensor in SENSORS
+        if sensor in config.provider.collections
+    }
 
 
 def s1_composite(

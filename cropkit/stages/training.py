@@ -9,26 +9,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..providers import offered_sensors
+
 if TYPE_CHECKING:
     from ..config import RunConfig
 
 __all__ = ["training_inputs"]
 
 
-def training_inputs(config: RunConfig, inputs: Iterable[str], compare: bool = False) -> list[str]:
-    """The composites a training run needs.
+def training_inputs(
+    config: RunConfig, inputs: Iterable[str], compare: bool = False
+) -> tuple[list[str], list[str]]:
+    """The inputs the models read, and the composites the training needs.
 
-    ``inputs`` themselves, plus (for a comparison) whichever of Sentinel-1 and EnMAP the
-    run's provider offers.
+    A sensor of ``inputs`` that the run's provider does not offer (Earth Search has no
+    Sentinel-1 or EnMAP) is left out with a note; for a comparison of inputs, whichever
+    of Sentinel-1 and EnMAP the provider offers is added to the composites.
+
+    Returns
+    -------
+    inputs : list of str
+        The offered ``inputs``.
+    sensors : list of str
+        The composites to load: ``inputs``, plus the comparison's sensors.
+
+    Warns
+    -----
+    SensorSkippedWarning
+        For each sensor of ``inputs`` left out.
 
     Raises
     ------
     ConfigError
-        If the provider does not offer one of ``inputs``.
+        For a name that is no sensor.
     """
     provider = config.provider
-    wanted = list(inputs)
-    for name in wanted:
-        provider.collection(name)  # fails with the provider's offer
+    kept = offered_sensors(provider, inputs, "the models train")
     extra = [name for name in ("s1", "enmap") if compare and name in provider.collections]
-    return sorted({*wanted, *extra})
+    return kept, sorted({*kept, *extra})

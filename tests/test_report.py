@@ -1,0 +1,129 @@
+"""Run reports: HTML pages of the executed notebooks and an index, rendered offline."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import artifacts, chromium, console_errors, page_content
+
+from cropkit.errors import DataError
+from cropkit.report import export_notebook, write_run_report
+
+TINY = Path(__file__).parent / "fixtures" / "tiny_notebooks"
+
+
+def test_a_run_without_executed_notebooks_has_no_report(tmp_path):
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(DataError, match=r"no executed notebooks .* `cropkit demo`"):
+        write_run_report(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]  # nothing written
+
+
+def test_pages_with_and_without_code(tmp_path):
+    executed = tmp_path / "01_first.ipynb"
+    nb = json.loads((TINY / "01_first.ipynb").read_text())
+    nb["cells"][2]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": ["the output of cell 2\n"]}
+    ]
+    executed.write_text(json.dumps(nb))
+    pages = export_notebook(executed, tmp_path / "report")
+    with_code = pages["html"].read_text()
+    without = pages["nocode"].read_text()
+    assert pages["nocode"].name == "01_first.nocode.html"
+    assert "the output of cell 2" in with_code and "the output of cell 2" in without
+    assert "RunFolder" in with_code and "RunFolder" not in without
+    for page in (with_code, without):  # nothing from a CDN: require.js, MathJax, widgets
+        assert not re.findall(r"<script[^>]+src=\"https?://", page)
+        assert 'href="../index.html"' in page
+
+
+def _plot_notebook(path: Path, resources: str) -> Path:
+    """A notebook with a map and a plot, executed by papermill with ``resources``."""
+    import os
+
+    import nbformat
+    import papermill as pm
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import cropkit as ck\nimport pandas as pd"),
+        nbformat.v4.new_code_cell("ck.plot.area_map(ck.RunConfig())"),
+        nbformat.v4.new_code_cell(
+            "ck.plot.resources.hvplot(pd.DataFrame({'a': [1, 3, 2]})).line()"
+        ),
+    ]
+    source = path / f"01_{resources}.ipynb"
+    nbformat.write(nb, source)
+    executed = path / "notebooks" / source.name
+    executed.parent.mkdir(exist_ok=True)
+    before = os.environ.get("CROPKIT_RESOURCES")
+    os.environ["CROPKIT_RESOURCES"] = resources
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(executed),
+            kernel_name="python3",
+            progress_bar=False,
+            kernel_manager_class="cropkit.notebooks.LocalKernelManager",
+        )
+    finally:
+        os.environ.pop("CROPKIT_RESOURCES")
+        if before is not None:
+            os.environ["CROPKIT_RESOURCES"] = before
+    return export_notebook(executed, path / "report")["html"]
+
+
+def test_inline_pages_render_offline_and_cdn_pages_do_not(tmp_path):
+    """The check that proves the reports: it passes inline, and fails on CDN links."""
+    inline, cdn = _plot_notebook(tmp_path, "inline"), _plot_notebook(tmp_path, "cdn")
+    assert inline.stat().st_size > 2_000_000 > 500_000 > cdn.stat().st_size
+    with chromium(offline=True) as browser:
+        browser.get(inline.as_uri())
+        shown = page_content(browser, settle=10)
+        assert console_errors(browser) == []
+        browser.get(cdn.as_uri())
+        blank = page_content(browser, settle=3)
+        errors = console_errors(browser)
+    assert shown["plots"] == 1 and shown["blank_plots"] == 0
+    assert [m["leaflet"] and m["shapes"] for m in shown["maps"]] == [2]
+    assert blank["plots"] == 0 and not any(m["leaflet"] for m in blank["maps"])
+    assert any("cdn.bokeh.org" in e for e in errors) and any("leaflet" in e for e in errors)
+
+
+@pytest.mark.notebook
+@pytest.mark.server
+def test_the_report_of_a_run_renders_offline(demo_run, tmp_path):
+    """Every page of the demo run, opened with the network off: plots and maps drawn."""
+    cfg, _ = demo_run
+    run = tmp_path / cfg.run_dir.name
+    shutil.copytree(cfg.run_dir / "notebooks", run / "notebooks")
+    shutil.copy(cfg.run_dir / "manifest.json", run)
+    index = write_run_report(run)
+    text = index.read_text()
+    for link in re.findall(r"href='([^']+)'", text):  # pages here, products in the run
+        assert (run / link).exists() or (cfg.run_dir / link).exists(), link
+    assert "Held-out scores" in text and "macro_f1_tier4" in text
+    seen = {}
+    with chromium(offline=True) as browser:
+        pages = sorted(f"report/{p.name}" for p in (run / "report").glob("[0-9]*[0-9a-z].html"))
+        for page in ["index.html", *(p for p in pages if not p.endswith(".nocode.html"))]:
+            browser.get((run / page).as_uri())
+            content = page_content(browser, settle=10)
+            errors = console_errors(browser)
+            seen[page] = content
+            assert not errors, (page, errors)
+            assert content["blank_plots"] == 0, (page, content)
+            assert content["empty_roots"] <= 1, (page, content)  # the backend's loader only
+            assert content["broken_images"] == 0, (page, content)
+            for frame in content["maps"]:
+                assert frame["leaflet"] and frame["shapes"] + frame["overlays"] > 0, (page, frame)
+        browser.get((run / "report" / "01_stac_discovery.html").as_uri())
+        browser.save_screenshot(str(artifacts() / "report-01-offline.png"))
+    assert seen["report/01_stac_discovery.html"]["plots"] >= 1
+    assert len(seen["report/01_stac_discovery.html"]["maps"]) == 2  # study area, footprints
+    assert seen["report/02_cloud_masking.html"]["plots"] == 3
+    assert seen["report/03_composites.html"]["plots"] >= 5
+    assert len(seen["report/03_composites.html"]["maps"]) == 1  # parcels on a composite
+    print({page: {k: v for k, v in c.items() if k != "maps"} for page, c in seen.items()})
