@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.cropkit-installed
 REGION  ?= chartres
 YEAR    ?= 2023
 PROFILE ?= ci
-RUNS    ?= runs.yaml
+RUNS    ?= data/batches/demo.yaml
 PORT    ?= 8888
 
 .PHONY: demo test lab bench lint format system browser env clean help
@@ -18,7 +18,7 @@ PORT    ?= 8888
 help:
 	@echo "make demo   run every notebook on the embedded demo (REGION=$(REGION) YEAR=$(YEAR) PROFILE=$(PROFILE))"
 	@echo "make test   run the test suite"
-	@echo "make rerun  run a batch of runs (RUNS=runs.yaml; resumable)"
+	@echo "make rerun  run a batch of runs (RUNS=$(RUNS); resumable)"
 	@echo "make lab    open JupyterLab on the notebooks (PORT=$(PORT))"
 	@echo "make bench  run the benchmarks"
 	@echo "make lint   ruff on the package, tests and notebooks"
@@ -42,8 +42,9 @@ demo: system env
 rerun: system env
 	$(PY) -m cropkit rerun -f $(RUNS)
 
+# the tests of the demo run share one worker (xdist_group), the others spread over the rest
 test: system browser env
-	$(PY) -m pytest --durations=20
+	$(PY) -m pytest -n auto --dist loadgroup --durations=20
 
 # JupyterLab refuses to start as root unless told: root (a container, Binder's build) says so
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)

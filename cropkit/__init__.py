@@ -58,6 +58,8 @@ _SUBMODULES = {
     "static_catalog",
     "store",
     "notebooks",
+    "reruns",
+    "report",
     "parameters",
     "locks",
     "stages",

@@ -290,14 +290,19 @@ def demo_run(tmp_path_factory):
     fast = {
         "04": {
             "max_train_pixels": 4000,
-            "folds": 2,
             "epochs": 1,
             "train_minutes": 0.25,
             "cloud_study": False,  # tested in test_robustness; a minute here
-            "compare_inputs": True,  # off in the demo's defaults; tested here
         },
         "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
         "06": {"n_boot": 100},
     }
     timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the tests of the demo run share one worker (it is built once)."""
+    for item in items:
+        if "demo_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo_run"))

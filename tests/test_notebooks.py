@@ -115,7 +115,9 @@ def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monke
 
     monkeypatch.delenv(ENV_URL, raising=False)
     monkeypatch.delenv(ENV_DSN, raising=False)
-    pattern = f"{tempfile.gettempdir()}/cropkit-pg-*"
+    own = tempfile.mkdtemp(prefix="ck-", dir="/tmp")  # the kernel's temporary files, apart
+    monkeypatch.setenv("TMPDIR", own)  # (short: PostgreSQL's socket path must stay short)
+    pattern = f"{own}/cropkit-pg-*"
     before = set(glob.glob(pattern))
     out = tmp_path / "01.ipynb"
     pm.execute_notebook(
@@ -210,8 +212,10 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
     leak = metrics["leakage_report"]
     assert leak["random pixels"]["macro_f1"] > leak["spatial"]["macro_f1"]
     assert leak["spatial"]["parcels_on_both_sides"] == 0
-    assert set(metrics["cross_validation"]) == {"fold 0", "fold 1", "mean", "std"}
-    assert "S2 + S1 + EnMAP" in metrics["input_comparison"]
+    # the other studies are a parameter away (tested in test_studies and test_robustness)
+    assert [metrics[k] for k in ("cross_validation", "input_comparison", "cloud_robustness")] == [
+        None
+    ] * 3
     pixels = xr.open_zarr(run_dir / "datasets" / "pixels.zarr")
     assert pixels["s2"].sizes["time"] == 12 and pixels["enmap"].sizes["wavelength"] == 224
     predictions = pd.read_parquet(run_dir / "predictions_xgboost.parquet")

@@ -8,17 +8,20 @@ from pathlib import Path
 import pytest
 from browser import artifacts, chromium, console_errors, page_content
 
+from cropkit.cli import main
 from cropkit.errors import DataError
 from cropkit.report import export_notebook, write_run_report
 
 TINY = Path(__file__).parent / "fixtures" / "tiny_notebooks"
 
 
-def test_a_run_without_executed_notebooks_has_no_report(tmp_path):
+def test_a_run_without_executed_notebooks_has_no_report(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(DataError, match=r"no executed notebooks .* `cropkit demo`"):
         write_run_report(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]  # nothing written
+    assert main(["report", str(tmp_path)]) == 2
+    assert "error: DataError:" in capsys.readouterr().err
 
 
 def test_pages_with_and_without_code(tmp_path):

@@ -193,3 +193,38 @@ def test_the_summary_table_holds_the_runs_metrics(demo_run):
             == manifest["notebooks"]["02_cloud_masking"]["metrics"]["mean_clear_share"]
         )
         assert row.seconds_04 > 0
+
+
+def test_runs_in_parallel_on_a_dask_cluster(tmp_path):
+    runs = batch_from(
+        {"run_root": str(tmp_path)}, grid={"region": ["chartres", "vitre"], "year": [2023]}
+    )
+    table = rerun(runs, notebooks=TINY, jobs=2, report=None)
+    assert list(table.status) == ["ok", "ok"]
+    assert list(table.run_dir) == [
+        str(tmp_path / f"{r}-2023-demo-ci") for r in ("chartres", "vitre")
+    ]
+    assert (tmp_path / "vitre-2023-demo-ci" / "second.txt").read_text() == "VITRE 2023"
+
+
+def test_a_killed_batch_picks_up_where_it_stopped(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    params = tmp_path / "runs.yaml"
+    params.write_text(yaml.safe_dump({"grid": {"region": ["chartres", "vitre"]}}))
+    command = [sys.executable, "-m", "cropkit", "rerun", "-f", str(params)]
+    command += ["--run-root", str(tmp_path / "runs"), "--notebooks", *TINY]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = tmp_path / "runs" / "chartres-2023-demo-ci" / "index.html"
+    deadline = time.monotonic() + 120
+    while not first.exists() and time.monotonic() < deadline:  # the first run is done
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    runs = batch_from({"run_root": str(tmp_path / "runs")}, grid={"region": ["chartres", "vitre"]})
+    again = rerun(runs, notebooks=TINY, report=None)
+    assert again.iloc[0].unchanged == ["01_first", "02_second"] and again.iloc[0].ran == []
+    assert again.iloc[1].status == "ok" and again.iloc[1].unchanged != ["01_first", "02_second"]

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import multiprocessing as mp
@@ -283,8 +284,8 @@ def build_demo(
     """Simulate a region and year and write it as COGs + a static STAC catalog.
 
     The build happens in a temporary folder that is renamed into place when complete,
-    so an interrupted build leaves no half-written demo and two processes building the
-    same demo do not corrupt each other.
+    so an interrupted build leaves no half-written demo; a process that asks for a demo
+    another is building waits for it (a lock file beside it) and reuses it.
 
     Parameters
     ----------
@@ -317,6 +318,16 @@ def build_demo(
     folder = parent / spec.key
     if (folder / "demo.json").exists() and not force:
         return DemoData(folder, spec)
+    parent.mkdir(parents=True, exist_ok=True)
+    with open(parent / f".{spec.key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per demo; the others wait and reuse it
+        if (folder / "demo.json").exists() and not force:
+            return DemoData(folder, spec)
+        return _build_into(spec, parent, folder, progress, workers)
+
+
+def _build_into(spec: DemoSpec, parent: Path, folder: Path, progress: bool, workers) -> DemoData:
+    """Build in a temporary folder, then rename it onto ``folder``."""
     work = parent / f".{spec.key}.tmp-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
