@@ -42,9 +42,8 @@ demo: system env
 rerun: system env
 	$(PY) -m cropkit rerun -f $(RUNS)
 
-# the tests of the demo run share one worker (xdist_group), the others spread over the rest
 test: system browser env
-	$(PY) -m pytest -n auto --dist loadgroup --durations=20
+	$(PY) -m pytest --durations=20
 
 # JupyterLab refuses to start as root unless told: root (a container, Binder's build) says so
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)

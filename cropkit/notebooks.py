@@ -18,12 +18,13 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import CaselessStrEnum
+from traitlets import CaselessStrEnum, default
 
 from .config import RunConfig
 from .errors import ConfigError, NotebookFailedError
@@ -44,9 +45,22 @@ __all__ = [
 
 
 class LocalKernelManager(AsyncKernelManager):
-    """Kernels that talk over Unix sockets beside their connection file: no TCP port open."""
+    """Kernels that talk over Unix sockets beside their connection file: no TCP port open.
+
+    The sockets live in the runtime folder (``JUPYTER_RUNTIME_DIR``, one per run), under
+    a name of their own, so that runs side by side never share one (jupyter_client
+    would put every kernel's at ``kernel-ipc-<port>`` in the working folder).
+    """
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        if self.transport != "ipc":
+            return super()._ip_default()
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:

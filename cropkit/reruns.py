@@ -370,32 +370,39 @@ def _crash_log(run_dir: str, text: str) -> str:
 
 
 def _on_dask(tasks, jobs: int, scheduler: str | None, say) -> list[RunResult]:
-    """Run the tasks on a dask cluster, at most ``jobs`` at a time."""
-    from distributed import Semaphore, as_completed
+    """Run the tasks on a dask cluster, at most ``jobs`` at a time (in the order given).
+
+    A local cluster has ``jobs`` single-threaded workers; on a scheduler of yours, no
+    more than ``jobs`` runs are submitted at once, the next when one ends.
+    """
+    from distributed import as_completed
 
     from .cluster import dask_client
 
     client = dask_client(scheduler, n_workers=max(1, jobs), memory_limit="2GiB")
+    results: list[RunResult | None] = [None] * len(tasks)
     try:
-        limit = Semaphore(max_leases=max(1, jobs), name="cropkit-rerun")
-        futures = [
-            client.submit(_bounded, limit, *task, key=f"cropkit-run-{i}", pure=False)
-            for i, task in enumerate(tasks)
-        ]
-        order = {f.key: i for i, f in enumerate(futures)}
-        results: list[RunResult | None] = [None] * len(tasks)
-        for future in as_completed(futures):
+        queue = list(enumerate(tasks))
+        running = as_completed()
+        index = {}
+
+        def submit() -> None:
+            i, task = queue.pop(0)
+            future = client.submit(_run_one, *task, key=f"cropkit-run-{i}", pure=False)
+            index[future.key] = i
+            running.add(future)
+
+        for _ in range(min(max(1, jobs), len(queue))):
+            submit()
+        for future in running:
             result = future.result()
             say(f"cropkit: {result.label}: {result.status}")
-            results[order[future.key]] = result
+            results[index[future.key]] = result
+            if queue:
+                submit()
         return results
     finally:
         client.close()
-
-
-def _bounded(limit, *task) -> RunResult:
-    with limit:
-        return _run_one(*task)
 
 
 @contextlib.contextmanager

@@ -299,10 +299,3 @@ def demo_run(tmp_path_factory):
     }
     timings = run_notebooks(cfg, overrides=fast)
     return cfg, timings
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, the tests of the demo run share one worker (it is built once)."""
-    for item in items:
-        if "demo_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo_run"))

@@ -115,9 +115,7 @@ def test_01_on_its_own_starts_and_stops_its_own_server(demo_run, tmp_path, monke
 
     monkeypatch.delenv(ENV_URL, raising=False)
     monkeypatch.delenv(ENV_DSN, raising=False)
-    own = tempfile.mkdtemp(prefix="ck-", dir="/tmp")  # the kernel's temporary files, apart
-    monkeypatch.setenv("TMPDIR", own)  # (short: PostgreSQL's socket path must stay short)
-    pattern = f"{own}/cropkit-pg-*"
+    pattern = f"{tempfile.gettempdir()}/cropkit-pg-*"
     before = set(glob.glob(pattern))
     out = tmp_path / "01.ipynb"
     pm.execute_notebook(

@@ -17,21 +17,20 @@ if TYPE_CHECKING:
 __all__ = ["training_inputs"]
 
 
-def training_inputs(
-    config: RunConfig, inputs: Iterable[str], compare: bool = False
-) -> tuple[list[str], list[str]]:
-    """The inputs the models read, and the composites the training needs.
+def training_inputs(config: RunConfig, inputs: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The inputs the models read, and the composites the datasets are made of.
 
     A sensor of ``inputs`` that the run's provider does not offer (Earth Search has no
-    Sentinel-1 or EnMAP) is left out with a note; for a comparison of inputs, whichever
-    of Sentinel-1 and EnMAP the provider offers is added to the composites.
+    Sentinel-1 or EnMAP) is left out with a note. The datasets carry every sensor the
+    provider offers, whatever the models of this run read, so that a later model or
+    study (``cropkit train --inputs s2 s1``, the input comparison) finds its stream.
 
     Returns
     -------
     inputs : list of str
         The offered ``inputs``.
     sensors : list of str
-        The composites to load: ``inputs``, plus the comparison's sensors.
+        The composites to load: every sensor the provider offers.
 
     Warns
     -----
@@ -45,5 +44,4 @@ def training_inputs(
     """
     provider = config.provider
     kept = offered_sensors(provider, inputs, "the models train")
-    extra = [name for name in ("s1", "enmap") if compare and name in provider.collections]
-    return kept, sorted({*kept, *extra})
+    return kept, sorted(s for s in ("s2", "s1", "enmap") if s in provider.collections)
