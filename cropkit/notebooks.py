@@ -60,7 +60,9 @@ class LocalKernelManager(AsyncKernelManager):
             return super()._ip_default()
         from jupyter_core.paths import jupyter_runtime_dir
 
-        return os.path.join(jupyter_runtime_dir(), f"kernel-{uuid.uuid4().hex[:12]}-ipc")
+        runtime = jupyter_runtime_dir()  # cropkit's runs set one of their own
+        os.makedirs(runtime, mode=0o700, exist_ok=True)  # a fresh machine may have none yet
+        return os.path.join(runtime, f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:

@@ -50,29 +50,29 @@ def _processes_mentioning(text: str) -> list[int]:
     return pids
 
 
+def _lab_command(port: int, *options: str) -> list[str]:
+    """``jupyter lab`` on 127.0.0.1:``port`` (no other port), as root if need be."""
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1"]
+    command += [f"--port={port}", "--ServerApp.port_retries=0", *options]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    return command
+
+
 class Lab:
     """A JupyterLab server on 127.0.0.1 with a token, stopped by its own handle."""
 
     def __init__(self, root: Path, runtime: Path) -> None:
         self.port, self.token, self.runtime = _free_port(), secrets.token_hex(16), runtime
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={self.port}",
-            "--ServerApp.port_retries=0",
+        command = _lab_command(
+            self.port,
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={root}",
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ]
-        if os.geteuid() == 0:
-            command.append("--allow-root")
+        )
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
         env.pop("CROPKIT_STAC_API", None)  # the kernel starts its own STAC API, as a student's
         self.log = runtime / "lab.log"
@@ -177,17 +177,7 @@ def test_a_port_already_taken_is_said(lab, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={lab.port}",
-            "--ServerApp.port_retries=0",
-            "--allow-root",
-        ],
+        _lab_command(lab.port),
         capture_output=True,
         text=True,
         timeout=120,
