@@ -58,8 +58,10 @@ def _demo(args: argparse.Namespace) -> None:
     os.environ["CROPKIT_RESOURCES"] = args.resources
     try:
         timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
-    finally:  # a failed run gets its pages too: the failing notebook shows where
-        index = _report_quietly(cfg.run_dir)
+    except NotebookFailedError:  # a failed run gets its pages too: they show where
+        _report_quietly(cfg.run_dir)
+        raise  # (a run refused, another holding the folder, writes nothing there)
+    index = _report_quietly(cfg.run_dir)
     for name, seconds in timings.items():
         print(f"  {name:<28} {seconds:7.1f} s")
     print(f"cropkit: run folder: {cfg.run_dir.resolve()}")
