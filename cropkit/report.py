@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
+from .locks import RunLock
 from .store import replacing
 
 __all__ = ["export_notebook", "write_run_report", "write_batch_report"]
@@ -134,6 +135,8 @@ def write_run_report(run_dir: str | Path) -> Path:
     DataError
         If the folder holds no executed notebook (run the notebooks first, with
         ``cropkit demo`` or ``cropkit rerun``).
+    RunLockedError
+        If another process writes the run folder for more than two minutes.
     """
     run_dir = Path(run_dir)
     executed = sorted((run_dir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -143,13 +146,14 @@ def write_run_report(run_dir: str | Path) -> Path:
             "nothing to report: run them first with `cropkit demo` or `cropkit rerun` "
             "(papermill writes the executed copies there)."
         )
-    pages = {path.stem: export_notebook(path, run_dir / "report") for path in executed}
-    manifest = {}
-    if (run_dir / "manifest.json").is_file():
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-    index = run_dir / "index.html"
-    with replacing(index) as tmp:
-        tmp.write_text(_run_page(run_dir, manifest, pages), encoding="utf-8")
+    with RunLock(run_dir, wait=120):  # pages are products: one writer of the folder at a time
+        pages = {path.stem: export_notebook(path, run_dir / "report") for path in executed}
+        manifest = {}
+        if (run_dir / "manifest.json").is_file():
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+        index = run_dir / "index.html"
+        with replacing(index) as tmp:
+            tmp.write_text(_run_page(run_dir, manifest, pages), encoding="utf-8")
     return index
 
 
