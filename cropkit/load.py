@@ -17,6 +17,11 @@ The EPSG code is always passed to stackstac (pystac >= 1.15 turns ``proj:epsg`` 
 applies the provider's convention itself, the same way for every provider. Items that
 lack a needed asset are skipped with a warning that names them; COGs that cannot be
 read become NaN with a warning instead of failing the whole computation.
+
+A chunk holds every date of one band over one spatial tile (``time_chunks=-1``): what a
+composite reduces, read by one task file after file. One chunk per file and band (stackstac's
+default) makes tens of thousands of tiny tasks for a season, whose scheduling and transfer
+between worker processes cost more than the reading itself.
 """
 
 from __future__ import annotations
@@ -172,7 +177,9 @@ def stacked_items(cube: xr.DataArray, items: Items, warn: bool = True) -> list[p
     return [by_id[i] for i in ids]
 
 
-def _stack(items, assets, grid: SceneGrid, resolution: float, resampling, dtype, fill, chunks):
+def _stack(
+    items, assets, grid: SceneGrid, resolution: float, resampling, dtype, fill, chunks, time_chunks
+):
     items = by_time(items)
     if not any(_reaches(it, grid) for it in items):
         raise DataError(
@@ -191,7 +198,7 @@ def _stack(items, assets, grid: SceneGrid, resolution: float, resampling, dtype,
         fill_value=fill,
         rescale=False,
         xy_coords="center",
-        chunksize=(1, 1, chunks, chunks),
+        chunksize=(time_chunks, 1, chunks, chunks),
         errors_as_nodata=READ_ERRORS_AS_NODATA,
         properties=False,
         band_coords=False,
@@ -222,6 +229,7 @@ def load_s2(
     bands: Sequence[str] = S2_BAND_NAMES,
     chunks: int = 512,
     check_readable: bool = False,
+    time_chunks: int = -1,
 ) -> xr.DataArray:
     """Sentinel-2 L2A surface reflectance on the 10 m grid.
 
@@ -239,6 +247,10 @@ def load_s2(
         Spatial chunk size (pixels).
     check_readable : bool
         Skip (and count) items whose COGs cannot be opened; see :func:`usable_items`.
+    time_chunks : int
+        Dates per chunk; -1 (the default) puts every date of a tile and band in one
+        chunk, as a composite reads them (one task reads them one after another:
+        few, large tasks instead of one per file).
 
     Returns
     -------
@@ -248,7 +260,17 @@ def load_s2(
     """
     keys = [provider.asset_key("s2", b) for b in bands]
     items = usable_items(items, keys, check_readable)
-    cube = _stack(items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks)
+    cube = _stack(
+        items,
+        keys,
+        grid,
+        10,
+        Resampling.bilinear,
+        "float32",
+        np.float32(np.nan),
+        chunks,
+        time_chunks,
+    )
     items = stacked_items(cube, items)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)
@@ -263,7 +285,9 @@ def load_s2(
     return cube
 
 
-def load_scl(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_scl(
+    items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512, time_chunks: int = -1
+) -> xr.DataArray:
     """Sentinel-2 Scene Classification Layer on the 10 m grid (nearest neighbour).
 
     Returns
@@ -273,13 +297,17 @@ def load_scl(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 51
     """
     key = provider.asset_key("s2", "SCL")
     items = usable_items(items, [key])
-    cube = _stack(items, [key], grid, 10, Resampling.nearest, "uint8", np.uint8(0), chunks)
+    cube = _stack(
+        items, [key], grid, 10, Resampling.nearest, "uint8", np.uint8(0), chunks, time_chunks
+    )
     cube = _tidy(cube, ["SCL"], "scl").isel(band=0, drop=True)
     cube.attrs.update(long_name="scene classification", crs=f"EPSG:{grid.epsg}")
     return cube
 
 
-def load_truth(items: Items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_truth(
+    items: Items, grid: SceneGrid, chunks: int = 512, time_chunks: int = -1
+) -> xr.DataArray:
     """The demo's true sky condition (asset ``cloud_truth``), dims ``(time, y, x)``.
 
     Codes as :data:`cropkit.demo.clouds.TRUTH_CODES`; 255 where there is no data. Only
@@ -287,14 +315,24 @@ def load_truth(items: Items, grid: SceneGrid, chunks: int = 512) -> xr.DataArray
     """
     items = usable_items(items, ["cloud_truth"])
     cube = _stack(
-        items, ["cloud_truth"], grid, 10, Resampling.nearest, "uint8", np.uint8(255), chunks
+        items,
+        ["cloud_truth"],
+        grid,
+        10,
+        Resampling.nearest,
+        "uint8",
+        np.uint8(255),
+        chunks,
+        time_chunks,
     )
     cube = _tidy(cube, ["truth"], "truth").isel(band=0, drop=True)
     cube.attrs.update(long_name="true sky condition (simulation)", crs=f"EPSG:{grid.epsg}")
     return cube
 
 
-def load_s1(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512) -> xr.DataArray:
+def load_s1(
+    items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512, time_chunks: int = -1
+) -> xr.DataArray:
     """Sentinel-1 RTC backscatter in dB on the 10 m grid.
 
     Returns
@@ -306,7 +344,15 @@ def load_s1(items: Items, provider: Provider, grid: SceneGrid, chunks: int = 512
     keys = [provider.asset_key("s1", b) for b in ("VV", "VH")]
     items = usable_items(items, keys)
     linear = _stack(
-        items, keys, grid, 10, Resampling.bilinear, "float32", np.float32(np.nan), chunks
+        items,
+        keys,
+        grid,
+        10,
+        Resampling.bilinear,
+        "float32",
+        np.float32(np.nan),
+        chunks,
+        time_chunks,
     )
     linear = linear.where(linear > 0)
     cube = _tidy(10 * np.log10(linear), ["VV", "VH"], "backscatter")

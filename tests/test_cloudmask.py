@@ -91,3 +91,24 @@ def test_score_mask_against_truth():
     assert s["recall"] == pytest.approx(3 / 4)
     assert s["leak"] == pytest.approx(1 / 4)
     assert s["pixels"] == 6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_score_mask_agrees_with_scikit_learn(seed):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    truth = rng.choice([0, 1, 2, 3, 4, 5, 6, 255], size=(3, 40, 50)).astype("uint8")
+    clear = rng.random((3, 40, 50)) < 0.6
+    scored = truth.ravel() != 255
+    actual = (truth.ravel()[scored] >= 1) & (truth.ravel()[scored] <= 5)
+    expected = precision_recall_fscore_support(
+        actual, ~clear.ravel()[scored], average="binary", zero_division=0
+    )
+    s = score_mask(clear, truth)
+    assert (s["precision"], s["recall"], s["f1"]) == pytest.approx(expected[:3], abs=1e-12)
+
+
+def test_score_mask_with_nothing_flagged_scores_zero_not_nan():
+    s = score_mask(np.ones((1, 2, 2), bool), np.array([[[1, 0], [0, 255]]], "uint8"))
+    assert (s["precision"], s["recall"], s["f1"], s["leak"]) == (0.0, 0.0, 0.0, 1.0)

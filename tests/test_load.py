@@ -124,3 +124,27 @@ def test_a_cog_cut_short_with_its_header_intact_is_skipped_and_counted(
     with pytest.warns(SkippedItemsWarning, match=f"Skipped 1 of 3 items .*: {item.id}"):
         kept = usable_items(broken, ["red", "nir"], check_readable=True)
     assert [it.id for it in kept] == [broken[0].id, broken[2].id]
+
+
+def test_chunks_of_every_date_read_the_same_values_as_one_chunk_per_file(source, s2_items):
+    items = s2_items[:6]
+    whole = load_s2(items, source.provider, GRID, chunks=64)
+    per_file = load_s2(items, source.provider, GRID, chunks=64, time_chunks=1)
+    assert whole.data.chunks[0] == (6,) and per_file.data.chunks[0] == (1,) * 6
+    np.testing.assert_array_equal(whole.values, per_file.values)
+    np.testing.assert_array_equal(
+        load_scl(items, source.provider, GRID).values,
+        load_scl(items, source.provider, GRID, time_chunks=1).values,
+    )
+
+
+def test_one_date_of_a_masked_cube_is_read_from_its_own_files(source, s2_items):
+    from cropkit.stages.masking import masked_s2
+
+    s2 = masked_s2(source, s2_items[:5], GRID, buffer_px=1)
+    when = s2.reflectance["time"].values[3] + np.timedelta64(2, "h")  # the nearest one
+    one = s2.on_date(when)
+    assert one.reflectance.sizes["time"] == 1 and one.items[0].id == s2.items[3].id
+    np.testing.assert_array_equal(one.reflectance.values[0], s2.reflectance.values[3])
+    np.testing.assert_array_equal(one.clear.values[0], s2.clear.values[3])
+    assert one.clear.attrs == s2.clear.attrs == {"keep": [4, 5, 6, 7], "buffer_px": 1}

@@ -74,13 +74,14 @@ def scene_and_mask(s2, when, axes=None):
 
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
-    scene = s2.reflectance.sel(time=when, method="nearest")
+    s2 = s2.on_date(when)  # its own files, not the season's chunks
+    scene = s2.reflectance.isel(time=0)
     day = str(scene["time"].values)[:10]
     axes[0].imshow(rgb(scene.compute()))
     axes[0].set_title(f"{day}: true colour")
     cmap = ListedColormap(list(SCL_COLORS.values()))
     axes[1].imshow(
-        s2.scl.sel(time=when, method="nearest"),
+        s2.scl.isel(time=0),
         cmap=cmap,
         vmin=-0.5,
         vmax=11.5,
@@ -88,7 +89,7 @@ def scene_and_mask(s2, when, axes=None):
     )
     axes[1].set_title("scene classification (SCL)")
     axes[2].imshow(
-        s2.clear.sel(time=when, method="nearest"),
+        s2.clear.isel(time=0),
         cmap="gray",
         vmin=0,
         vmax=1,

@@ -3,14 +3,15 @@
 Run by uvicorn in a child process (``uvicorn cropkit.server.asgi:create_app --factory``).
 The STAC API reads its database settings from the ``PG*`` environment variables; the
 folder named by ``CROPKIT_FILES_DIR`` is served under ``/files`` with HTTP Range
-support, which GDAL needs to read COGs over HTTP.
+support, which GDAL needs to read COGs over HTTP, and without the API's response
+compression: object stores send COG byte ranges as they are, and brotli over already
+deflated tiles only costs the server time on every range request.
 """
 
 from __future__ import annotations
 
 import os
 
-from fastapi import FastAPI
 from stac_fastapi.pgstac.app import create_app as create_stac_app
 from starlette.staticfiles import StaticFiles
 
@@ -19,10 +20,24 @@ __all__ = ["create_app", "FILES_PREFIX"]
 FILES_PREFIX = "/files"
 
 
-def create_app() -> FastAPI:
-    """Build the STAC API app with the demo files mounted under ``/files``."""
-    app = create_stac_app()
+def create_app():
+    """The STAC API, with the demo files under ``/files`` when ``CROPKIT_FILES_DIR`` is set.
+
+    Requests under ``/files`` go straight to the file server, past the API's middleware
+    (brotli compression, CORS); the rest, lifespan included, to the API.
+    """
+    api = create_stac_app()
     files = os.environ.get("CROPKIT_FILES_DIR")
-    if files:
-        app.mount(FILES_PREFIX, StaticFiles(directory=files), name="files")
+    if not files:
+        return api
+    static = StaticFiles(directory=files)
+
+    async def app(scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith(FILES_PREFIX + "/"):
+            root = scope.get("root_path", "") + FILES_PREFIX
+            await static({**scope, "root_path": root}, receive, send)
+        else:
+            await api(scope, receive, send)
+
     return app

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dask
+import numpy as np
 import pandas as pd
 import pystac
 import xarray as xr
 
 from .. import cloudmask, load
+from ..providers import Provider
 from ..regions import SceneGrid
 from ..run import RunFolder
 from ..stac import StacSource
@@ -61,6 +63,8 @@ class MaskedS2:
         The items, in time order.
     grid : cropkit.regions.SceneGrid, optional
         The study area's grid.
+    provider : cropkit.providers.Provider, optional
+        The items' provider (asset names and reflectance convention).
     """
 
     reflectance: xr.DataArray
@@ -68,11 +72,46 @@ class MaskedS2:
     clear: xr.DataArray
     items: pystac.ItemCollection
     grid: SceneGrid | None = None
+    provider: Provider | None = None
 
     @property
     def masked(self) -> xr.DataArray:
         """Reflectance with cloudy observations set to NaN."""
         return cloudmask.apply_mask(self.reflectance, self.clear)
+
+    def on_date(self, when) -> MaskedS2:
+        """The acquisition nearest ``when`` alone, read from its own files.
+
+        A chunk of the season's cube holds every date of a tile, so selecting one date
+        from it reads them all; this reads that date's files only (with the same SCL
+        classes and buffer).
+
+        Returns
+        -------
+        MaskedS2
+            With one date: ``reflectance`` ``(time: 1, band, y, x)``, ``scl`` and
+            ``clear`` ``(time: 1, y, x)``.
+        """
+        times = self.reflectance.get_index("time")
+        index = int(np.abs(times - pd.Timestamp(when)).argmin())
+        if self.grid is None or self.provider is None:
+            pick = {"time": [index]}
+            return MaskedS2(
+                self.reflectance.isel(pick),
+                self.scl.isel(pick),
+                self.clear.isel(pick),
+                pystac.ItemCollection([list(self.items)[index]]),
+                self.grid,
+                self.provider,
+            )
+        keep, buffer_px = self.clear.attrs["keep"], self.clear.attrs["buffer_px"]
+        item = [list(self.items)[index]]
+        reflectance = load.load_s2(item, self.provider, self.grid)
+        scl = load.load_scl(item, self.provider, self.grid)
+        clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
+        return MaskedS2(
+            reflectance, scl, clear, pystac.ItemCollection(item), self.grid, self.provider
+        )
 
 
 def masked_s2(
@@ -105,7 +144,7 @@ def masked_s2(
     if check_offsets:
         load.check_reflectance(reflectance, scl)
     clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
-    return MaskedS2(reflectance, scl, clear, items, grid)
+    return MaskedS2(reflectance, scl, clear, items, grid, source.provider)
 
 
 def run_masked_s2(
