@@ -55,6 +55,7 @@ bench: system env
 	$(PY) benchmarks/bench_demo.py
 	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_composite.py
+	$(PY) benchmarks/bench_pipeline.py --report test-artifacts/pipeline-report.html
 
 lint: env
 	$(VENV)/bin/ruff check cropkit tests benchmarks notebooks

@@ -90,10 +90,14 @@ def test_cogs_are_read_over_http_with_ranges(stac_server, tiny_demo):
     head = requests.get(href, headers={"Range": "bytes=0-15"}, timeout=10)
     assert head.status_code == 206 and len(head.content) == 16
     # byte ranges go out as stored, as object stores send them: not brotli'd by the API
+    counters = stac_server.url + "/_cropkit/files-served"
+    before = requests.get(counters, timeout=10).json()
     ranged = requests.get(
         href, headers={"Range": "bytes=100-4195", "Accept-Encoding": "br, gzip"}, timeout=10
     )
     assert ranged.status_code == 206 and "content-encoding" not in ranged.headers
+    after = requests.get(counters, timeout=10).json()
+    assert (after["requests"] - before["requests"], after["bytes"] - before["bytes"]) == (1, 4096)
     local = tiny_demo.root / "sentinel-2-c1-l2a" / item["id"] / "B08.tif"
     assert ranged.content == local.read_bytes()[100:4196]
     api = requests.get(stac_server.url + "/collections", headers={"Accept-Encoding": "br"})
