@@ -178,8 +178,21 @@ def stacked_items(cube: xr.DataArray, items: Items, warn: bool = True) -> list[p
 
 
 def _stack(
-    items, assets, grid: SceneGrid, resolution: float, resampling, dtype, fill, chunks, time_chunks
+    items,
+    assets,
+    grid: SceneGrid,
+    chunks: int,
+    time_chunks: int,
+    resampling=Resampling.bilinear,
+    dtype="float32",
+    fill=None,
+    resolution: float = 10,
 ):
+    """The lazy stackstac cube ``(time, band, y, x)`` of ``assets`` on ``grid``, unscaled.
+
+    Chunks of ``time_chunks`` dates (-1: all), one band, ``chunks`` pixels square; NaN
+    (or ``fill``) where there is no data.
+    """
     items = by_time(items)
     if not any(_reaches(it, grid) for it in items):
         raise DataError(
@@ -195,7 +208,7 @@ def _stack(
         bounds=grid.bounds,
         resampling=resampling,
         dtype=dtype,
-        fill_value=fill,
+        fill_value=np.float32(np.nan) if fill is None else fill,
         rescale=False,
         xy_coords="center",
         chunksize=(time_chunks, 1, chunks, chunks),
@@ -260,17 +273,7 @@ def load_s2(
     """
     keys = [provider.asset_key("s2", b) for b in bands]
     items = usable_items(items, keys, check_readable)
-    cube = _stack(
-        items,
-        keys,
-        grid,
-        10,
-        Resampling.bilinear,
-        "float32",
-        np.float32(np.nan),
-        chunks,
-        time_chunks,
-    )
+    cube = _stack(items, keys, grid, chunks, time_chunks)
     items = stacked_items(cube, items)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)
@@ -297,9 +300,8 @@ def load_scl(
     """
     key = provider.asset_key("s2", "SCL")
     items = usable_items(items, [key])
-    cube = _stack(
-        items, [key], grid, 10, Resampling.nearest, "uint8", np.uint8(0), chunks, time_chunks
-    )
+    nearest = {"resampling": Resampling.nearest, "dtype": "uint8", "fill": np.uint8(0)}
+    cube = _stack(items, [key], grid, chunks, time_chunks, **nearest)
     cube = _tidy(cube, ["SCL"], "scl").isel(band=0, drop=True)
     cube.attrs.update(long_name="scene classification", crs=f"EPSG:{grid.epsg}")
     return cube
@@ -314,17 +316,8 @@ def load_truth(
     simulated items have this asset.
     """
     items = usable_items(items, ["cloud_truth"])
-    cube = _stack(
-        items,
-        ["cloud_truth"],
-        grid,
-        10,
-        Resampling.nearest,
-        "uint8",
-        np.uint8(255),
-        chunks,
-        time_chunks,
-    )
+    nearest = {"resampling": Resampling.nearest, "dtype": "uint8", "fill": np.uint8(255)}
+    cube = _stack(items, ["cloud_truth"], grid, chunks, time_chunks, **nearest)
     cube = _tidy(cube, ["truth"], "truth").isel(band=0, drop=True)
     cube.attrs.update(long_name="true sky condition (simulation)", crs=f"EPSG:{grid.epsg}")
     return cube
@@ -343,17 +336,7 @@ def load_s1(
     """
     keys = [provider.asset_key("s1", b) for b in ("VV", "VH")]
     items = usable_items(items, keys)
-    linear = _stack(
-        items,
-        keys,
-        grid,
-        10,
-        Resampling.bilinear,
-        "float32",
-        np.float32(np.nan),
-        chunks,
-        time_chunks,
-    )
+    linear = _stack(items, keys, grid, chunks, time_chunks)
     linear = linear.where(linear > 0)
     cube = _tidy(10 * np.log10(linear), ["VV", "VH"], "backscatter")
     cube.attrs.update(units="dB", long_name="gamma0 backscatter", crs=f"EPSG:{grid.epsg}")
