@@ -306,19 +306,27 @@ def execute_run(
 def check_overrides(paths: list[Path], overrides: dict[str, dict] | None) -> None:
     """Refuse an override that names a parameter its notebook does not have.
 
+    A grouped parameter (notebook 04's ``training`` and ``studies``) is checked whole: a
+    setting it does not have, or a wrong value of one, is named too.
+
     Raises
     ------
     ConfigError
         Naming the parameter and listing the notebook's parameters (papermill itself
         would only warn and go on without it).
     """
+    from .parameters import GROUPS, rules
+
     for path in paths:
-        unknown = sorted(set(_overrides_for(path, overrides)) - set(parameter_names(path)))
+        given = _overrides_for(path, overrides)
+        unknown = sorted(set(given) - set(parameter_names(path)))
         if unknown:
             raise ConfigError(
                 f"{path.stem} has no parameter {', '.join(map(repr, unknown))}; its parameters "
                 f"are: {', '.join(parameter_names(path))}."
             )
+        for name in set(given) & set(GROUPS):  # a grouped one: its settings too
+            rules(path.stem)[name](name, given[name])
 
 
 def execution_key(notebook: str | Path, parameters: dict, manifest: dict) -> str:

@@ -20,12 +20,28 @@ import datetime as dt
 import math
 import numbers
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import RunConfig
 from .errors import ConfigError
 from .providers import SENSOR_NAMES
 
-__all__ = ["check", "rules", "COMMON", "NOTEBOOK_RULES"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "check",
+    "rules",
+    "settings",
+    "settings_frame",
+    "with_defaults",
+    "Setting",
+    "COMMON",
+    "NOTEBOOK_RULES",
+    "STUDIES",
+    "TRAINING",
+]
 
 Rule = Callable[[str, object], None]
 
@@ -185,6 +201,113 @@ _SENSORS = ("s2", "s1", "enmap")
 _PARCELS = {"parcels_path": text, "code_column": word, "crop_codes": word}
 _SCHEDULER = {"scheduler": text}
 
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of a grouped parameter: its default, its rule and what it does."""
+
+    default: object
+    rule: Rule
+    doc: str
+
+
+#: Notebook 04's ``training`` parameter: how labels and datasets are made, how long models train.
+TRAINING: dict[str, Setting] = {
+    "buffer_m": Setting(
+        10.0, number(0, 500), "shrink parcels by this many metres (drops mixed borders)"
+    ),
+    "min_area_m2": Setting(2000.0, number(0), "drop parcels smaller than this after the buffer"),
+    "val_fraction": Setting(0.2, fraction, "share of the training zones kept for early stopping"),
+    "patch_size": Setting(32, integer(16), "side of the patches of spatial models (pixels)"),
+    "max_train_pixels": Setting(20000, integer(0), "XGBoost's class-balanced subsample (0: all)"),
+    "epochs": Setting(
+        20, integer(1, 10_000), "deep models: most epochs (early stopping ends sooner)"
+    ),
+    "train_minutes": Setting(
+        2.0, number(0, open_low=True), "deep models: training budget of each, in minutes"
+    ),
+}
+
+#: Notebook 04's ``studies`` parameter: the studies after training, and their model.
+STUDIES: dict[str, Setting] = {
+    "study_model": Setting(
+        "xgboost", choice(_model_names), "model of the studies (leakage and CV: pixel models only)"
+    ),
+    "leakage_report": Setting(True, boolean, "also score a random pixel split (the leak)"),
+    "folds": Setting(0, integer(0, 20, exclude=(1,)), "spatial cross-validation folds (0: none)"),
+    "block_px": Setting(64, integer(8), "side of the cross-validation blocks (pixels)"),
+    "compare_inputs": Setting(
+        False, boolean, "also train with Sentinel-1 and EnMAP and compare (1 min)"
+    ),
+    "cloud_study": Setting(
+        False, boolean, "also train under cloudy seasons, with and without radar (2 min)"
+    ),
+}
+
+
+def settings(table: dict[str, Setting]) -> Rule:
+    """A dict of some of ``table``'s keys (the others keep their defaults), each checked."""
+
+    def rule(name, value):
+        if not isinstance(value, Mapping):
+            key, setting = next(iter(table.items()))
+            raise ConfigError(
+                f"{name} must be a dict of the settings it changes, such as "
+                f"{{{key!r}: {setting.default!r}}}, not {value!r}; its settings are {list(table)}."
+            )
+        unknown = sorted(set(value) - set(table))
+        if unknown:
+            raise ConfigError(
+                f"{name} has no setting {', '.join(map(repr, unknown))}; its settings are "
+                f"{list(table)}."
+            )
+        for key, given in value.items():
+            table[key].rule(f"{name}[{key!r}]", given)
+
+    rule.table = table  # type: ignore[attr-defined]
+    return rule
+
+
+def with_defaults(table: dict[str, Setting], given: Mapping[str, object]) -> dict[str, object]:
+    """Every key of ``table``: the value ``given`` sets, else its default.
+
+    Examples
+    --------
+    >>> with_defaults(STUDIES, {"folds": 4})["folds"], with_defaults(STUDIES, {})["folds"]
+    (4, 0)
+    """
+    return {key: given.get(key, setting.default) for key, setting in table.items()}
+
+
+#: Grouped parameters by name.
+GROUPS = {"training": TRAINING, "studies": STUDIES}
+
+
+def settings_frame(groups: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
+    """Every setting of grouped parameters: its value, its default and what it does.
+
+    Parameters
+    ----------
+    groups : mapping
+        Parameter name (``"training"``, ``"studies"``) -> its settings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (parameter, setting), with columns ``value``, ``default`` (values
+        shown as text) and ``what``.
+    """
+    import pandas as pd
+
+    rows = []
+    for group, given in groups.items():
+        for key, setting in GROUPS[group].items():
+            value = given.get(key, setting.default)
+            rows.append((group, key, repr(value), repr(setting.default), setting.doc))
+    frame = pd.DataFrame(rows, columns=["parameter", "setting", "value", "default", "what"])
+    return frame.set_index(["parameter", "setting"])
+
+
 #: Parameter -> rule, per notebook (beyond :data:`COMMON`).
 NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
     "01_stac_discovery": {},
@@ -203,22 +326,11 @@ NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
     },
     "04_model_training": {
         **_PARCELS,
-        "buffer_m": number(0, 500),
-        "min_area_m2": number(0),
-        "test_zones": listing(what="zone ids"),
-        "val_fraction": fraction,
-        "folds": integer(0, 20, exclude=(1,)),
-        "block_px": integer(8),
-        "patch_size": integer(16),
         "models": listing(_model_names, single=True, what="model names"),
-        "study_model": choice(_model_names),
         "inputs": listing(_SENSORS, what="sensors"),
-        "compare_inputs": boolean,
-        "leakage_report": boolean,
-        "cloud_study": boolean,
-        "max_train_pixels": integer(0),
-        "epochs": integer(1, 10_000),
-        "train_minutes": number(0, open_low=True),
+        "test_zones": listing(what="zone ids"),
+        "training": settings(TRAINING),
+        "studies": settings(STUDIES),
     },
     "05_attention_visualization": {
         "models": listing(every="all", single=True, what="model names"),
@@ -309,10 +421,11 @@ def _check_with_config(table: dict, namespace: Mapping, config: RunConfig) -> No
             raise ConfigError(
                 f"inputs has no sensor {unknown}; the sensors are {list(SENSOR_NAMES)}."
             )
-    if "patch_size" in table:
-        size, side = namespace["patch_size"], min(config.grid.shape)
+    if "training" in table:
+        size = with_defaults(TRAINING, namespace["training"])["patch_size"]
+        side = min(config.grid.shape)
         if size % 16 or size > side:
             raise ConfigError(
-                f"patch_size must be a multiple of 16 (the U-Nets halve a patch four times) "
-                f"and at most the area's side of {side} px, not {size!r}."
+                "training['patch_size'] must be a multiple of 16 (the U-Nets halve a patch four "
+                f"times) and at most the area's side of {side} px, not {size!r}."
             )

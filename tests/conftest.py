@@ -288,12 +288,7 @@ def demo_run(tmp_path_factory):
     )
     # every notebook, in order, against one local STAC API; 04 with a small training budget
     fast = {
-        "04": {
-            "max_train_pixels": 4000,
-            "epochs": 1,
-            "train_minutes": 0.25,
-            "cloud_study": False,  # tested in test_robustness; a minute here
-        },
+        "04": {"training": {"max_train_pixels": 4000, "epochs": 1, "train_minutes": 0.25}},
         "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
         "06": {"n_boot": 100},
     }

@@ -26,11 +26,8 @@ pytestmark = [pytest.mark.notebook, pytest.mark.server]
 #: Notebook 04 with one quick model and no studies.
 FAST = {
     "models": ["xgboost"],
-    "folds": 0,
-    "leakage_report": False,
-    "compare_inputs": False,
-    "cloud_study": False,
-    "max_train_pixels": 2000,
+    "studies": {"leakage_report": False},
+    "training": {"max_train_pixels": 2000},
 }
 
 RUN_04 = """

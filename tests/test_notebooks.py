@@ -97,8 +97,10 @@ def test_a_misspelt_override_is_named_before_anything_runs(tmp_path):
     with pytest.raises(
         ConfigError, match=r"04_model_training has no parameter 'epoch'; its parameters are: region"
     ) as err:
-        run_notebooks(cfg, ["03", "04"], overrides={"04": {"epoch": 3, "folds": 0}})
-    assert "train_minutes" in str(err.value)
+        run_notebooks(cfg, ["03", "04"], overrides={"04": {"epoch": 3, "studies": {"folds": 0}}})
+    assert "training" in str(err.value)
+    with pytest.raises(ConfigError, match=r"training has no setting 'epoch'; its settings are"):
+        run_notebooks(cfg, ["04"], overrides={"04": {"training": {"epoch": 3}}})
     assert not cfg.run_dir.exists()  # nothing ran, nothing was written
 
 
@@ -192,7 +194,8 @@ def test_04_trains_scores_and_saves_every_model(demo_run):
     run_dir = cfg.run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
     entry = manifest["notebooks"]["04_model_training"]
-    assert entry["parameters"]["max_train_pixels"] == 4000
+    assert entry["parameters"]["training"]["max_train_pixels"] == 4000
+    assert entry["parameters"]["studies"]["leakage_report"] is True  # the defaults, recorded
     assert entry["parameters"]["test_zones"] == ["z2"]
     assert entry["parameters"]["models"] == ["xgboost", "ltae"]
     products = ("metrics", "pixels", "patches")
@@ -278,7 +281,7 @@ def test_a_notebook_records_its_parameters_as_the_run_used_them():
     from cropkit.notebooks import notebook_parameters, parameter_names
 
     names = parameter_names("04")
-    assert names[:3] == ["region", "year", "season"] and "train_minutes" in names
+    assert names[:3] == ["region", "year", "season"] and names[-2:] == ["training", "studies"]
     namespace = {**{n: 0 for n in names}, "models": ["xgboost"], "cfg": object(), "ck": None}
     recorded = notebook_parameters("04_model_training", namespace)
     assert set(recorded) == set(names) and recorded["models"] == ["xgboost"]

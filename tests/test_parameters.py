@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 
 from cropkit.errors import ConfigError, CropkitError
 from cropkit.notebooks import notebook_paths, parameter_names
-from cropkit.parameters import COMMON, NOTEBOOK_RULES, check
+from cropkit.parameters import (
+    COMMON,
+    GROUPS,
+    NOTEBOOK_RULES,
+    STUDIES,
+    TRAINING,
+    check,
+    settings_frame,
+    with_defaults,
+)
 
 NOTEBOOKS = [p.stem for p in notebook_paths()]
 
@@ -23,6 +32,12 @@ def defaults(notebook: str) -> dict:
     )
     tree = ast.parse("".join(cell["source"]))
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+
+
+def setting(notebook: str, name: str, value) -> dict:
+    """The notebook's defaults with ``name`` set (``"training.epochs"``: one key of a group)."""
+    group, _, key = name.rpartition(".")
+    return {**defaults(notebook), **({group: {key: value}} if group else {name: value})}
 
 
 def test_every_notebook_parameter_has_a_rule():
@@ -46,15 +61,30 @@ def test_the_notebook_defaults_pass(notebook):
             ["xgboost", "nope"],
             r"models must be a list of model names among .* \('nope' unknown\)",
         ),
-        ("04_model_training", "patch_size", 0, "patch_size must be a whole number >= 16"),
-        ("04_model_training", "patch_size", 40, "a multiple of 16"),
-        ("04_model_training", "patch_size", 1024, "at most the area's side of 256 px"),
-        ("04_model_training", "folds", 1, "folds must be a whole number from 0 to 20 other than 1"),
+        (
+            "04_model_training",
+            "training.patch_size",
+            0,
+            r"\['patch_size'\] must be a whole number >= 16",
+        ),
+        ("04_model_training", "training.patch_size", 40, "a multiple of 16"),
+        ("04_model_training", "training.patch_size", 1024, "at most the area's side of 256 px"),
+        (
+            "04_model_training",
+            "studies.folds",
+            1,
+            r"studies\['folds'\] must be a whole number from 0 to 20 other than 1",
+        ),
         ("04_model_training", "test_zones", ["z9"], r"test_zones must name some but not all"),
         ("04_model_training", "test_zones", ["z1", "z2"], r"of this area's zones \['z1', 'z2'\]"),
         ("04_model_training", "inputs", ["s1"], "inputs must include 's2'"),
-        ("04_model_training", "val_fraction", 1.0, r"val_fraction must be a share in \[0, 1\)"),
-        ("04_model_training", "train_minutes", 0, r"train_minutes must be a number > 0"),
+        ("04_model_training", "training.val_fraction", 1.0, r"a share in \[0, 1\)"),
+        (
+            "04_model_training",
+            "training.train_minutes",
+            0,
+            r"\['train_minutes'\] must be a number > 0",
+        ),
         ("02_cloud_masking", "keep_classes", [4, 12], "SCL classes"),
         ("02_cloud_masking", "example_date", "2023-13-01", "date YYYY-MM-DD"),
         ("03_composites", "period", "week", "period must be one of"),
@@ -66,13 +96,38 @@ def test_the_notebook_defaults_pass(notebook):
 )
 def test_wrong_values_are_named_with_what_they_take(notebook, name, value, message):
     with pytest.raises(ConfigError, match=message):
-        check(notebook, {**defaults(notebook), name: value})
+        check(notebook, setting(notebook, name, value))
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"epoch": 3}, r"training has no setting 'epoch'; its settings are \['buffer_m', "),
+        ([3], r"training must be a dict of the settings it changes, such as \{'buffer_m': 10.0\}"),
+        ({"epochs": 2.5}, r"training\['epochs'\] must be a whole number from 1 to 10000, not 2.5"),
+    ],
+)
+def test_a_grouped_parameter_names_the_setting_that_is_wrong(value, message):
+    with pytest.raises(ConfigError, match=message):
+        check("04_model_training", {**defaults("04_model_training"), "training": value})
+
+
+def test_grouped_settings_change_only_the_keys_they_name():
+    training = with_defaults(TRAINING, {"epochs": 3})
+    assert training["epochs"] == 3 and training["train_minutes"] == 2.0
+    assert list(training) == list(TRAINING)
+    assert with_defaults(STUDIES, {}) == {key: s.default for key, s in STUDIES.items()}
+    table = settings_frame({"training": training, "studies": {"folds": 4}})
+    assert table.loc[("training", "epochs")].tolist()[:2] == ["3", "20"]
+    assert table.loc[("studies", "folds"), "value"] == "4"
+    assert table.loc[("studies", "cloud_study"), "value"] == "False"
+    assert len(table) == len(TRAINING) + len(STUDIES)
 
 
 def test_a_missing_parameter_is_named():
     namespace = defaults("04_model_training")
-    del namespace["epochs"]
-    with pytest.raises(ConfigError, match=r"\['epochs'\] of 04_model_training are not set"):
+    del namespace["studies"]
+    with pytest.raises(ConfigError, match=r"\['studies'\] of 04_model_training are not set"):
         check("04_model_training", namespace)
 
 
@@ -86,20 +141,23 @@ wrong = st.one_of(
     st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
     st.tuples(st.floats(), st.floats()),
 )
-cases = st.sampled_from([(nb, name) for nb in NOTEBOOKS for name in (*COMMON, *NOTEBOOK_RULES[nb])])
+cases = st.sampled_from(
+    [(nb, name) for nb in NOTEBOOKS for name in (*COMMON, *NOTEBOOK_RULES[nb])]
+    + [("04_model_training", f"{group}.{key}") for group in GROUPS for key in GROUPS[group]]
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases, value=wrong)
 def test_any_wrong_value_is_a_cropkit_error_never_another(case, value):
     notebook, name = case
-    namespace = {**defaults(notebook), name: value}
     try:
-        check(notebook, namespace)
+        check(notebook, setting(notebook, name, value))
     except CropkitError:
         return
     # accepted: then it was a value the notebook can run with (same type as the default)
-    default = defaults(notebook)[name]
+    group, _, key = name.rpartition(".")
+    default = GROUPS[group][key].default if group else defaults(notebook)[name]
     if isinstance(default, bool):
         assert isinstance(value, bool)
     elif isinstance(default, (int, float)):
@@ -107,3 +165,5 @@ def test_any_wrong_value_is_a_cropkit_error_never_another(case, value):
         assert math.isfinite(value)
     elif isinstance(default, list):
         assert isinstance(value, (list, tuple)) or isinstance(value, str)
+    elif isinstance(default, dict):
+        assert isinstance(value, dict) and not value  # no key of these is a grouped setting
