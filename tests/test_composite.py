@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,3 +169,40 @@ def test_a_season_across_new_year_composites_like_numpy():
     # December 2022 and January 2023 are both there, in order
     assert ds["count"].sel(period="2022-12-01").sum() > 0
     assert ds["count"].sel(period="2023-01-01").sum() > 0
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("scheduler, time_chunks", [("threads", -1), ("synchronous", 1)])
+def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time_chunks):
+    """The demo's masked Sentinel-2, read over HTTP from the local STAC API: cropkit's
+    monthly medians equal numpy's on the same pixels, whatever the chunks and scheduler."""
+    import dask
+
+    from cropkit.cloudmask import clear_mask
+    from cropkit.load import load_s2, load_scl
+    from cropkit.providers import PROVIDERS
+    from cropkit.regions import get_region
+    from cropkit.stac import StacSource, open_api
+
+    grid = get_region("chartres").grid(64, (2, 1))
+    source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))
+    items = source.search("s2", grid.lonlat_bounds(), 2023, max_cloud=100)[::4]  # every month
+    refl = load_s2(items, source.provider, grid, chunks=64, time_chunks=time_chunks)
+    clear = clear_mask(load_scl(items, source.provider, grid, chunks=64, time_chunks=time_chunks))
+    masked = refl.where(clear)
+    with dask.config.set(scheduler=scheduler):
+        ds, masked = dask.compute(period_median(masked, "month", 2023), masked)
+    values = masked.values
+    times = pd.DatetimeIndex(masked["time"].values)
+    complete = np.isfinite(values).all(axis=1, keepdims=True)
+    values = np.where(complete, values, np.nan)
+    assert 0.2 < complete.mean() < 0.8  # clouds and gaps: not an empty or a clear season
+    for m in range(12):
+        sel = values[times.month == m + 1]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: a gap
+            ref = np.nanmedian(sel, axis=0)
+        np.testing.assert_array_equal(ds["median"].values[m], ref.astype(np.float32))
+        np.testing.assert_array_equal(
+            ds["count"].values[m], complete[times.month == m + 1].sum(0)[0]
+        )
