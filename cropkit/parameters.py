@@ -38,6 +38,7 @@ __all__ = [
     "with_defaults",
     "Setting",
     "COMMON",
+    "GROUPS",
     "NOTEBOOK_RULES",
     "STUDIES",
     "TRAINING",
@@ -264,7 +265,6 @@ def settings(table: dict[str, Setting]) -> Rule:
         for key, given in value.items():
             table[key].rule(f"{name}[{key!r}]", given)
 
-    rule.table = table  # type: ignore[attr-defined]
     return rule
 
 
@@ -299,6 +299,9 @@ def settings_frame(groups: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
     """
     import pandas as pd
 
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        raise ConfigError(f"No grouped parameter {unknown}; they are {list(GROUPS)}.")
     rows = []
     for group, given in groups.items():
         for key, setting in GROUPS[group].items():

@@ -122,6 +122,8 @@ def test_grouped_settings_change_only_the_keys_they_name():
     assert table.loc[("studies", "folds"), "value"] == "4"
     assert table.loc[("studies", "cloud_study"), "value"] == "False"
     assert len(table) == len(TRAINING) + len(STUDIES)
+    with pytest.raises(ConfigError, match=r"No grouped parameter \['train'\]; they are"):
+        settings_frame({"train": {}})
 
 
 def test_a_missing_parameter_is_named():
