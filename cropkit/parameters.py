@@ -304,9 +304,9 @@ def settings_frame(groups: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
         raise ConfigError(f"No grouped parameter {unknown}; they are {list(GROUPS)}.")
     rows = []
     for group, given in groups.items():
+        values = with_defaults(GROUPS[group], given)
         for key, setting in GROUPS[group].items():
-            value = given.get(key, setting.default)
-            rows.append((group, key, repr(value), repr(setting.default), setting.doc))
+            rows.append((group, key, repr(values[key]), repr(setting.default), setting.doc))
     frame = pd.DataFrame(rows, columns=["parameter", "setting", "value", "default", "what"])
     return frame.set_index(["parameter", "setting"])
 

@@ -178,7 +178,7 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
     monthly medians equal numpy's on the same pixels, whatever the chunks and scheduler."""
     import dask
 
-    from cropkit.cloudmask import clear_mask
+    from cropkit.cloudmask import apply_mask, clear_mask
     from cropkit.load import load_s2, load_scl
     from cropkit.providers import PROVIDERS
     from cropkit.regions import get_region
@@ -189,7 +189,7 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
     items = source.search("s2", grid.lonlat_bounds(), 2023, max_cloud=100)[::4]  # every month
     refl = load_s2(items, source.provider, grid, chunks=64, time_chunks=time_chunks)
     clear = clear_mask(load_scl(items, source.provider, grid, chunks=64, time_chunks=time_chunks))
-    masked = refl.where(clear)
+    masked = apply_mask(refl, clear)  # as MaskedS2.masked, what notebook 03 composites
     with dask.config.set(scheduler=scheduler):
         ds, masked = dask.compute(period_median(masked, "month", 2023), masked)
     values = masked.values

@@ -90,7 +90,9 @@ def test_cogs_are_read_over_http_with_ranges(stac_server, tiny_demo):
     head = requests.get(href, headers={"Range": "bytes=0-15"}, timeout=10)
     assert head.status_code == 206 and len(head.content) == 16
     # byte ranges go out as stored, as object stores send them: not brotli'd by the API
-    counters = stac_server.url + "/_cropkit/files-served"
+    from cropkit.server.asgi import SERVED_PATH
+
+    counters = stac_server.url + SERVED_PATH
     before = requests.get(counters, timeout=10).json()
     ranged = requests.get(
         href, headers={"Range": "bytes=100-4195", "Accept-Encoding": "br, gzip"}, timeout=10
