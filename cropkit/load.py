@@ -5,7 +5,10 @@ Every cube is on the study area's UTM grid (``SceneGrid``), whatever the provide
 * :func:`load_s2`: surface reflectance ``(time, band, y, x)`` at 10 m, 20 m bands
   resampled bilinearly, the provider's scale and offset applied per item (Earth Search
   ``raster:bands`` or Planetary Computer's processing-baseline rule), nodata as NaN,
-  bands named ``B02`` ... ``B12``.
+  bands named ``B02`` ... ``B12``. Where the grid lines up with the 20 m pixels (the
+  items' ``proj:transform``), those bands are read at 20 m and doubled by
+  :func:`cropkit.resample.bilinear_double`: GDAL's bilinear values, without its warper,
+  which cost more than the reading.
 * :func:`load_scl`: the Scene Classification Layer ``(time, y, x)`` at 10 m, nearest
   neighbour, 0 where there is no data.
 * :func:`load_s1`: backscatter ``(time, band, y, x)`` in dB, bands ``VV`` and ``VH``.
@@ -32,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import dask
+import dask.array as da
 import numpy as np
 import pandas as pd
 import pystac
@@ -44,6 +48,7 @@ from rasterio.errors import RasterioIOError
 from .errors import DataError, EmptySearchError
 from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
 from .regions import SceneGrid
+from .resample import bilinear_double, native_window
 
 #: Items as an API returns them: pystac items or their dicts, in any order.
 Items = Iterable[pystac.Item | dict]
@@ -218,6 +223,93 @@ def _stack(
     )
 
 
+def _projection(item: pystac.Item, key: str) -> tuple[int | None, list | None]:
+    """EPSG code and ``proj:transform`` of an asset (its own, else its item's)."""
+    fields = {**item.properties, **item.assets[key].extra_fields}
+    epsg, code = fields.get("proj:epsg"), fields.get("proj:code")
+    if epsg is None and isinstance(code, str) and code.upper().startswith("EPSG:"):
+        epsg = int(code.split(":", 1)[1])
+    return epsg, fields.get("proj:transform")
+
+
+def _native_window(items: list[pystac.Item], key: str, grid: SceneGrid, resolution: float):
+    """The window of :func:`cropkit.resample.native_window` shared by every item's asset.
+
+    ``None`` unless every item has the asset at twice ``resolution``, north up, in the
+    grid's CRS, with pixels that line up with the grid's the same way.
+    """
+    windows = set()
+    for item in items:
+        epsg, t = _projection(item, key)
+        if epsg != grid.epsg or not t or len(t) < 6:
+            return None
+        if (t[0], t[1], t[3], t[4]) != (2 * resolution, 0, 0, -2 * resolution):
+            return None
+        windows.add(native_window(grid.bounds, (t[2], t[5]), resolution))
+    return windows.pop() if len(windows) == 1 else None
+
+
+def _double_block(block: np.ndarray) -> np.ndarray:
+    return bilinear_double(block)
+
+
+def _with_native_20m(
+    cube: xr.DataArray,
+    items: list[pystac.Item],
+    keys: Sequence[str],
+    grid: SceneGrid,
+    chunks: int,
+    time_chunks: int,
+    resolution: float = 10,
+) -> xr.DataArray:
+    """``cube`` with its bands at twice ``resolution`` read natively and doubled.
+
+    Same values as stackstac's bilinear warp (see :mod:`cropkit.resample`); a band whose
+    pixels do not line up with the grid keeps the warp.
+    """
+    bands = []
+    for j, key in enumerate(keys):
+        band = cube.isel(band=[j])
+        found = _native_window(items, key, grid, resolution)
+        if found is not None:
+            window, (row, col) = found
+            native = stackstac.stack(
+                [it.to_dict(transform_hrefs=False) for it in items],
+                assets=[key],
+                epsg=grid.epsg,
+                resolution=2 * resolution,
+                bounds=window,
+                snap_bounds=False,
+                resampling=Resampling.nearest,  # the pixels line up: a plain read
+                dtype="float32",
+                fill_value=np.float32(np.nan),
+                rescale=False,
+                chunksize=(time_chunks, 1, max(chunks // 2, 2), max(chunks // 2, 2)),
+                errors_as_nodata=READ_ERRORS_AS_NODATA,
+                properties=False,
+                band_coords=False,
+            )
+            if list(native["id"].values) == list(band["id"].values):
+                data = native.data
+                doubled = da.map_overlap(
+                    _double_block,
+                    data,
+                    depth={0: 0, 1: 0, 2: 1, 3: 1},
+                    boundary=np.nan,
+                    trim=False,
+                    dtype=np.float32,
+                    chunks=data.chunks[:2]
+                    + tuple(tuple(2 * c for c in ax) for ax in data.chunks[2:]),
+                )
+                # the margin is doubled too (two pixels before the grid's first)
+                top, left = row + 2, col + 2
+                height, width = grid.shape
+                doubled = doubled[:, :, top : top + height, left : left + width]
+                band = band.copy(data=doubled.rechunk(band.data.chunks))
+        bands.append(band)
+    return xr.concat(bands, dim="band") if len(bands) > 1 else bands[0]
+
+
 def _reaches(item: pystac.Item, grid: SceneGrid) -> bool:
     """Whether the item's footprint box overlaps the grid (an item without bbox does)."""
     if not item.bbox:
@@ -275,6 +367,7 @@ def load_s2(
     items = usable_items(items, keys, check_readable)
     cube = _stack(items, keys, grid, chunks, time_chunks)
     items = stacked_items(cube, items)
+    cube = _with_native_20m(cube, items, keys, grid, chunks, time_chunks)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)
     for i, item in enumerate(items):

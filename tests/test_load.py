@@ -6,6 +6,7 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 
+from cropkit import load
 from cropkit.errors import DataError
 from cropkit.load import SkippedItemsWarning, load_enmap, load_s1, load_s2, load_scl, usable_items
 from cropkit.providers import PROVIDERS
@@ -51,6 +52,32 @@ def test_twenty_metre_bands_are_resampled_onto_the_10_m_grid(source, s2_items, t
     assert np.nanmean(got) == pytest.approx(np.mean(dn20[dn20 > -0.1]), rel=0.02)
 
 
+def _doubled(cube) -> bool:
+    """Whether the cube's graph doubles native 20 m reads (not GDAL's warp)."""
+    return any("double_block" in name for name in cube.data.__dask_graph__().layers)
+
+
+@pytest.mark.parametrize("shift", [0, 1], ids=["on-20m-pixels", "half-way-into-them"])
+def test_twenty_metre_bands_read_natively_equal_gdals_bilinear_warp(
+    source, s2_items, monkeypatch, shift
+):
+    """Every band and date of the demo: read at 20 m and doubled (across chunk edges),
+    the values are those of stackstac's bilinear warp to the 10 m grid, NaN for NaN."""
+    t = GRID.transform
+    grid = SceneGrid(
+        GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
+    )
+    items = s2_items[::3]
+    fast = load_s2(items, source.provider, grid, chunks=32)
+    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
+    warped = load_s2(items, source.provider, grid, chunks=32)
+    assert _doubled(fast) and not _doubled(warped)
+    assert fast.data.chunks == warped.data.chunks
+    fast, warped = fast.values, warped.values
+    assert 0.01 < np.isnan(warped).mean() < 0.9  # swath edges and nodata are compared too
+    np.testing.assert_array_equal(fast, warped)
+
+
 def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo):
     scl = load_scl(s2_items[:1], source.provider, GRID).values[0]
     native = _local(tiny_demo, s2_items[0], "SCL.tif")
@@ -93,8 +120,8 @@ def test_items_in_another_crs_are_reprojected(source, s2_items):
     t = Transformer.from_crs(32631, 32630, always_xy=True)
     x0, y0 = t.transform(GRID.bounds[0], GRID.bounds[3])
     other = SceneGrid(32630, Affine(10, 0, round(x0, -1), 0, -10, round(y0, -1)), (64, 128), ())
-    cube = load_s2(s2_items[:1], source.provider, other, bands=["B08"])
-    assert cube.attrs["crs"] == "EPSG:32630"
+    cube = load_s2(s2_items[:1], source.provider, other, bands=["B08", "B11"])
+    assert cube.attrs["crs"] == "EPSG:32630" and not _doubled(cube)  # 20 m: warped
     assert np.isfinite(cube.values).mean() > 0.9
 
 

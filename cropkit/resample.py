@@ -1,0 +1,121 @@
+"""20 m Sentinel-2 bands on the 10 m grid: GDAL's bilinear warp, computed without the warper.
+
+GDAL's warper spends most of a season's read on the six 20 m bands (about 1 s of CPU per
+band and 95 dates of a 256 x 512 area, against 0.5 s to read them). On a grid that lines
+up with the 20 m pixels the warp is a fixed kernel: each 20 m pixel splits in two along
+each axis, each half weighing its own pixel 3/4 and the neighbour on its side 1/4. Read
+at 20 m and doubled here, the values are GDAL's to the last bit:
+
+* the weights of the valid neighbours are renormalised (a nodata neighbour, or one past
+  the edge of the file, drops out);
+* an output pixel is nodata exactly where its own 20 m pixel is;
+* the result is rounded half up to the integer digital number, as the warper writes
+  the source's integer type.
+
+Float32 holds every step exactly: digital numbers below 2**16 times sixteenths need 20
+bits, and a renormalised quotient is never within float32's error of a rounding tie.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["bilinear_double", "native_window"]
+
+
+def _split(values: np.ndarray, axis: int) -> np.ndarray:
+    """Each interior pixel along ``axis`` split in two halves, 3/4 own and 1/4 neighbour.
+
+    ``values`` has one pixel of margin on both sides of ``axis``; the result has none and
+    twice the interior's length.
+    """
+
+    def along(part: slice) -> tuple[slice, ...]:
+        index = [slice(None)] * values.ndim
+        index[axis] = part
+        return tuple(index)
+
+    n = values.shape[axis]
+    own = values[along(slice(1, n - 1))] * np.float32(0.75)
+    shape = list(own.shape)
+    shape[axis] *= 2
+    halves = np.empty(shape, dtype=np.float32)
+    for half, neighbour in ((slice(0, None, 2), slice(0, n - 2)), (slice(1, None, 2), slice(2, n))):
+        out = halves[along(half)]
+        np.multiply(values[along(neighbour)], np.float32(0.25), out=out)
+        out += own
+    return halves
+
+
+def bilinear_double(native: np.ndarray) -> np.ndarray:
+    """A band at twice the resolution, bilinear as GDAL warps it.
+
+    Parameters
+    ----------
+    native : numpy.ndarray
+        ``(..., y + 2, x + 2)`` float digital numbers, NaN for nodata, with one pixel of
+        margin around the area to double (the neighbours of its edge pixels; NaN where
+        there are none).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., 2 y, 2 x)`` float32: the weighted mean of each output pixel's valid
+        neighbours rounded half up, NaN where its own native pixel is NaN.
+    """
+    native = np.asarray(native, dtype=np.float32)
+    if native.ndim < 2 or min(native.shape[-2:]) < 3:
+        raise ValueError(
+            f"bilinear_double needs (..., y + 2, x + 2) with a one-pixel margin, got shape "
+            f"{native.shape}: read one native pixel more on every side."
+        )
+    valid = np.isfinite(native)
+    y, x = native.ndim - 2, native.ndim - 1
+    weighted = _split(_split(np.where(valid, native, np.float32(0)), x), y)
+    weight = _split(_split(valid.astype(np.float32), x), y)
+    own = valid[..., 1:-1, 1:-1].repeat(2, axis=y).repeat(2, axis=x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        doubled = np.floor(weighted / weight + np.float32(0.5))
+    return np.where(own, doubled, np.float32(np.nan)).astype(np.float32, copy=False)
+
+
+def native_window(
+    bounds: tuple[float, float, float, float],
+    origin: tuple[float, float],
+    resolution: float,
+) -> tuple[tuple[float, float, float, float], tuple[int, int]] | None:
+    """The native-resolution window to read for :func:`bilinear_double`, and where to crop.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(left, bottom, right, top)`` of the fine grid, in the native pixels' CRS.
+    origin : tuple of float
+        ``(x, y)`` of a native pixel corner (the asset transform's offsets).
+    resolution : float
+        Fine pixel size; the native pixels are twice as large.
+
+    Returns
+    -------
+    tuple or None
+        ``(window, (row, col))``: the bounds of native pixels that cover ``bounds`` with a
+        margin of one pixel on every side, and the offset of ``bounds``' top-left pixel in
+        :func:`bilinear_double` of that window (0 or 1: the grid starts on a native pixel
+        or half-way into one). ``None`` when the fine grid does not line up with the native
+        pixels (its edges are not whole fine pixels away from ``origin``): GDAL must warp.
+    """
+    left, bottom, right, top = bounds
+    x0, y0 = origin
+    native = 2 * resolution
+    steps = [(left - x0) / resolution, (right - x0) / resolution]
+    steps += [(y0 - top) / resolution, (y0 - bottom) / resolution]
+    if not all(abs(s - round(s)) < 1e-6 for s in steps):
+        return None
+    col, row = round(steps[0]) % 2, round(steps[2]) % 2  # fine pixels into a native one
+    window = (
+        left - col * resolution - native,
+        bottom - (round(steps[3]) % 2) * resolution - native,
+        right + (round(steps[1]) % 2) * resolution + native,
+        top + row * resolution + native,
+    )
+    return window, (row, col)
