@@ -73,10 +73,12 @@ def bilinear_double(native: np.ndarray) -> np.ndarray:
     y, x = native.ndim - 2, native.ndim - 1
     weighted = _split(_split(np.where(valid, native, np.float32(0)), x), y)
     weight = _split(_split(valid.astype(np.float32), x), y)
-    own = valid[..., 1:-1, 1:-1].repeat(2, axis=y).repeat(2, axis=x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        doubled = np.floor(weighted / weight + np.float32(0.5))
-    return np.where(own, doubled, np.float32(np.nan)).astype(np.float32, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # in place: chunks are large
+        np.divide(weighted, weight, out=weighted)
+    weighted += np.float32(0.5)
+    np.floor(weighted, out=weighted)
+    weighted[~valid[..., 1:-1, 1:-1].repeat(2, axis=y).repeat(2, axis=x)] = np.nan
+    return weighted
 
 
 def native_window(
