@@ -18,7 +18,7 @@ import xarray as xr
 from .errors import DataError
 from .models import model_inputs
 from .splits import TEST, TRAIN, VAL, fold_codes, random_codes
-from .train import fit_and_score
+from .train import TrainResult, fit_and_score
 
 __all__ = ["leakage_report", "cross_validate", "compare_inputs"]
 
@@ -41,6 +41,7 @@ def leakage_report(
     ds: xr.Dataset,
     inputs: tuple[str, ...] = ("s2",),
     seed: int = 0,
+    spatial: TrainResult | None = None,
     **hyperparameters,
 ) -> pd.DataFrame:
     """The same model scored on a random pixel split and on the spatial split of ``ds``.
@@ -48,6 +49,10 @@ def leakage_report(
     The random split draws test and validation pixels with the same shares as the
     spatial split, so only *where* the test pixels lie differs. Pixels of one parcel
     on both sides of a random split are near duplicates; its scores are optimistic.
+
+    ``spatial`` is the model already trained on the spatial split of ``ds`` with the
+    same settings (notebook 04's): its scores are the spatial row, and only the random
+    split is trained. Without it, both are.
 
     Returns
     -------
@@ -59,9 +64,11 @@ def leakage_report(
     shuffled = random_codes(codes.shape, np.mean(codes == TEST), np.mean(codes == VAL), seed)
     rows = {}
     for label, split in (("random pixels", shuffled), ("spatial", codes)):
-        result = fit_and_score(
-            model_name, _with_split(ds, split), inputs, seed=seed, **hyperparameters
-        )
+        result = spatial if label == "spatial" and spatial is not None else None
+        if result is None:
+            result = fit_and_score(
+                model_name, _with_split(ds, split), inputs, seed=seed, **hyperparameters
+            )
         report = result.reports["tier4"]
         both = _parcels_on_both_sides(ds, split)
         rows[label] = {

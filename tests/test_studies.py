@@ -15,6 +15,28 @@ def test_leakage_report_random_split_mixes_parcels(toy_pixels):
     assert table["macro_f1"].between(0, 1).all()
 
 
+def test_leakage_report_reuses_the_spatial_model_it_is_given(toy_pixels, monkeypatch):
+    """Notebook 04 has trained the spatial model already: only the random split trains,
+    and the spatial row is that model's score."""
+    from cropkit import studies
+    from cropkit.train import fit_and_score
+
+    spatial = fit_and_score("xgboost", toy_pixels, seed=0, **FAST)
+    trained = []
+
+    def counting(*args, **kwargs):
+        trained.append(args[0])
+        return fit_and_score(*args, **kwargs)
+
+    monkeypatch.setattr(studies, "fit_and_score", counting)
+    table = leakage_report("xgboost", toy_pixels, seed=0, spatial=spatial, **FAST)
+    assert trained == ["xgboost"]  # the random split only
+    assert table.loc["spatial", "macro_f1"] == spatial.reports["tier4"].macro_f1
+    assert table.loc["spatial", "parcels_on_both_sides"] == 0
+    again = leakage_report("xgboost", toy_pixels, seed=0, **FAST)
+    assert again.loc["spatial", "macro_f1"] == table.loc["spatial", "macro_f1"]
+
+
 def test_cross_validation_has_one_row_per_fold(toy_pixels):
     table = cross_validate("xgboost", toy_pixels, **FAST)
     assert table.index.tolist() == ["fold 0", "fold 1", "fold 2", "fold 3", "mean", "std"]
