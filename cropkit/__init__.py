@@ -55,6 +55,7 @@ _SUBMODULES = {
     "labels",
     "load",
     "profiles",
+    "resample",
     "static_catalog",
     "store",
     "notebooks",
