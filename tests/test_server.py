@@ -109,6 +109,18 @@ def test_cogs_are_read_over_http_with_ranges(stac_server, tiny_demo):
         np.testing.assert_array_equal(remote.read(1, window=window), disk.read(1, window=window))
 
 
+def test_a_file_that_is_not_there_is_a_404_as_object_stores_answer(stac_server):
+    """GDAL asks for sidecar files (``.msk``, ``.aux.xml``) that do not exist: it must be
+    told "not found", not that the server failed."""
+    item = search(
+        stac_server, ids=["S2A_T31UCP_20230601T105629_L2A"], collections=["sentinel-2-c1-l2a"]
+    )[0]
+    sidecar = item["assets"]["nir"]["href"] + ".msk"
+    for method in (requests.get, requests.head):
+        assert method(sidecar, timeout=10).status_code == 404
+    assert requests.get(stac_server.url + "/files/../secret", timeout=10).status_code == 404
+
+
 def test_queryables_are_registered(stac_server):
     props = requests.get(f"{stac_server.url}/queryables", timeout=10).json()["properties"]
     assert props["eo:cloud_cover"]["type"] == "number"

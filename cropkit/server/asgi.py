@@ -3,7 +3,8 @@
 Run by uvicorn in a child process (``uvicorn cropkit.server.asgi:create_app --factory``).
 The STAC API reads its database settings from the ``PG*`` environment variables; the
 folder named by ``CROPKIT_FILES_DIR`` is served under ``/files`` with HTTP Range
-support, which GDAL needs to read COGs over HTTP, and without the API's response
+support, which GDAL needs to read COGs over HTTP, a 404 for a file that is not there (as
+object stores answer the sidecar files GDAL looks for), and without the API's response
 compression: object stores send COG byte ranges as they are, and brotli over already
 deflated tiles only costs the server time on every range request.
 
@@ -17,7 +18,8 @@ from __future__ import annotations
 import os
 
 from stac_fastapi.pgstac.app import create_app as create_stac_app
-from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.staticfiles import StaticFiles
 
 __all__ = ["create_app", "FILES_PREFIX", "SERVED_PATH"]
@@ -51,7 +53,11 @@ def create_app():
                 await send(message)
 
             root = scope.get("root_path", "") + FILES_PREFIX
-            await static({**scope, "root_path": root}, receive, counted)
+            try:
+                await static({**scope, "root_path": root}, receive, counted)
+            except HTTPException as err:  # outside a Starlette app nothing turns it into a reply
+                reply = PlainTextResponse(err.detail, err.status_code, headers=err.headers)
+                await reply(scope, receive, counted)
         elif scope["type"] == "http" and path == SERVED_PATH:
             await JSONResponse(dict(served))(scope, receive, send)
         else:
