@@ -249,10 +249,6 @@ def _native_window(items: list[pystac.Item], key: str, grid: SceneGrid, resoluti
     return windows.pop() if len(windows) == 1 else None
 
 
-def _double_block(block: np.ndarray) -> np.ndarray:
-    return bilinear_double(block)
-
-
 def _with_native_20m(
     cube: xr.DataArray,
     items: list[pystac.Item],
@@ -292,7 +288,7 @@ def _with_native_20m(
             if list(native["id"].values) == list(band["id"].values):
                 data = native.data
                 doubled = da.map_overlap(
-                    _double_block,
+                    bilinear_double,
                     data,
                     depth={0: 0, 1: 0, 2: 1, 3: 1},
                     boundary=np.nan,

@@ -54,7 +54,7 @@ def test_twenty_metre_bands_are_resampled_onto_the_10_m_grid(source, s2_items, t
 
 def _doubled(cube) -> bool:
     """Whether the cube's graph doubles native 20 m reads (not GDAL's warp)."""
-    return any("double_block" in name for name in cube.data.__dask_graph__().layers)
+    return any("bilinear_double" in name for name in cube.data.__dask_graph__().layers)
 
 
 @pytest.mark.parametrize("shift", [0, 1], ids=["on-20m-pixels", "half-way-into-them"])
