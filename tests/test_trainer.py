@@ -138,6 +138,16 @@ def test_saved_deep_model_reloads_with_its_history(sides, tmp_path):
     assert isinstance(again.history, pd.DataFrame)
 
 
+def test_a_fit_without_a_checkpoint_folder_leaves_no_temporary_one(sides, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp makes folders
+    train, val = sides
+    model = get_model("tempcnn", **FAST).fit(train, val, progress=False)
+    assert list(tmp_path.iterdir()) == [] and model.checkpoint_dir is None
+    assert len(model.history) == 3 and model.info["best_val_f1"] is not None
+
+
 def test_ddp_with_two_cpu_processes(toy_pixels, tmp_path):
     save_dataset(toy_pixels, tmp_path, "pixels")
     command = [

@@ -158,8 +158,8 @@ class DeepClassifier:
         train, val : xarray.Dataset
             One split side each of a pixel or patch dataset (as :attr:`kind`).
         checkpoint_dir : path-like, optional
-            Where ``best.ckpt``, ``last.ckpt`` and ``log/metrics.csv`` go (a temporary
-            folder by default).
+            Where ``best.ckpt``, ``last.ckpt`` and ``log/metrics.csv`` go. By default a
+            temporary folder, removed once the best weights and the history are loaded.
         resume : bool
             Continue from ``checkpoint_dir/last.ckpt`` when it exists.
         callbacks : list
@@ -307,6 +307,9 @@ class DeepClassifier:
             self.history = pd.concat([kept, self.history], ignore_index=True)
             self.history.to_csv(log_path, index=False)
         self.checkpoint_dir = folder
+        if checkpoint_dir is None:  # a temporary folder: the weights and history are in memory
+            remove_tree(folder)
+            self.checkpoint_dir = None
         trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
         self.info = {
             "train_samples": len(streams),
