@@ -34,10 +34,8 @@ import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import dask
 import dask.array as da
 import numpy as np
-import pandas as pd
 import pystac
 import rasterio
 import stackstac
@@ -63,8 +61,6 @@ __all__ = [
     "by_time",
     "stacked_items",
     "SkippedItemsWarning",
-    "SuspectReflectanceWarning",
-    "check_reflectance",
 ]
 
 #: Read errors that become NaN instead of failing (logged by stackstac as warnings).
@@ -73,10 +69,6 @@ READ_ERRORS_AS_NODATA = (RasterioIOError(".*"),)
 
 class SkippedItemsWarning(UserWarning):
     """Some items were left out of a cube (a needed asset is missing)."""
-
-
-class SuspectReflectanceWarning(UserWarning):
-    """A date's reflectance looks offset by 0.1 (a provider flag that does not match its pixels)."""
 
 
 def _as_items(items: Items) -> list[pystac.Item]:
@@ -192,11 +184,13 @@ def _stack(
     dtype="float32",
     fill=None,
     resolution: float = 10,
+    bounds: tuple[float, float, float, float] | None = None,
 ):
     """The lazy stackstac cube ``(time, band, y, x)`` of ``assets`` on ``grid``, unscaled.
 
     Chunks of ``time_chunks`` dates (-1: all), one band, ``chunks`` pixels square; NaN
-    (or ``fill``) where there is no data.
+    (or ``fill``) where there is no data. ``bounds`` (the grid's by default) are taken
+    as they are, not snapped to multiples of ``resolution``.
     """
     items = by_time(items)
     if not any(_reaches(it, grid) for it in items):
@@ -210,7 +204,8 @@ def _stack(
         assets=list(assets),
         epsg=grid.epsg,
         resolution=resolution,
-        bounds=grid.bounds,
+        bounds=bounds or grid.bounds,
+        snap_bounds=bounds is None,
         resampling=resampling,
         dtype=dtype,
         fill_value=np.float32(np.nan) if fill is None else fill,
@@ -269,21 +264,15 @@ def _with_native_20m(
         found = _native_window(items, key, grid, resolution)
         if found is not None:
             window, (row, col) = found
-            native = stackstac.stack(
-                [it.to_dict(transform_hrefs=False) for it in items],
-                assets=[key],
-                epsg=grid.epsg,
+            native = _stack(
+                items,
+                [key],
+                grid,
+                max(chunks // 2, 2),
+                time_chunks,
+                resampling=Resampling.nearest,  # the pixels line up: a plain read
                 resolution=2 * resolution,
                 bounds=window,
-                snap_bounds=False,
-                resampling=Resampling.nearest,  # the pixels line up: a plain read
-                dtype="float32",
-                fill_value=np.float32(np.nan),
-                rescale=False,
-                chunksize=(time_chunks, 1, max(chunks // 2, 2), max(chunks // 2, 2)),
-                errors_as_nodata=READ_ERRORS_AS_NODATA,
-                properties=False,
-                band_coords=False,
             )
             if list(native["id"].values) == list(band["id"].values):
                 data = native.data
@@ -485,77 +474,3 @@ def load_enmap(
     cube.name = "reflectance"
     cube.attrs = {"units": "1", "long_name": "surface reflectance", "crs": f"EPSG:{grid.epsg}"}
     return cube
-
-
-#: SCL class of clear vegetation, whose visible reflectance is a few percent.
-_SCL_VEGETATION = 4
-
-
-def check_reflectance(
-    reflectance: xr.DataArray, scl: xr.DataArray, stride: int = 8, min_pixels: int = 50
-) -> pd.DataFrame:
-    """Check each date's reflectance on its clear vegetation pixels, and warn on a bad offset.
-
-    Clear vegetation (SCL 4) reflects a few percent of blue and red light. A date whose
-    blue and red come out mostly negative had the -1000 offset subtracted twice (a
-    provider flag that says it was not applied, while it was); one whose blue is above
-    0.13 lacks it. Either gets a :class:`SuspectReflectanceWarning` that names the item.
-
-    Parameters
-    ----------
-    reflectance : xarray.DataArray
-        Dims ``(time, band, y, x)`` with bands ``B02``, ``B04`` and ``B08`` and the ``id``
-        coordinate of :func:`load_s2`.
-    scl : xarray.DataArray
-        Dims ``(time, y, x)``, on the same grid and dates.
-    stride : int
-        Read every ``stride``-th pixel along each axis (the check needs a sample only).
-    min_pixels : int
-        Dates with fewer clear vegetation pixels in the sample are not judged.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per date, indexed by item ``id``: ``vegetation_px``, ``blue``, ``red``,
-        ``nir`` (medians), ``negative`` (share of negative blue and red values) and
-        ``verdict`` (``"ok"``, ``"too dark"``, ``"too bright"`` or ``"not judged"``).
-    """
-    window = {"y": slice(None, None, stride), "x": slice(None, None, stride)}
-    bands = reflectance.sel(band=["B02", "B04", "B08"]).isel(window)
-    values, codes = (np.asarray(a) for a in dask.compute(bands.data, scl.isel(window).data))
-    ids = [str(v) for v in np.atleast_1d(reflectance["id"].values)]
-    rows = []
-    for t, item_id in enumerate(ids):
-        veg = (codes[t] == _SCL_VEGETATION) & np.isfinite(values[t]).all(axis=0)
-        blue, red, nir = (values[t, b][veg] for b in range(3))
-        row = {"id": item_id, "vegetation_px": int(veg.sum())}
-        if row["vegetation_px"] < min_pixels:
-            rows.append({**row, "verdict": "not judged"})
-            continue
-        negative = float(np.mean(np.concatenate([blue, red]) < 0))
-        medians = {k: float(np.median(v)) for k, v in (("blue", blue), ("red", red), ("nir", nir))}
-        verdict = "too dark" if negative > 0.5 else "too bright" if medians["blue"] > 0.13 else "ok"
-        rows.append({**row, **medians, "negative": negative, "verdict": verdict})
-    table = pd.DataFrame(rows).set_index("id")
-    for verdict, why in (
-        (
-            "too dark",
-            "mostly negative: the -1000 offset was subtracted from pixels that "
-            "already had it removed (a wrong earthsearch:boa_offset_applied flag?)",
-        ),
-        (
-            "too bright",
-            "about 0.1 too bright: the -1000 offset of processing baseline "
-            ">= 04.00 was not applied",
-        ),
-    ):
-        bad = table.index[table["verdict"] == verdict].tolist()
-        if bad:
-            warnings.warn(
-                f"{len(bad)} of {len(table)} dates have clear-vegetation reflectance {why}: "
-                f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}. Leave these items "
-                "out (drop them from the run's items) or report them to the provider.",
-                SuspectReflectanceWarning,
-                stacklevel=2,
-            )
-    return table

@@ -11,7 +11,7 @@ baseline 04.00 (25 January 2022):
   from the pixels of some items, flagged ``earthsearch:boa_offset_applied: true``,
   while ``raster:bands`` says ``offset=-0.1`` on every item: honour the flag (and
   check the data, as the flag is known to be wrong on some items; see
-  :func:`cropkit.load.check_reflectance`).
+  :func:`cropkit.reflectance_check.check_reflectance`).
 * Planetary Computer leaves it to the user, who must read ``s2:processing_baseline``.
 
 This module is the one place that knows these differences; the rest of cropkit speaks

@@ -8,6 +8,7 @@ from cropkit import load
 from cropkit.config import RunConfig
 from cropkit.errors import ConfigError
 from cropkit.providers import DEMO_EARTH_SEARCH_L2A, get_provider, reflectance_scale_offset
+from cropkit.reflectance_check import SuspectReflectanceWarning, check_reflectance
 from cropkit.regions import get_region
 from cropkit.static_catalog import read_static_catalog
 
@@ -84,8 +85,8 @@ def test_older_earth_search_layout_with_a_wrong_flag_is_caught(tiny_demo, grid):
     some = sorted({*sorted(items)[::12], wrong})  # before and after the reprocessing
     cube = load.load_s2([items[d] for d in some], provider, grid)
     scl = load.load_scl([items[d] for d in some], provider, grid)
-    with pytest.warns(load.SuspectReflectanceWarning, match="mostly negative") as caught:
-        table = load.check_reflectance(cube, scl)
+    with pytest.warns(SuspectReflectanceWarning, match="mostly negative") as caught:
+        table = check_reflectance(cube, scl)
     assert items[wrong].id in str(caught[0].message)
     assert table.loc[items[wrong].id, "verdict"] == "too dark"
     assert set(table["verdict"]) - {"too dark"} <= {"ok", "not judged"}
@@ -108,7 +109,7 @@ def test_each_layout_takes_its_providers_path_through_the_api(stac_server, tiny_
         source = StacSource(stac_server.url, provider, open_api(stac_server.url, provider))
         items = source.search("s2", grid.lonlat_bounds(), datetime="2023-07-10/2023-07-18")
         if layout == "earth-search-l2a":  # the data check runs for the flagged layout
-            with pytest.warns(load.SuspectReflectanceWarning, match="S2A_31UCP_20230714_0_L2A"):
+            with pytest.warns(SuspectReflectanceWarning, match="S2A_31UCP_20230714_0_L2A"):
                 s2 = masked_s2(source, items, grid)
         else:
             s2 = masked_s2(source, items, grid)

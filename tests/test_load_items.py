@@ -22,12 +22,11 @@ from cropkit.cloudmask import apply_mask
 from cropkit.errors import DataError, GridMismatchError
 from cropkit.load import (
     SkippedItemsWarning,
-    SuspectReflectanceWarning,
-    check_reflectance,
     load_s2,
     load_scl,
 )
 from cropkit.providers import get_provider
+from cropkit.reflectance_check import SuspectReflectanceWarning, check_reflectance
 from cropkit.regions import get_region
 
 FIXTURES = Path(__file__).parent / "fixtures"

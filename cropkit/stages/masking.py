@@ -20,6 +20,7 @@ import xarray as xr
 
 from .. import cloudmask, load
 from ..providers import Provider
+from ..reflectance_check import check_reflectance
 from ..regions import SceneGrid
 from ..run import RunFolder
 from ..stac import StacSource
@@ -130,7 +131,7 @@ def masked_s2(
     with a :class:`~cropkit.load.SkippedItemsWarning` that names and counts them.
     Without the check an unreadable COG becomes NaN when computed.
 
-    ``check_offsets`` runs :func:`cropkit.load.check_reflectance` on a sample of pixels
+    ``check_offsets`` runs :func:`cropkit.reflectance_check.check_reflectance` on a sample of pixels
     (by default only for providers whose offset convention is a per-item flag, which is
     known to be wrong on some items).
     """
@@ -142,7 +143,7 @@ def masked_s2(
     if check_offsets is None:
         check_offsets = source.provider.offset_from == "boa_offset_applied"
     if check_offsets:
-        load.check_reflectance(reflectance, scl)
+        check_reflectance(reflectance, scl)
     clear = cloudmask.clear_mask(scl, keep=keep, buffer_px=buffer_px)
     return MaskedS2(reflectance, scl, clear, items, grid, source.provider)
 
