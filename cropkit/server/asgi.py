@@ -2,9 +2,9 @@
 
 Run by uvicorn in a child process (``uvicorn cropkit.server.asgi:create_app --factory``).
 The STAC API reads its database settings from the ``PG*`` environment variables; the
-folder named by ``CROPKIT_FILES_DIR`` is served under ``/files`` with HTTP Range
-support, which GDAL needs to read COGs over HTTP, a 404 for a file that is not there (as
-object stores answer the sidecar files GDAL looks for), and without the API's response
+folder named by ``CROPKIT_FILES_DIR`` is served under ``/files`` by
+:class:`cropkit.server.files.RangeFiles` (HTTP byte ranges, which GDAL needs to read COGs
+over HTTP, answered as object stores answer them), without the API's response
 compression: object stores send COG byte ranges as they are, and brotli over already
 deflated tiles only costs the server time on every range request.
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 
 from stac_fastapi.pgstac.app import create_app as create_stac_app
-from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse
+
+from .files import RangeFiles
 
 __all__ = ["create_app", "FILES_PREFIX", "SERVED_PATH"]
 
@@ -39,7 +39,7 @@ def create_app():
     files = os.environ.get("CROPKIT_FILES_DIR")
     if not files:
         return api
-    static = StaticFiles(directory=files)
+    static = RangeFiles(files)
     served = {"requests": 0, "bytes": 0}
 
     async def app(scope, receive, send):
@@ -53,11 +53,7 @@ def create_app():
                 await send(message)
 
             root = scope.get("root_path", "") + FILES_PREFIX
-            try:
-                await static({**scope, "root_path": root}, receive, counted)
-            except HTTPException as err:  # outside a Starlette app nothing turns it into a reply
-                reply = PlainTextResponse(err.detail, err.status_code, headers=err.headers)
-                await reply(scope, receive, counted)
+            await static({**scope, "root_path": root}, receive, counted)
         elif scope["type"] == "http" and path == SERVED_PATH:
             await JSONResponse(dict(served))(scope, receive, send)
         else:
