@@ -45,6 +45,7 @@ def client(tmp_path_factory):
     served = tmp_path / "served"
     (served / "scene").mkdir(parents=True)
     (served / "scene" / "B04.tif").write_bytes(CONTENT)
+    (served / "scene" / "odd %41 name.tif").write_bytes(CONTENT[:100])
     (tmp_path / "secret.txt").write_text("outside")
     (served / "leak.txt").symlink_to(tmp_path / "secret.txt")
     data = np.arange(300 * 200, dtype="uint16").reshape(300, 200)
@@ -119,6 +120,11 @@ def test_a_large_range_is_streamed_with_the_same_bytes(client, monkeypatch):
 )
 def test_what_is_not_a_file_under_the_folder_is_404(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_a_name_with_spaces_and_percent_signs_is_found_as_written(client):
+    reply = client.get("/scene/odd%20%2541%20name.tif")
+    assert (reply.status_code, reply.content) == (200, CONTENT[:100])
 
 
 def test_other_methods_are_405(client):

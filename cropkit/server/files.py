@@ -23,7 +23,6 @@ import os
 import re
 from email.utils import formatdate
 from pathlib import Path
-from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
@@ -99,7 +98,8 @@ class RangeFiles:
         """The file a request names, or None if it is not a file under the root."""
         path = scope.get("path", "")
         root_path = scope.get("root_path", "")
-        relative = unquote(path[len(root_path) :] if path.startswith(root_path) else path)
+        # ASGI gives the path percent-decoded already: decoding it again would misname files
+        relative = path[len(root_path) :] if path.startswith(root_path) else path
         full = (self.root / relative.lstrip("/")).resolve()
         if full == self.root or self.root not in full.parents or not full.is_file():
             return None
