@@ -303,6 +303,7 @@ def fit_models(
     max_minutes: float | None = None,
     max_train_pixels: int | None = None,
     progress: bool = True,
+    seed: int | None = None,
 ) -> dict[str, TrainResult]:
     """Train and score several models on one split, each on the dataset of its kind.
 
@@ -322,6 +323,9 @@ def fit_models(
         The XGBoost baseline's training subsample.
     progress : bool
         Progress bars of the deep models.
+    seed : int, optional
+        Seed of every model (subsampling, initial weights, batch order); by default
+        each model's config's.
 
     Returns
     -------
@@ -337,6 +341,8 @@ def fit_models(
         supported = getattr(model, "network_class", None)
         used = tuple(i for i in inputs if supported is None or i in supported.supported_inputs)
         settings = budget_settings(name, epochs, max_minutes, max_train_pixels)
+        if seed is not None:
+            settings["seed"] = seed
         if hasattr(model, "settings"):  # deep
             settings["progress"] = progress
             if run is not None:

@@ -9,7 +9,7 @@ from cropkit.datasets import pixel_dataset
 from cropkit.errors import DataError
 from cropkit.run import RunFolder
 from cropkit.splits import TEST, TRAIN, zone_holdout
-from cropkit.train import fit_and_score, save_result
+from cropkit.train import fit_and_score, fit_models, save_result
 
 
 def test_fit_and_score_reports_every_tier(toy_pixels):
@@ -96,3 +96,10 @@ def test_a_class_missing_from_training_is_warned_about(toy_pixels):
     ds = toy_pixels.isel(sample=np.flatnonzero(train_only))
     with pytest.warns(UserWarning, match=r"\['winter_soft_wheat'\] have test pixels but no"):
         fit_and_score("xgboost", ds, **FAST)
+
+
+def test_fit_models_trains_with_the_seed_it_is_given(toy_pixels):
+    """Notebook 04's ``seed`` reaches the models, not only the demo and the splits."""
+    seeded = fit_models(["xgboost"], {"pixel": toy_pixels}, max_train_pixels=300, seed=7)
+    default = fit_models(["xgboost"], {"pixel": toy_pixels}, max_train_pixels=300)
+    assert (seeded["xgboost"].model.seed, default["xgboost"].model.seed) == (7, 0)
