@@ -21,6 +21,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+import stat
 from email.utils import formatdate
 from pathlib import Path
 
@@ -94,27 +95,31 @@ class RangeFiles:
         self.root = Path(directory).resolve()
         self._streaming = StaticFiles(directory=self.root)
 
-    def _file(self, scope) -> Path | None:
-        """The file a request names, or None if it is not a file under the root."""
+    def _file(self, scope) -> tuple[Path, os.stat_result] | None:
+        """The file a request names and its status, or None if not a file under the root."""
         path = scope.get("path", "")
         root_path = scope.get("root_path", "")
         # ASGI gives the path percent-decoded already: decoding it again would misname files
         relative = path[len(root_path) :] if path.startswith(root_path) else path
         full = (self.root / relative.lstrip("/")).resolve()
-        if full == self.root or self.root not in full.parents or not full.is_file():
+        if self.root not in full.parents:
             return None
-        return full
+        try:
+            status = full.stat()
+        except OSError:
+            return None
+        return (full, status) if stat.S_ISREG(status.st_mode) else None
 
     async def __call__(self, scope, receive, send) -> None:
         """Answer one HTTP request (ASGI)."""
         if scope["method"] not in ("GET", "HEAD"):
             reply = PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET, HEAD"})
             return await reply(scope, receive, send)
-        full = self._file(scope)
-        if full is None:
+        found = self._file(scope)
+        if found is None:
             return await PlainTextResponse("Not Found", 404)(scope, receive, send)
-        stat = full.stat()
-        size = stat.st_size
+        full, status = found
+        size = status.st_size
         header = dict(scope.get("headers", [])).get(b"range", b"").decode("latin-1")
         try:
             span = parse_range(header, size) if header else None
@@ -130,7 +135,7 @@ class RangeFiles:
             "Accept-Ranges": "bytes",
             "Content-Length": str(stop - start),
             "Content-Type": mimetypes.guess_type(full.name)[0] or "application/octet-stream",
-            "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+            "Last-Modified": formatdate(status.st_mtime, usegmt=True),
         }
         if span:
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
