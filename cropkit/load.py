@@ -295,6 +295,23 @@ def _with_native_20m(
     return xr.concat(bands, dim="band") if len(bands) > 1 else bands[0]
 
 
+def _scale_block(block: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``block * scale + offset`` with one new array (a season's block is hundreds of MB)."""
+    out = np.multiply(block, scale, dtype=np.float32)
+    out += offset
+    return out
+
+
+def _scaled(data: da.Array, scale: np.ndarray, offset: np.ndarray) -> da.Array:
+    """Digital numbers ``(time, band, y, x)`` to reflectance, per date and band.
+
+    ``scale`` and ``offset`` are ``(time, band)``, chunked as ``data`` along those axes.
+    """
+    chunks = (*data.chunks[:2], 1, 1)
+    per_block = [da.from_array(v[:, :, None, None], chunks=chunks) for v in (scale, offset)]
+    return da.map_blocks(_scale_block, data, *per_block, dtype=np.float32)
+
+
 def _reaches(item: pystac.Item, grid: SceneGrid) -> bool:
     """Whether the item's footprint box overlaps the grid (an item without bbox does)."""
     if not item.bbox:
@@ -358,9 +375,7 @@ def load_s2(
     for i, item in enumerate(items):
         for j, band in enumerate(bands):
             scale[i, j], offset[i, j] = reflectance_scale_offset(item, band, provider)
-    scale_da = xr.DataArray(scale, dims=("time", "band"))
-    offset_da = xr.DataArray(offset, dims=("time", "band"))
-    cube = cube * scale_da + offset_da
+    cube = cube.copy(data=_scaled(cube.data, scale, offset))
     cube = _tidy(cube, bands, "reflectance")
     cube.attrs.update(units="1", long_name="surface reflectance", crs=f"EPSG:{grid.epsg}")
     return cube

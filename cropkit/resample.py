@@ -47,6 +47,30 @@ def _split(values: np.ndarray, axis: int) -> np.ndarray:
     return halves
 
 
+def _renormalised(native: np.ndarray, index: tuple, dy: int, dx: int) -> np.ndarray:
+    """The weighted mean of the valid neighbours of some output pixels, as the warper forms it.
+
+    ``index`` names native pixels (``(..., row, col)`` in ``native``'s coordinates, margin
+    included); ``dy`` and ``dx`` pick one of their four halves (0: towards the previous
+    row or column, 1: towards the next). The same float32 steps as :func:`_split` run on
+    the zero-filled values and on the weights, so the quotient is the warper's.
+    """
+    *lead, row, col = index
+    ny, nx = row + (2 * dy - 1), col + (2 * dx - 1)
+    quarter, three = np.float32(0.25), np.float32(0.75)
+    # own pixel, its neighbour along x, along y, and the diagonal one
+    points = [native[(*lead, r, c)] for r, c in ((row, col), (row, nx), (ny, col), (ny, nx))]
+
+    def mean_of(own, across, below, diagonal):
+        own_row = across * quarter + own * three
+        other_row = diagonal * quarter + below * three
+        return other_row * quarter + own_row * three
+
+    weighted = mean_of(*(np.nan_to_num(p, nan=0.0) for p in points))
+    weight = mean_of(*(np.isfinite(p).astype(np.float32) for p in points))
+    return np.floor(weighted / weight + np.float32(0.5))
+
+
 def bilinear_double(native: np.ndarray) -> np.ndarray:
     """A band at twice the resolution, bilinear as GDAL warps it.
 
@@ -62,6 +86,13 @@ def bilinear_double(native: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(..., 2 y, 2 x)`` float32: the weighted mean of each output pixel's valid
         neighbours rounded half up, NaN where its own native pixel is NaN.
+
+    Notes
+    -----
+    The kernel runs once on the values as they are: NaN spreads to every output pixel
+    that has a nodata neighbour. Those whose own pixel is valid (along nodata edges and
+    the margin) are then recomputed alone, with the weights of their valid neighbours
+    renormalised; everywhere else the weights sum to one and the two agree to the bit.
     """
     native = np.asarray(native, dtype=np.float32)
     if native.ndim < 2 or min(native.shape[-2:]) < 3:
@@ -69,16 +100,23 @@ def bilinear_double(native: np.ndarray) -> np.ndarray:
             f"bilinear_double needs (..., y + 2, x + 2) with a one-pixel margin, got shape "
             f"{native.shape}: read one native pixel more on every side."
         )
-    valid = np.isfinite(native)
     y, x = native.ndim - 2, native.ndim - 1
-    weighted = _split(_split(np.where(valid, native, np.float32(0)), x), y)
-    weight = _split(_split(valid.astype(np.float32), x), y)
-    with np.errstate(invalid="ignore", divide="ignore"):  # in place: chunks are large
-        np.divide(weighted, weight, out=weighted)
-    weighted += np.float32(0.5)
-    np.floor(weighted, out=weighted)
-    weighted[~valid[..., 1:-1, 1:-1].repeat(2, axis=y).repeat(2, axis=x)] = np.nan
-    return weighted
+    doubled = _split(_split(native, x), y)
+    doubled += np.float32(0.5)
+    np.floor(doubled, out=doubled)
+    valid = np.isfinite(native)
+    ny, nx = valid.shape[-2:]
+    around = valid[..., 1:-1, 1:-1].copy()  # valid, with its eight neighbours valid too
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            around &= valid[..., dr : ny - 2 + dr, dc : nx - 2 + dc]
+    *lead, row, col = np.nonzero(valid[..., 1:-1, 1:-1] & ~around)
+    if len(row):
+        for dy in (0, 1):
+            for dx in (0, 1):
+                index = (*lead, row + 1, col + 1)
+                doubled[(*lead, 2 * row + dy, 2 * col + dx)] = _renormalised(native, index, dy, dx)
+    return doubled
 
 
 def native_window(

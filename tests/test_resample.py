@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
 
@@ -88,3 +90,39 @@ def test_the_window_reaches_one_native_pixel_past_the_grid():
 def test_a_grid_off_the_native_pixels_is_left_to_the_warper():
     assert native_window((105, 0, 185, 60), (0, 100), 10) is None
     assert native_window((100, 0, 180, 60), (0, 97), 10) is None
+
+
+def _renormalised_everywhere(native):
+    """The kernel over zero-filled values divided by the kernel over the weights, at
+    every pixel (what bilinear_double computes only along nodata)."""
+    valid = np.isfinite(native)
+
+    def kernel(grid):
+        x = np.empty((*grid.shape[:-1], 2 * (grid.shape[-1] - 2)), np.float32)
+        x[..., 0::2] = grid[..., :-2] * np.float32(0.25) + grid[..., 1:-1] * np.float32(0.75)
+        x[..., 1::2] = grid[..., 2:] * np.float32(0.25) + grid[..., 1:-1] * np.float32(0.75)
+        y = np.empty((*x.shape[:-2], 2 * (x.shape[-2] - 2), x.shape[-1]), np.float32)
+        y[..., 0::2, :] = x[..., :-2, :] * np.float32(0.25) + x[..., 1:-1, :] * np.float32(0.75)
+        y[..., 1::2, :] = x[..., 2:, :] * np.float32(0.25) + x[..., 1:-1, :] * np.float32(0.75)
+        return y
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.floor(
+            kernel(np.where(valid, native, 0).astype(np.float32)) / kernel(valid.astype(np.float32))
+            + np.float32(0.5)
+        )
+    own = valid[..., 1:-1, 1:-1].repeat(2, axis=-2).repeat(2, axis=-1)
+    return np.where(own, out, np.nan)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 3), st.integers(3, 9), st.integers(3, 9)),
+    nodata=st.sampled_from([0.0, 0.05, 0.3, 0.8, 1.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_renormalises_exactly_along_any_nodata_pattern(shape, nodata, seed):
+    rng = np.random.default_rng(seed)
+    native = rng.integers(0, 2**16, shape).astype(np.float32)
+    native[rng.random(shape) < nodata] = np.nan
+    np.testing.assert_array_equal(bilinear_double(native), _renormalised_everywhere(native))
