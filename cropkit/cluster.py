@@ -1,12 +1,16 @@
 """The dask.distributed client that cropkit computes on.
 
-By default a ``LocalCluster`` on this machine, with a memory limit per worker so that a
-zone larger than memory spills and streams instead of failing; or any existing
-scheduler, by address, for users with a real cluster.
+By default a ``LocalCluster`` of processes on this machine, with a memory limit per
+worker so that a zone larger than memory spills and streams instead of failing; or
+:data:`THREADS`, one worker inside this process with a thread per core (GDAL and numpy
+release the GIL: no copies between processes, about a second faster on the ``ci``
+composites of ``benchmarks/bench_pipeline.py``, but it shares this kernel's memory
+limit); or any existing scheduler, by address, for users with a real cluster.
 
 Examples
 --------
 >>> client = dask_client()                           # doctest: +SKIP
+>>> client = dask_client("threads")                  # doctest: +SKIP
 >>> client = dask_client("tcp://scheduler:8786")     # doctest: +SKIP
 """
 
@@ -16,7 +20,10 @@ import os
 
 from .errors import ConfigError
 
-__all__ = ["dask_client"]
+__all__ = ["THREADS", "dask_client"]
+
+#: The ``address`` that starts one worker in this process, with threads.
+THREADS = "threads"
 
 
 def dask_client(
@@ -32,7 +39,9 @@ def dask_client(
     ----------
     address : str, optional
         Address of a running scheduler (``tcp://host:8786``); ``None`` starts a
-        ``LocalCluster``.
+        ``LocalCluster`` of worker processes; :data:`THREADS` (``"threads"``) starts one
+        worker in this process with ``n_workers * threads_per_worker`` threads and
+        ``n_workers`` times the memory limit (which then counts this process's memory too).
     n_workers : int, optional
         Local workers (default: one per CPU, at most 4).
     memory_limit : str
@@ -48,9 +57,10 @@ def dask_client(
     -------
     distributed.Client
     """
+    from dask.utils import parse_bytes
     from distributed import Client
 
-    if address:
+    if address and address != THREADS:
         try:
             return Client(address, timeout="10s")
         except (OSError, TimeoutError) as err:
@@ -59,12 +69,20 @@ def dask_client(
                 "Check the address, or leave it empty to start a local cluster."
             ) from err
     workers = n_workers or min(os.cpu_count() or 1, 4)
+    local = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": dashboard}}
     # a client that starts its own LocalCluster also shuts it down on client.close()
+    if address == THREADS:
+        return Client(
+            n_workers=1,
+            threads_per_worker=workers * threads_per_worker,
+            memory_limit=workers * parse_bytes(memory_limit),
+            processes=False,
+            **local,
+        )
     return Client(
         n_workers=workers,
         threads_per_worker=threads_per_worker,
         memory_limit=memory_limit,
         processes=True,
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"dashboard": dashboard},
+        **local,
     )

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from cropkit.cluster import dask_client
@@ -15,6 +17,16 @@ def test_local_cluster_has_the_asked_workers_and_memory():
         cluster = client.cluster
         client.close()
     assert cluster.status.name == "closed"
+
+
+def test_threads_start_one_worker_in_this_process_with_every_thread_and_the_memory():
+    client = dask_client("threads", n_workers=2, memory_limit="1GiB")
+    try:
+        (worker,) = client.scheduler_info()["workers"].values()
+        assert worker["nthreads"] == 2 and worker["memory_limit"] == 2 * 2**30
+        assert client.submit(os.getpid).result() == os.getpid()  # no worker process
+    finally:
+        client.close()
 
 
 def test_unreachable_scheduler_is_explained():
