@@ -4,7 +4,7 @@ The cube (about 73 dates x 10 bands x 2048 x 2048 float32, 12 GB) does not fit i
 workers' memory; cropkit composites it spatial chunk by spatial chunk. Prints the time,
 the peak memory of each worker and the size of the cube.
 
-Usage: python benchmarks/large_zone.py [--memory-limit 3GiB] [--workers 2]
+Usage: python benchmarks/large_zone.py [--memory-limit 3GiB] [--workers 2] [--threads]
 """
 
 import argparse
@@ -27,6 +27,9 @@ def main():
     parser.add_argument("--memory-limit", default="3GiB")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--region", default="auch")
+    parser.add_argument(
+        "--threads", action="store_true", help='one worker in this process (dask_client("threads"))'
+    )
     args = parser.parse_args()
 
     cfg = RunConfig(region=args.region, year=2023, profile="large", max_cloud=100)
@@ -40,7 +43,9 @@ def main():
     result = gapfill.fill_gaps(composite.period_median(masked, "month", cfg.year))
     size_gb = masked.size * 4 / 1e9
 
-    client = dask_client(n_workers=args.workers, memory_limit=args.memory_limit)
+    client = dask_client(
+        "threads" if args.threads else None, n_workers=args.workers, memory_limit=args.memory_limit
+    )
     sampler = MemorySampler()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, sampler.sample("composite"):
@@ -54,6 +59,7 @@ def main():
                 "shape": dict(masked.sizes),
                 "cube_gb": round(size_gb, 1),
                 "workers": args.workers,
+                "threads_in_process": args.threads,
                 "memory_limit": args.memory_limit,
                 "seconds": round(seconds, 1),
                 "peak_cluster_memory_gb": round(float(frame["composite"].max()) / 1e9, 2),
