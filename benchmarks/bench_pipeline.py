@@ -5,9 +5,9 @@ One run, the same items (a demo region's season from the local STAC API):
 * **floor**: every file the composite needs (ten bands and the SCL of each item) decoded
   once with rasterio from the local disk, two threads: what no pipeline can beat;
 * **cropkit**: items to the masked cube, monthly medians, gap filling and the Zarr store
-  in a run folder, as notebook 03 runs it (on its default local dask cluster), with a
-  dask performance report of that run; then again on one worker in this process with
-  threads (``scheduler="threads"``);
+  in a run folder, as notebook 03 runs it (its default ``scheduler="threads"``: one dask
+  worker in this process), with a dask performance report of that run; then again on a
+  local cluster of worker processes (``scheduler=""``);
 * **peers**: the usual pipeline of the peers' tutorials: ``stackstac.stack`` with its
   defaults (one chunk per file; bilinear resampling of the 20 m bands, as cropkit), the
   SCL mask, ``groupby("time.month").median()``, no gap filling, on dask's threaded
@@ -116,9 +116,10 @@ def main():
         pixels = cfg.grid.shape[0] * cfg.grid.shape[1]
         t_floor = floor(paths)
 
-        # cropkit, as notebook 03 runs it: default local cluster, Zarr in the run folder
+        # cropkit, as notebook 03 runs it: its default scheduler ("threads": one worker in
+        # this process), Zarr in the run folder
         run = RunFolder.for_config(cfg)
-        client = dask_client()
+        client = dask_client("threads")
         before = served(server.url)
         t0 = time.perf_counter()
         with performance_report(filename=args.report):
@@ -129,13 +130,13 @@ def main():
         after = served(server.url)
         client.close()
 
-        # the same on one worker in this process, with threads (notebook 03's scheduler="threads")
-        client = dask_client("threads")
+        # the same on a local cluster of worker processes (notebook 03's scheduler="")
+        client = dask_client()
         t0 = time.perf_counter()
         s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
         again = RunConfig(region=args.region, year=2023, profile=args.profile, run_root=f"{tmp}/t")
         composites.s2_composite(s2, RunFolder.for_config(again), again)
-        t_threads = time.perf_counter() - t0
+        t_processes = time.perf_counter() - t0
         client.close()
 
         # the peers' pipeline, and cropkit's medians with their mask (no buffer, no filling)
@@ -168,8 +169,8 @@ def main():
         "cropkit_s": round(t_cropkit, 2),
         "cropkit_over_floor": round(t_cropkit / t_floor, 1),
         "cropkit_tasks": tasks,
-        "cropkit_threads_s": round(t_threads, 2),
-        "cropkit_threads_over_floor": round(t_threads / t_floor, 1),
+        "cropkit_processes_s": round(t_processes, 2),
+        "cropkit_processes_over_floor": round(t_processes / t_floor, 1),
         "peers_s": round(t_peers, 2),
         "peers_over_floor": round(t_peers / t_floor, 1),
         "peers_tasks": peer_tasks,
