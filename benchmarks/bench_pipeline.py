@@ -41,7 +41,7 @@ import stackstac
 from distributed import performance_report
 
 from cropkit import composite
-from cropkit.cluster import dask_client
+from cropkit.cluster import THREADS, dask_client
 from cropkit.config import RunConfig
 from cropkit.endpoint import connect
 from cropkit.load import S2_BAND_NAMES, by_time
@@ -119,7 +119,10 @@ def main():
         t_floor = floor(paths)
 
         def cropkit_path(scheduler: str, folder: str, report: str | None = None):
-            """Items to the composite's Zarr store as notebook 03 makes it: seconds, tasks."""
+            """Items to the composite's Zarr store as notebook 03 makes it.
+
+            Returns the seconds, the masked cube's task count and the composite.
+            """
             run_cfg = RunConfig(
                 region=args.region, year=2023, profile=args.profile, run_root=f"{tmp}/{folder}"
             )
@@ -136,10 +139,10 @@ def main():
         # process), then on a local cluster of worker processes (scheduler=""); both
         # timed without the performance report, which is made by a third run
         before = served(server.url)
-        t_cropkit, tasks, comp = cropkit_path("threads", "threads")
+        t_cropkit, tasks, comp = cropkit_path(THREADS, "threads")
         after = served(server.url)
         t_processes, _, _ = cropkit_path("", "processes")
-        t_report, _, _ = cropkit_path("threads", "report", args.report)
+        t_report, _, _ = cropkit_path(THREADS, "report", args.report)
 
         # the peers' pipeline, and cropkit's medians with their mask (no buffer, no filling)
         before_peers = served(server.url)

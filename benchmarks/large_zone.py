@@ -15,7 +15,7 @@ import time
 from distributed.diagnostics import MemorySampler
 
 from cropkit import cloudmask, composite, gapfill
-from cropkit.cluster import dask_client
+from cropkit.cluster import THREADS, dask_client
 from cropkit.config import RunConfig
 from cropkit.endpoint import connect
 from cropkit.load import load_s2, load_scl
@@ -44,7 +44,7 @@ def main():
     size_gb = masked.size * 4 / 1e9
 
     client = dask_client(
-        "threads" if args.threads else None, n_workers=args.workers, memory_limit=args.memory_limit
+        THREADS if args.threads else None, n_workers=args.workers, memory_limit=args.memory_limit
     )
     sampler = MemorySampler()
     t0 = time.perf_counter()

@@ -3,9 +3,10 @@
 By default a ``LocalCluster`` of processes on this machine, with a memory limit per
 worker so that a zone larger than memory spills and streams instead of failing; or
 :data:`THREADS`, one worker inside this process with a thread per core (GDAL and numpy
-release the GIL: no copies between processes, about a second faster on the ``ci``
-composites of ``benchmarks/bench_pipeline.py``, but it shares this kernel's memory
-limit); or any existing scheduler, by address, for users with a real cluster.
+release the GIL and nothing is copied between processes: a little faster on the ``ci``
+composites of ``benchmarks/bench_pipeline.py`` and on ``benchmarks/large_zone.py``, but
+this process's own memory counts against the worker's limit); or any existing
+scheduler, by address, for users with a real cluster.
 
 Examples
 --------

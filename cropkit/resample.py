@@ -106,16 +106,13 @@ def bilinear_double(native: np.ndarray) -> np.ndarray:
     np.floor(doubled, out=doubled)
     valid = np.isfinite(native)
     ny, nx = valid.shape[-2:]
-    around = valid[..., 1:-1, 1:-1].copy()  # valid, with its eight neighbours valid too
-    for dr in (0, 1, 2):
-        for dc in (0, 1, 2):
-            around &= valid[..., dr : ny - 2 + dr, dc : nx - 2 + dc]
-    *lead, row, col = np.nonzero(valid[..., 1:-1, 1:-1] & ~around)
-    if len(row):
-        for dy in (0, 1):
-            for dx in (0, 1):
-                index = (*lead, row + 1, col + 1)
-                doubled[(*lead, 2 * row + dy, 2 * col + dx)] = _renormalised(native, index, dy, dx)
+    # valid pixels with a nodata pixel among their eight neighbours
+    around = [valid[..., r : ny - 2 + r, c : nx - 2 + c] for r in range(3) for c in range(3)]
+    *lead, row, col = np.nonzero(valid[..., 1:-1, 1:-1] & ~np.logical_and.reduce(around))
+    index = (*lead, row + 1, col + 1)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            doubled[(*lead, 2 * row + dy, 2 * col + dx)] = _renormalised(native, index, dy, dx)
     return doubled
 
 
