@@ -55,6 +55,7 @@ _SUBMODULES = {
     "labels",
     "load",
     "profiles",
+    "reader",
     "reflectance_check",
     "resample",
     "static_catalog",

@@ -32,6 +32,7 @@ __all__ = [
     "CLOUD_CLASSES",
     "clear_mask",
     "apply_mask",
+    "check_mask_grid",
     "clear_fraction",
     "valid_count",
     "class_breakdown",
@@ -79,6 +80,18 @@ def _dilate(block: np.ndarray, buffer_px: int) -> np.ndarray:
     return ndimage.binary_dilation(block, structure=structure, iterations=buffer_px)
 
 
+def _in_classes(scl: xr.DataArray, classes: Iterable[int]) -> xr.DataArray:
+    """Whether each SCL code is one of ``classes``, by table lookup for uint8 codes.
+
+    One pass and one boolean array; ``isin`` compares every pixel with every class first.
+    """
+    if scl.dtype != np.uint8:
+        return scl.isin(list(classes))
+    table = np.zeros(256, dtype=bool)
+    table[list(classes)] = True
+    return xr.apply_ufunc(table.take, scl, dask="parallelized", output_dtypes=[bool])
+
+
 def clear_mask(
     scl: xr.DataArray, keep: Iterable[int] = DEFAULT_KEEP, buffer_px: int = 0
 ) -> xr.DataArray:
@@ -106,9 +119,9 @@ def clear_mask(
     keep = _check_keep(keep)
     if buffer_px < 0:
         raise ConfigError(f"buffer_px={buffer_px} must be zero or positive.")
-    clear = scl.isin(list(keep))
+    clear = _in_classes(scl, keep)
     if buffer_px:
-        cloudy = scl.isin(list(CLOUD_CLASSES))
+        cloudy = _in_classes(scl, CLOUD_CLASSES)
         data = cloudy.data
         if hasattr(data, "map_overlap"):
             grown = data.map_overlap(
@@ -126,21 +139,15 @@ def clear_mask(
     return clear
 
 
-def apply_mask(cube: xr.DataArray, clear: xr.DataArray) -> xr.DataArray:
-    """Set masked observations of ``cube`` (``(time, band, y, x)``) to NaN.
-
-    Parameters
-    ----------
-    cube : xarray.DataArray
-        Dims ``(time, band, y, x)``.
-    clear : xarray.DataArray
-        Dims ``(time, y, x)``, bool, on the same pixel grid and dates as ``cube``.
+def check_mask_grid(cube: xr.DataArray, clear: xr.DataArray) -> None:
+    """Check that a mask ``(time, y, x)`` is on a cube's dates and pixel grid.
 
     Raises
     ------
     GridMismatchError
-        If ``clear`` is on another grid (e.g. the 20 m SCL on a 10 m cube): xarray would
-        align the two on their few common coordinates and return an empty cube.
+        If ``clear`` is on another grid (e.g. the 20 m SCL on a 10 m cube) or has other
+        dates: xarray would align the two on their few common coordinates and return an
+        empty cube.
     """
     for dim in ("time", "y", "x"):
         if dim not in clear.dims or dim not in cube.dims:
@@ -157,6 +164,24 @@ def apply_mask(cube: xr.DataArray, clear: xr.DataArray) -> xr.DataArray:
                 "(cropkit.load.load_scl(items, provider, grid) with the grid of load_s2: 10 m, "
                 "nearest neighbour), or resample it: clear.interp_like(cube, method='nearest')."
             )
+
+
+def apply_mask(cube: xr.DataArray, clear: xr.DataArray) -> xr.DataArray:
+    """Set masked observations of ``cube`` (``(time, band, y, x)``) to NaN.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Dims ``(time, band, y, x)``.
+    clear : xarray.DataArray
+        Dims ``(time, y, x)``, bool, on the same pixel grid and dates as ``cube``.
+
+    Raises
+    ------
+    GridMismatchError
+        If ``clear`` is on another grid (:func:`check_mask_grid`).
+    """
+    check_mask_grid(cube, clear)
     return cube.where(clear)
 
 

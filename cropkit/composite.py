@@ -99,17 +99,21 @@ def _nanmean_db(chunk: np.ndarray) -> np.ndarray:
         return 10 * np.log10(bn.nanmean(np.power(np.float32(10.0), chunk / 10.0), axis=0))
 
 
-def _gather(blocks: list[list[np.ndarray]], start: int, stop: int) -> np.ndarray:
-    """Dates ``[start, stop)`` of a tile's blocks, every band, in a new array.
+def _gather(blocks: list[list[np.ndarray]], start: int, stop: int, out: np.ndarray) -> np.ndarray:
+    """Dates ``[start, stop)`` of a tile's blocks, every band, copied into ``out``.
 
     ``blocks`` is a list over time chunks of lists over band chunks of ``(time, band, y,
-    x)`` arrays (dask's blocks of one tile). Only the period is copied: the tile's whole
-    series is never concatenated.
+    x)`` arrays (dask's blocks of one tile); ``out`` holds at least ``stop - start`` dates.
+    Only the period is copied: the tile's whole series is never concatenated.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out[: stop - start]``, dims ``(time, band, y, x)``.
     """
     lengths = [row[0].shape[0] for row in blocks]
     widths = [b.shape[1] for b in blocks[0]]
-    first = blocks[0][0]
-    out = np.empty((stop - start, sum(widths), *first.shape[2:]), dtype=np.float32)
+    out = out[: stop - start]
     offset = 0
     for row, length in zip(blocks, lengths):
         lo, hi = max(start - offset, 0), min(stop - offset, length)
@@ -131,10 +135,14 @@ def _period_block(blocks, bounds: np.ndarray, reducer) -> np.ndarray:
     first = blocks[0][0]
     bands = sum(b.shape[1] for b in blocks[0])
     out = np.full((len(bounds), bands + 1, *first.shape[2:]), np.nan, dtype=np.float32)
+    # one buffer for every period: memory the process has already touched is much
+    # cheaper to write than new memory (a new array per period costs a season's worth)
+    longest = int((bounds[:, 1] - bounds[:, 0]).max(initial=0))
+    buffer = np.empty((longest, bands, *first.shape[2:]), dtype=np.float32)
     for k, (start, stop) in enumerate(bounds):
         out[k, -1] = 0
         if stop > start:
-            chunk = _gather(blocks, start, stop)
+            chunk = _gather(blocks, start, stop, buffer)
             valid = np.isfinite(chunk).all(axis=1)
             np.copyto(chunk, np.float32(np.nan), where=~valid[:, None])
             out[k, :-1] = reducer(chunk)

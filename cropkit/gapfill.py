@@ -56,34 +56,49 @@ def fill_gaps_array(
     values = np.asarray(values, dtype=np.float32)
     if valid is None:
         valid = np.isfinite(values).all(axis=1)
+    filled = values.copy()
+    return filled, _fill(filled, valid)
+
+
+def _fill(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Fill the gaps of ``(period, band, y, x)`` ``values`` in place; return the flags.
+
+    Only the pixels of each period that are gaps are computed: a season's composite is
+    mostly observed, and whole-array temporaries would cost more than the filling.
+    """
     n = values.shape[0]
-    idx = np.arange(n).reshape(n, 1, 1)
+    idx = np.arange(n, dtype=np.int16 if n < 2**15 else np.int64).reshape(n, 1, 1)
     prev = np.maximum.accumulate(np.where(valid, idx, -1), axis=0)
     nxt = np.minimum.accumulate(np.where(valid, idx, n)[::-1], axis=0)[::-1]
-    has_prev, has_next = prev >= 0, nxt < n
-    prev_c, next_c = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
-    v_prev = np.take_along_axis(values, prev_c[:, None], axis=0)
-    v_next = np.take_along_axis(values, next_c[:, None], axis=0)
-    span = np.maximum(nxt - prev, 1)
-    weight = ((idx - prev) / span)[:, None].astype(np.float32)
-    interpolated = v_prev + (v_next - v_prev) * weight
-    both = (has_prev & has_next)[:, None]
-    filled = np.where(both, interpolated, np.where(has_prev[:, None], v_prev, v_next))
-    filled = np.where(valid[:, None], values, filled)
-    none = ~(has_prev | has_next)
-    filled = np.where(none[:, None], np.nan, filled).astype(np.float32)
     flags = np.full(valid.shape, FLAGS["observed"], dtype=np.uint8)
-    flags[~valid & has_prev & has_next] = FLAGS["interpolated"]
-    flags[~valid & (has_prev ^ has_next)] = FLAGS["edge_filled"]
-    flags[none] = FLAGS["missing"]
-    return filled, flags
+    for period in range(n):
+        ys, xs = np.nonzero(~valid[period])
+        if not len(ys):
+            continue
+        before, after = prev[period, ys, xs], nxt[period, ys, xs]
+        has_prev, has_next = before >= 0, after < n
+        v_prev = values[np.clip(before, 0, n - 1), :, ys, xs]  # (pixel, band)
+        v_next = values[np.clip(after, 0, n - 1), :, ys, xs]
+        span = np.maximum(after - before, 1)
+        weight = ((period - before) / span)[:, None].astype(np.float32)
+        interpolated = v_prev + (v_next - v_prev) * weight
+        both = (has_prev & has_next)[:, None]
+        out = np.where(both, interpolated, np.where(has_prev[:, None], v_prev, v_next))
+        none = ~(has_prev | has_next)
+        out[none] = np.nan
+        values[period, :, ys, xs] = out
+        code = np.where(has_prev & has_next, FLAGS["interpolated"], FLAGS["edge_filled"])
+        flags[period, ys, xs] = np.where(none, FLAGS["missing"], code)
+    return flags
 
 
 def _block(values: np.ndarray, count: np.ndarray) -> np.ndarray:
     """``(period, band, y, x)`` values and ``(period, [1,] y, x)`` counts -> filled + flags."""
     count = count[:, 0] if count.ndim == 4 else count
-    filled, flags = fill_gaps_array(values, count > 0)
-    return np.concatenate([filled, flags[:, None].astype(np.float32)], axis=1)
+    out = np.empty((values.shape[0], values.shape[1] + 1, *values.shape[2:]), dtype=np.float32)
+    out[:, :-1] = values
+    out[:, -1] = _fill(out[:, :-1], count > 0)
+    return out
 
 
 def fill_gaps(composite: xr.Dataset, variable: str = "median") -> xr.Dataset:

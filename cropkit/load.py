@@ -45,8 +45,9 @@ from rasterio.errors import RasterioIOError
 
 from .errors import DataError, EmptySearchError
 from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
+from .reader import AlignedReader
 from .regions import SceneGrid
-from .resample import bilinear_double, native_window
+from .resample import bilinear_double, native_chunks, native_window, tile_crops
 
 #: Items as an API returns them: pystac items or their dicts, in any order.
 Items = Iterable[pystac.Item | dict]
@@ -178,7 +179,7 @@ def _stack(
     items,
     assets,
     grid: SceneGrid,
-    chunks: int,
+    chunks: int | tuple[tuple[int, ...], tuple[int, ...]],
     time_chunks: int,
     resampling=Resampling.bilinear,
     dtype="float32",
@@ -188,9 +189,10 @@ def _stack(
 ):
     """The lazy stackstac cube ``(time, band, y, x)`` of ``assets`` on ``grid``, unscaled.
 
-    Chunks of ``time_chunks`` dates (-1: all), one band, ``chunks`` pixels square; NaN
-    (or ``fill``) where there is no data. ``bounds`` (the grid's by default) are taken
-    as they are, not snapped to multiples of ``resolution``.
+    Chunks of ``time_chunks`` dates (-1: all), one band, ``chunks`` pixels square (or
+    the chunk lengths along y and x); NaN (or ``fill``) where there is no data.
+    ``bounds`` (the grid's by default) are taken as they are, not snapped to multiples of
+    ``resolution``.
     """
     items = by_time(items)
     if not any(_reaches(it, grid) for it in items):
@@ -211,10 +213,11 @@ def _stack(
         fill_value=np.float32(np.nan) if fill is None else fill,
         rescale=False,
         xy_coords="center",
-        chunksize=(time_chunks, 1, chunks, chunks),
+        chunksize=(time_chunks, 1, *(chunks if isinstance(chunks, tuple) else (chunks,) * 2)),
         errors_as_nodata=READ_ERRORS_AS_NODATA,
         properties=False,
         band_coords=False,
+        reader=AlignedReader,
     )
 
 
@@ -244,31 +247,50 @@ def _native_window(items: list[pystac.Item], key: str, grid: SceneGrid, resoluti
     return windows.pop() if len(windows) == 1 else None
 
 
+def _doubled_tile(block: np.ndarray, crops: tuple, block_info=None) -> np.ndarray:
+    """One fine tile from its overlapped native chunk (see :func:`_with_native_20m`)."""
+    (ky, top), (kx, left) = (
+        (k, starts[k]) for k, starts in zip(block_info[None]["chunk-location"][2:], crops)
+    )
+    height, width = block_info[None]["chunk-shape"][2:]
+    return bilinear_double(block)[..., top : top + height, left : left + width]
+
+
 def _with_native_20m(
     cube: xr.DataArray,
     items: list[pystac.Item],
     keys: Sequence[str],
     grid: SceneGrid,
-    chunks: int,
     time_chunks: int,
     resolution: float = 10,
 ) -> xr.DataArray:
     """``cube`` with its bands at twice ``resolution`` read natively and doubled.
 
     Same values as stackstac's bilinear warp (see :mod:`cropkit.resample`); a band whose
-    pixels do not line up with the grid keeps the warp.
+    pixels do not line up with the grid keeps the warp. The native chunks are laid out
+    under the cube's tiles (:func:`cropkit.resample.native_chunks`): each tile is doubled
+    from one chunk and two pixels of its neighbours, in the cube's own chunks.
     """
+    fine = cube.data.chunks[2:]
     bands = []
     for j, key in enumerate(keys):
         band = cube.isel(band=[j])
         found = _native_window(items, key, grid, resolution)
-        if found is not None:
-            window, (row, col) = found
+        if found is not None:  # else GDAL warps the band
+            window, offsets = found
+            sizes = (
+                round((window[3] - window[1]) / (2 * resolution)),
+                round((window[2] - window[0]) / (2 * resolution)),
+            )
+            chunks = tuple(native_chunks(f, o, n) for f, o, n in zip(fine, offsets, sizes))
+            if min(min(c) for c in chunks) < 2:  # tiles too small to overlap by two pixels
+                bands.append(band)
+                continue
             native = _stack(
                 items,
                 [key],
                 grid,
-                max(chunks // 2, 2),
+                chunks,
                 time_chunks,
                 resampling=Resampling.nearest,  # the pixels line up: a plain read
                 resolution=2 * resolution,
@@ -277,20 +299,16 @@ def _with_native_20m(
             if list(native["id"].values) == list(band["id"].values):
                 data = native.data
                 doubled = da.map_overlap(
-                    bilinear_double,
+                    _doubled_tile,
                     data,
-                    depth={0: 0, 1: 0, 2: 1, 3: 1},
-                    boundary=np.nan,
+                    depth={0: 0, 1: 0, 2: 2, 3: 2},
+                    boundary="none",
                     trim=False,
                     dtype=np.float32,
-                    chunks=data.chunks[:2]
-                    + tuple(tuple(2 * c for c in ax) for ax in data.chunks[2:]),
+                    chunks=data.chunks[:2] + fine,
+                    crops=tuple(tile_crops(f, o, c) for f, o, c in zip(fine, offsets, chunks)),
                 )
-                # the margin is doubled too (two pixels before the grid's first)
-                top, left = row + 2, col + 2
-                height, width = grid.shape
-                doubled = doubled[:, :, top : top + height, left : left + width]
-                band = band.copy(data=doubled.rechunk(band.data.chunks))
+                band = band.copy(data=doubled)
         bands.append(band)
     return xr.concat(bands, dim="band") if len(bands) > 1 else bands[0]
 
@@ -369,7 +387,7 @@ def load_s2(
     items = usable_items(items, keys, check_readable)
     cube = _stack(items, keys, grid, chunks, time_chunks)
     items = stacked_items(cube, items)
-    cube = _with_native_20m(cube, items, keys, grid, chunks, time_chunks)
+    cube = _with_native_20m(cube, items, keys, grid, time_chunks)
     scale = np.empty((len(items), len(bands)), dtype=np.float32)
     offset = np.empty_like(scale)
     for i, item in enumerate(items):

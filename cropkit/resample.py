@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bilinear_double", "native_window"]
+__all__ = ["bilinear_double", "native_window", "native_chunks", "tile_crops"]
 
 
 def _split(values: np.ndarray, axis: int) -> np.ndarray:
@@ -156,3 +156,53 @@ def native_window(
         top + row * resolution + native,
     )
     return window, (row, col)
+
+
+def native_chunks(fine: tuple[int, ...], offset: int, size: int) -> tuple[int, ...]:
+    """Chunks of a native window along one axis, one per chunk of the fine grid.
+
+    Native chunk ``k`` starts at the native pixel that holds the first fine pixel of fine
+    chunk ``k``, so each fine tile is doubled from its own native chunk and a pixel of
+    margin or two from its neighbours (:func:`tile_crops`): no fine tile straddles two
+    doubled blocks, and a tile that starts on an internal block of the file reads that
+    block only.
+
+    Parameters
+    ----------
+    fine : tuple of int
+        Chunk lengths of the fine grid along the axis (dask's ``chunks`` of that axis).
+    offset : int
+        The fine grid's offset in its first native pixel, 0 or 1 (from
+        :func:`native_window`).
+    size : int
+        Length of the native window (one pixel of margin on both sides included).
+
+    Returns
+    -------
+    tuple of int
+        As many chunk lengths as ``fine``, summing to ``size``.
+    """
+    edges = np.cumsum(fine)[:-1]
+    # the window's margin doubles to two fine pixels before the grid's first
+    starts = [0, *((edges + offset + 2) // 2).tolist()]
+    return tuple(int(n) for n in np.diff([*starts, size]))
+
+
+def tile_crops(fine: tuple[int, ...], offset: int, native: tuple[int, ...], depth: int = 2):
+    """Where each fine tile lies in :func:`bilinear_double` of its overlapped native chunk.
+
+    The native chunks are those of :func:`native_chunks`, overlapped by ``depth`` pixels
+    on each side that has a neighbour (dask's ``map_overlap`` with ``boundary="none"``).
+
+    Returns
+    -------
+    tuple of int
+        Per chunk, the first row (or column) of the fine tile in the doubled block; the
+        tile is ``fine[k]`` long from there.
+    """
+    fine_starts = np.concatenate([[0], np.cumsum(fine)[:-1]])
+    native_starts = np.concatenate([[0], np.cumsum(native)[:-1]])
+    # the overlapped block starts `depth` pixels earlier (none before the first) and the
+    # doubling drops its first pixel: fine index f is doubled index f + offset + 2
+    first_doubled = 2 * (np.maximum(native_starts - depth, 0) + 1)
+    return tuple(int(v) for v in fine_starts + offset + 2 - first_doubled)

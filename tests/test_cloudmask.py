@@ -62,6 +62,18 @@ def test_buffer_on_dask_matches_numpy_across_chunks():
     np.testing.assert_array_equal(eager, lazy)
 
 
+@pytest.mark.parametrize("dtype", ["int16", "int64", "float32"])
+def test_codes_of_any_type_give_the_uint8_mask(dtype):
+    """uint8 SCL is classified by table lookup, other types with isin: same masks."""
+    rng = np.random.default_rng(1)
+    s = scl(rng.integers(0, 12, size=(4, 30, 30)))
+    for buffer_px in (0, 1):
+        lookup = clear_mask(s.chunk({"y": 16}), keep=(4, 5, 11), buffer_px=buffer_px)
+        other = clear_mask(s.astype(dtype), keep=(4, 5, 11), buffer_px=buffer_px)
+        assert lookup.dtype == bool and 0.02 < float(lookup.mean()) < 0.9
+        np.testing.assert_array_equal(lookup.values, other.values)
+
+
 def test_fraction_count_and_breakdown():
     s = scl([[[4, 9], [0, 5]], [[8, 8], [0, 4]]])
     clear = clear_mask(s)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
 
-from cropkit.resample import bilinear_double, native_window
+from cropkit.resample import bilinear_double, native_chunks, native_window, tile_crops
 
 NAN = np.nan
 
@@ -126,3 +126,18 @@ def test_renormalises_exactly_along_any_nodata_pattern(shape, nodata, seed):
     native = rng.integers(0, 2**16, shape).astype(np.float32)
     native[rng.random(shape) < nodata] = np.nan
     np.testing.assert_array_equal(bilinear_double(native), _renormalised_everywhere(native))
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+def test_native_chunks_put_each_fine_tile_inside_its_own_doubled_chunk(offset):
+    # a 10 m axis of 1100 pixels in 512-pixel tiles, on or half-way into a 20 m pixel
+    fine = (512, 512, 76)
+    size = (1100 + offset + 1) // 2 + 2  # native pixels under the grid, one of margin each side
+    chunks = native_chunks(fine, offset, size)
+    assert len(chunks) == 3 and sum(chunks) == size
+    assert chunks[:2] == (257, 256)  # the margin, then the 20 m pixels under each tile
+    crops = tile_crops(fine, offset, chunks)
+    overlapped = [chunks[0] + 2, chunks[1] + 4, chunks[2] + 2]  # two pixels from each neighbour
+    for crop, tile, length in zip(crops, fine, overlapped):
+        assert 0 <= crop and crop + tile <= 2 * (length - 2)  # inside the doubled block
+    assert crops == (offset, offset + 2, offset + 2)

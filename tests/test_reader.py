@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import stackstac
+from affine import Affine
+from rasterio.enums import Resampling
+from stackstac.rio_reader import AutoParallelRioReader
+
+from cropkit.providers import PROVIDERS
+from cropkit.reader import AlignedReader, pixel_offset
+from cropkit.regions import SceneGrid, get_region
+from cropkit.stac import StacSource, open_api
+
+GRID = get_region("chartres").grid(64, (2, 1))
+
+
+class _Spec:
+    def __init__(self, epsg, transform):
+        self.epsg, self.transform = epsg, transform
+
+
+@pytest.mark.parametrize(
+    "transform, epsg, expected",
+    [
+        (Affine(10, 0, 1000, 0, -10, 5000), 32631, (0, 0)),
+        (Affine(10, 0, 960, 0, -10, 5030), 32631, (3, 4)),  # the grid starts inside the file
+        (Affine(10, 0, 1020, 0, -10, 4980), 32631, (-2, -2)),  # before it
+        (Affine(10, 0, 1005, 0, -10, 5000), 32631, None),  # half a pixel off the lattice
+        (Affine(20, 0, 1000, 0, -20, 5000), 32631, None),  # another resolution
+        (Affine(10, 0, 1000, 0, -10, 5000), 32632, None),  # another CRS
+    ],
+)
+def test_pixel_offset_only_for_files_on_the_grids_lattice(transform, epsg, expected):
+    spec = _Spec(32631, Affine(10, 0, 1000, 0, -10, 5000))
+    assert pixel_offset(transform, epsg, spec) == expected
+
+
+@pytest.fixture(scope="module")
+def items(stac_server):
+    source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))
+    found = source.search("s2", GRID.lonlat_bounds(), 2023, max_cloud=100)[::4]
+    return [it.to_dict(transform_hrefs=False) for it in found]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("resampling", [Resampling.nearest, Resampling.bilinear])
+@pytest.mark.parametrize(
+    "shift",
+    [(0, 0), (-30, 40), (5, 0)],
+    ids=["on-the-files", "partly-outside-them", "off-their-lattice"],
+)
+def test_reads_what_stackstacs_warped_reader_reads(items, resampling, shift, monkeypatch):
+    """10 m bands and the 20 m SCL, on the files' grid, shifted partly off the files (the
+    part outside is the fill value) and off their lattice (warped as before): the same
+    values as stackstac's own reader, which warps every file."""
+    warped = []
+    warp = AutoParallelRioReader._open
+
+    def recording(reader):
+        warped.append(reader.url.rsplit("/", 1)[1])
+        return warp(reader)
+
+    monkeypatch.setattr(AutoParallelRioReader, "_open", recording)
+    dx, dy = shift
+    t = GRID.transform
+    grid = SceneGrid(GRID.epsg, Affine(10, 0, t.c + dx, 0, -10, t.f + dy), (60, 120), ())
+    common = dict(
+        assets=["red", "nir", "scl"],  # the demo names them as Earth Search
+        epsg=grid.epsg,
+        resolution=10,
+        bounds=grid.bounds,
+        snap_bounds=False,
+        resampling=resampling,
+        dtype="float32",
+        fill_value=np.float32(np.nan),
+        rescale=False,
+        chunksize=(-1, 1, 32, 32),
+    )
+    ours = stackstac.stack(items, reader=AlignedReader, **common).values
+    # only the 20 m SCL, and every file off the lattice, went through the warper
+    on_lattice = shift != (5, 0)
+    assert set(warped) == ({"SCL.tif"} if on_lattice else {"B04.tif", "B08.tif", "SCL.tif"})
+    theirs = stackstac.stack(items, reader=AutoParallelRioReader, **common).values
+    assert np.isnan(theirs).mean() < 0.9 and (np.isnan(theirs).any() or shift == (0, 0))
+    np.testing.assert_array_equal(ours, theirs)
