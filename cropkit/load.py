@@ -16,10 +16,14 @@ Every cube is on the study area's UTM grid (``SceneGrid``), whatever the provide
   grid (or any resolution asked for), band coordinate ``wavelength`` in nm.
 
 The EPSG code is always passed to stackstac (pystac >= 1.15 turns ``proj:epsg`` into
-``proj:code``, which stackstac does not read), and stackstac never rescales: cropkit
-applies the provider's convention itself, the same way for every provider. Items that
-lack a needed asset are skipped with a warning that names them; COGs that cannot be
-read become NaN with a warning instead of failing the whole computation.
+``proj:code``, which stackstac does not read). stackstac rescales only from
+``raster:bands``, which providers fill differently: cropkit works out each item's scale
+and offset by the provider's convention and hands them to stackstac in ``raster:bands``,
+so each file is scaled as it is read (the natively read 20 m bands once doubled). Files
+on the grid's own pixel lattice are read as plain windows, without GDAL's warper
+(:class:`cropkit.reader.AlignedReader`). Items that lack a needed asset are skipped with
+a warning that names them; COGs that cannot be read become NaN with a warning instead of
+failing the whole computation.
 
 A chunk holds every date of one band over one spatial tile (``time_chunks=-1``): what a
 composite reduces, read by one task file after file. One chunk per file and band (stackstac's
@@ -186,8 +190,13 @@ def _stack(
     fill=None,
     resolution: float = 10,
     bounds: tuple[float, float, float, float] | None = None,
+    rescale: dict[tuple[str, str], tuple[np.float32, np.float32]] | None = None,
 ):
-    """The lazy stackstac cube ``(time, band, y, x)`` of ``assets`` on ``grid``, unscaled.
+    """The lazy stackstac cube ``(time, band, y, x)`` of ``assets`` on ``grid``.
+
+    Digital numbers, unless ``rescale`` maps ``(item id, asset key)`` to the scale and
+    offset of that asset: stackstac then applies them as it reads each file (cropkit's
+    values replace the items' ``raster:bands``), with no pass over the cube.
 
     Chunks of ``time_chunks`` dates (-1: all), one band, ``chunks`` pixels square (or
     the chunk lengths along y and x); NaN (or ``fill``) where there is no data.
@@ -201,8 +210,15 @@ def _stack(
             f"{tuple(round(v, 4) for v in grid.lonlat_bounds())} (lon/lat): search the "
             "items over this area again (rerun notebook 01)."
         )
+    dicts = [it.to_dict(transform_hrefs=False) for it in items]
+    for d in dicts if rescale else ():
+        for key in assets:
+            scale, offset = rescale[d["id"], key]
+            asset = d["assets"][key]
+            first = (asset.get("raster:bands") or [{}])[0]
+            asset["raster:bands"] = [{**first, "scale": scale, "offset": offset}]
     return stackstac.stack(
-        [it.to_dict(transform_hrefs=False) for it in items],
+        dicts,
         assets=list(assets),
         epsg=grid.epsg,
         resolution=resolution,
@@ -211,7 +227,7 @@ def _stack(
         resampling=resampling,
         dtype=dtype,
         fill_value=np.float32(np.nan) if fill is None else fill,
-        rescale=False,
+        rescale=bool(rescale),
         xy_coords="center",
         chunksize=(time_chunks, 1, *(chunks if isinstance(chunks, tuple) else (chunks,) * 2)),
         errors_as_nodata=READ_ERRORS_AS_NODATA,
@@ -247,13 +263,32 @@ def _native_window(items: list[pystac.Item], key: str, grid: SceneGrid, resoluti
     return windows.pop() if len(windows) == 1 else None
 
 
-def _doubled_tile(block: np.ndarray, crops: tuple, block_info=None) -> np.ndarray:
-    """One fine tile from its overlapped native chunk (see :func:`_with_native_20m`)."""
+#: Dates doubled at once by :func:`_doubled_tile`.
+_DATES_PER_SLAB = 8
+
+
+def _doubled_tile(
+    block: np.ndarray, crops: tuple, scale: np.ndarray, offset: np.ndarray, block_info=None
+) -> np.ndarray:
+    """One fine tile from its overlapped native chunk (see :func:`_with_native_20m`).
+
+    Digital numbers in, ``DN * scale + offset`` out (``scale``, ``offset``: ``(time,)``
+    of the whole cube). A few dates at a time: the doubling's temporaries stay small
+    and reuse memory the process already holds (new memory is what costs here).
+    """
     (ky, top), (kx, left) = (
         (k, starts[k]) for k, starts in zip(block_info[None]["chunk-location"][2:], crops)
     )
     height, width = block_info[None]["chunk-shape"][2:]
-    return bilinear_double(block)[..., top : top + height, left : left + width]
+    first = block_info[None]["array-location"][0][0]
+    tile = np.empty((*block.shape[:2], height, width), dtype=np.float32)
+    for start in range(0, block.shape[0], _DATES_PER_SLAB):
+        dates = slice(start, start + _DATES_PER_SLAB)
+        slab = tile[dates]
+        slab[...] = bilinear_double(block[dates])[..., top : top + height, left : left + width]
+        slab *= scale[first + start : first + start + len(slab), None, None, None]
+        slab += offset[first + start : first + start + len(slab), None, None, None]
+    return tile
 
 
 def _with_native_20m(
@@ -262,9 +297,14 @@ def _with_native_20m(
     keys: Sequence[str],
     grid: SceneGrid,
     time_chunks: int,
+    scale: np.ndarray,
+    offset: np.ndarray,
     resolution: float = 10,
 ) -> xr.DataArray:
     """``cube`` with its bands at twice ``resolution`` read natively and doubled.
+
+    ``scale`` and ``offset`` are ``(time, band)``: the doubled digital numbers are scaled
+    as ``cube``'s other bands were read.
 
     Same values as stackstac's bilinear warp (see :mod:`cropkit.resample`); a band whose
     pixels do not line up with the grid keeps the warp. The native chunks are laid out
@@ -307,27 +347,12 @@ def _with_native_20m(
                     dtype=np.float32,
                     chunks=data.chunks[:2] + fine,
                     crops=tuple(tile_crops(f, o, c) for f, o, c in zip(fine, offsets, chunks)),
+                    scale=scale[:, j],
+                    offset=offset[:, j],
                 )
                 band = band.copy(data=doubled)
         bands.append(band)
     return xr.concat(bands, dim="band") if len(bands) > 1 else bands[0]
-
-
-def _scale_block(block: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """``block * scale + offset`` with one new array (a season's block is hundreds of MB)."""
-    out = np.multiply(block, scale, dtype=np.float32)
-    out += offset
-    return out
-
-
-def _scaled(data: da.Array, scale: np.ndarray, offset: np.ndarray) -> da.Array:
-    """Digital numbers ``(time, band, y, x)`` to reflectance, per date and band.
-
-    ``scale`` and ``offset`` are ``(time, band)``, chunked as ``data`` along those axes.
-    """
-    chunks = (*data.chunks[:2], 1, 1)
-    per_block = [da.from_array(v[:, :, None, None], chunks=chunks) for v in (scale, offset)]
-    return da.map_blocks(_scale_block, data, *per_block, dtype=np.float32)
 
 
 def _reaches(item: pystac.Item, grid: SceneGrid) -> bool:
@@ -385,15 +410,20 @@ def load_s2(
     """
     keys = [provider.asset_key("s2", b) for b in bands]
     items = usable_items(items, keys, check_readable)
-    cube = _stack(items, keys, grid, chunks, time_chunks)
+    # the provider's scale and offset, applied by stackstac as it reads each file
+    rescale = {}
+    for item in items:
+        d = item.to_dict(transform_hrefs=False)
+        for key, band in zip(keys, bands):
+            pair = reflectance_scale_offset(d, band, provider)
+            rescale[item.id, key] = (np.float32(pair[0]), np.float32(pair[1]))
+    cube = _stack(items, keys, grid, chunks, time_chunks, rescale=rescale)
     items = stacked_items(cube, items)
-    cube = _with_native_20m(cube, items, keys, grid, time_chunks)
-    scale = np.empty((len(items), len(bands)), dtype=np.float32)
-    offset = np.empty_like(scale)
-    for i, item in enumerate(items):
-        for j, band in enumerate(bands):
-            scale[i, j], offset[i, j] = reflectance_scale_offset(item, band, provider)
-    cube = cube.copy(data=_scaled(cube.data, scale, offset))
+    scale, offset = (
+        np.array([[rescale[item.id, key][i] for key in keys] for item in items], np.float32)
+        for i in (0, 1)
+    )
+    cube = _with_native_20m(cube, items, keys, grid, time_chunks, scale, offset)
     cube = _tidy(cube, bands, "reflectance")
     cube.attrs.update(units="1", long_name="surface reflectance", crs=f"EPSG:{grid.epsg}")
     return cube

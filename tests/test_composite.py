@@ -179,6 +179,7 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
     import dask
 
     from cropkit.cloudmask import apply_mask, clear_mask
+    from cropkit.errors import GridMismatchError
     from cropkit.load import load_s2, load_scl
     from cropkit.providers import PROVIDERS
     from cropkit.regions import get_region
@@ -189,9 +190,17 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
     items = source.search("s2", grid.lonlat_bounds(), 2023, max_cloud=100)[::4]  # every month
     refl = load_s2(items, source.provider, grid, chunks=64, time_chunks=time_chunks)
     clear = clear_mask(load_scl(items, source.provider, grid, chunks=64, time_chunks=time_chunks))
-    masked = apply_mask(refl, clear)  # as MaskedS2.masked, what notebook 03 composites
+    masked = apply_mask(refl, clear)  # as MaskedS2.masked
     with dask.config.set(scheduler=scheduler):
-        ds, masked = dask.compute(period_median(masked, "month", 2023), masked)
+        # notebook 03 masks as it gathers each period (clear=): the same as the masked cube
+        ds, gathered, masked = dask.compute(
+            period_median(masked, "month", 2023),
+            period_median(refl, "month", 2023, clear=clear),
+            masked,
+        )
+    xr.testing.assert_identical(gathered, ds)
+    with pytest.raises(GridMismatchError, match="dates"):
+        period_median(refl, "month", 2023, clear=clear.isel(time=slice(1, None)))
     values = masked.values
     times = pd.DatetimeIndex(masked["time"].values)
     complete = np.isfinite(values).all(axis=1, keepdims=True)
@@ -206,3 +215,21 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
         np.testing.assert_array_equal(
             ds["count"].values[m], complete[times.month == m + 1].sum(0)[0]
         )
+
+
+@pytest.mark.parametrize("chunks", [None, {"time": 2, "band": 1, "y": 3}])
+def test_clear_leaves_observations_out_as_a_masked_cube_would(chunks):
+    rng = np.random.default_rng(3)
+    t = pd.date_range("2023-01-03", periods=9, freq="9D")  # January to March
+    cube = xr.DataArray(
+        rng.random((9, 2, 5, 5), dtype=np.float32),
+        dims=("time", "band", "y", "x"),
+        coords={"time": t, "band": ["B04", "B08"]},
+    )
+    clear = xr.DataArray(rng.random((9, 5, 5)) < 0.6, dims=("time", "y", "x"), coords={"time": t})
+    if chunks:
+        cube, clear = cube.chunk(chunks), clear.chunk({"time": 3})
+    gathered = period_median(cube, "month", 2023, clear=clear).compute()
+    masked = period_median(cube.where(clear), "month", 2023).compute()
+    xr.testing.assert_identical(gathered, masked)
+    assert 0 < int(gathered["count"][:3].sum()) < 9 * 25

@@ -86,7 +86,8 @@ def s2_composite(
     """
 
     def make() -> xr.Dataset:
-        ds = composite.period_median(s2.masked, period, config.growing_season)
+        # masked as each period is gathered: the masked cube is never made
+        ds = composite.period_median(s2.reflectance, period, config.growing_season, s2.clear)
         ds = gapfill.fill_gaps(ds, "median")
         ds.attrs.update(crs=s2.reflectance.attrs.get("crs"), sensor="sentinel-2")
         return ds
