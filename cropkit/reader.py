@@ -13,6 +13,7 @@ against the warped read of the demo, for nearest and bilinear resampling).
 from __future__ import annotations
 
 import numpy as np
+from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 from stackstac.rio_reader import (
     MULTITHREADED_DRIVER_ALLOWLIST,
@@ -67,6 +68,8 @@ class AlignedReader(AutoParallelRioReader):
 
     _offset: tuple[int, int] | None = None
     _size: tuple[int, int] = (0, 0)
+    _plain: bool = False  # validity from the nodata value alone: no masked arrays needed
+    _nodata: float | None = None
 
     def _open(self):
         try:
@@ -79,6 +82,11 @@ class AlignedReader(AutoParallelRioReader):
             ds.close()
             return super()._open()  # a warp (or stackstac's error for several bands)
         self._offset, self._size = offset, (ds.height, ds.width)
+        flags = ds.mask_flag_enums[0]
+        self._nodata = ds.nodata
+        self._plain = (flags == [MaskFlags.nodata] or flags == [MaskFlags.all_valid]) and (
+            np.issubdtype(self.dtype, np.floating) or tuple(self.scale_offset) == (1, 0)
+        )
         if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
             return ThreadLocalRioDataset(self.gdal_env, ds)
         return SingleThreadedRioDataset(self.gdal_env, ds)
@@ -95,10 +103,36 @@ class AlignedReader(AutoParallelRioReader):
         cols = slice(max(left, 0), min(left + window.width, width))
         inside = Window.from_slices(rows, cols)
         if (inside.height, inside.width) == (window.height, window.width):
-            return super().read(inside, **kwargs)
+            return self._read_inside(opened, inside, **kwargs)
         out = np.full((window.height, window.width), self.fill_value, dtype=self.dtype)
         if inside.height > 0 and inside.width > 0:
             out[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = (
-                super().read(inside, **kwargs)
+                self._read_inside(opened, inside, **kwargs)
             )
         return out
+
+    def _read_inside(self, opened, window: Window, **kwargs) -> np.ndarray:
+        """A window inside the file: scaled, nodata as the fill value.
+
+        Without masked arrays where the nodata value alone marks invalid pixels (the
+        same values as stackstac's masked read, in one array); stackstac's read
+        otherwise, and for its handling of read errors.
+        """
+        if not self._plain or kwargs:
+            return super().read(window, **kwargs)
+        try:
+            values = opened.read(window, indexes=1, out_dtype=self.dtype)
+        except Exception:
+            return super().read(window)  # stackstac's errors (or nodata, as asked)
+        nodata = self._nodata
+        invalid = (
+            None if nodata is None else np.isnan(values) if nodata != nodata else values == nodata
+        )
+        scale, offset = self.scale_offset
+        if scale != 1:
+            values *= values.dtype.type(scale)
+        if offset != 0:
+            values += values.dtype.type(offset)
+        if invalid is not None:
+            values[invalid] = self.fill_value
+        return values

@@ -42,16 +42,22 @@ def items(stac_server):
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("resampling", [Resampling.nearest, Resampling.bilinear])
+@pytest.mark.parametrize(
+    "resampling, rescale",
+    [(Resampling.nearest, False), (Resampling.bilinear, False), (Resampling.nearest, True)],
+)
 @pytest.mark.parametrize(
     "shift",
     [(0, 0), (-30, 40), (5, 0)],
     ids=["on-the-files", "partly-outside-them", "off-their-lattice"],
 )
-def test_reads_what_stackstacs_warped_reader_reads(items, resampling, shift, monkeypatch):
+def test_reads_what_stackstacs_warped_reader_reads(
+    items, resampling, rescale, shift, monkeypatch
+):
     """10 m bands and the 20 m SCL, on the files' grid, shifted partly off the files (the
-    part outside is the fill value) and off their lattice (warped as before): the same
-    values as stackstac's own reader, which warps every file."""
+    part outside is the fill value) and off their lattice (warped as before), scaled by
+    their raster:bands or not: the same values as stackstac's own reader, which warps
+    every file and masks with masked arrays."""
     warped = []
     warp = AutoParallelRioReader._open
 
@@ -70,9 +76,9 @@ def test_reads_what_stackstacs_warped_reader_reads(items, resampling, shift, mon
         bounds=grid.bounds,
         snap_bounds=False,
         resampling=resampling,
-        dtype="float32",
-        fill_value=np.float32(np.nan),
-        rescale=False,
+        dtype="float64" if rescale else "float32",  # the items' scales are Python floats
+        fill_value=np.float64(np.nan) if rescale else np.float32(np.nan),
+        rescale=rescale,
         chunksize=(-1, 1, 32, 32),
     )
     ours = stackstac.stack(items, reader=AlignedReader, **common).values
