@@ -39,9 +39,9 @@ def main():
     clear = cloudmask.clear_mask(
         load_scl(items, source.provider, cfg.grid, chunks=512), buffer_px=1
     )
-    masked = cloudmask.apply_mask(cube, clear)
-    result = gapfill.fill_gaps(composite.period_median(masked, "month", cfg.year))
-    size_gb = masked.size * 4 / 1e9
+    # masked as each period is gathered, as notebook 03 composites
+    result = gapfill.fill_gaps(composite.period_median(cube, "month", cfg.year, clear=clear))
+    size_gb = cube.size * 4 / 1e9
 
     client = dask_client(
         THREADS if args.threads else None, n_workers=args.workers, memory_limit=args.memory_limit
@@ -56,7 +56,7 @@ def main():
     print(
         json.dumps(
             {
-                "shape": dict(masked.sizes),
+                "shape": dict(cube.sizes),
                 "cube_gb": round(size_gb, 1),
                 "workers": args.workers,
                 "threads_in_process": args.threads,
