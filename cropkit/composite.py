@@ -6,8 +6,10 @@ once per period instead of building one task per group, which is what makes this
 faster than ``cube.groupby("time.month").median()`` for the same values (see
 ``benchmarks/bench_composite.py``). On dask arrays the work is one task per spatial
 chunk, so a zone larger than memory is processed chunk by chunk; that task takes the
-chunk's blocks of every date and band as they come and copies one period at a time,
-never the whole series into one array (a season of a 512 x 512 tile is 0.75 GB).
+chunk's blocks of every date and band as they come and copies one period at a time into
+one buffer, never the whole series into one array (a season of a 512 x 512 tile is
+0.75 GB). Given the clear mask (``clear=``), it masks clouds in that copy: the masked
+cube is never made.
 
 Examples
 --------

@@ -276,9 +276,7 @@ def _doubled_tile(
     of the whole cube). A few dates at a time: the doubling's temporaries stay small
     and reuse memory the process already holds (new memory is what costs here).
     """
-    (ky, top), (kx, left) = (
-        (k, starts[k]) for k, starts in zip(block_info[None]["chunk-location"][2:], crops)
-    )
+    top, left = (starts[k] for k, starts in zip(block_info[None]["chunk-location"][2:], crops))
     height, width = block_info[None]["chunk-shape"][2:]
     first = block_info[None]["array-location"][0][0]
     tile = np.empty((*block.shape[:2], height, width), dtype=np.float32)

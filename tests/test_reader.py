@@ -51,9 +51,7 @@ def items(stac_server):
     [(0, 0), (-30, 40), (5, 0)],
     ids=["on-the-files", "partly-outside-them", "off-their-lattice"],
 )
-def test_reads_what_stackstacs_warped_reader_reads(
-    items, resampling, rescale, shift, monkeypatch
-):
+def test_reads_what_stackstacs_warped_reader_reads(items, resampling, rescale, shift, monkeypatch):
     """10 m bands and the 20 m SCL, on the files' grid, shifted partly off the files (the
     part outside is the fill value) and off their lattice (warped as before), scaled by
     their raster:bands or not: the same values as stackstac's own reader, which warps
