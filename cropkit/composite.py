@@ -178,6 +178,11 @@ def _reduce(
     if tuple(cube.dims) != ("time", "band", "y", "x"):
         raise ConfigError(f"Expected a cube with dims (time, band, y, x), got {cube.dims}.")
     if clear is not None:
+        if set(clear.dims) != {"time", "y", "x"}:
+            raise ConfigError(
+                f"The clear mask needs dims (time, y, x), got {clear.dims}: pass the "
+                "cropkit.cloudmask.clear_mask of the cube's SCL."
+            )
         check_mask_grid(cube, clear)
         clear = clear.transpose("time", "y", "x")
     times = pd.DatetimeIndex(cube["time"].values)

@@ -67,7 +67,7 @@ def _fill(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     mostly observed, and whole-array temporaries would cost more than the filling.
     """
     n = values.shape[0]
-    idx = np.arange(n, dtype=np.int16 if n < 2**15 else np.int64).reshape(n, 1, 1)
+    idx = np.arange(n, dtype=np.int16 if n < 2**14 else np.int64).reshape(n, 1, 1)
     prev = np.maximum.accumulate(np.where(valid, idx, -1), axis=0)
     nxt = np.minimum.accumulate(np.where(valid, idx, n)[::-1], axis=0)[::-1]
     flags = np.full(valid.shape, FLAGS["observed"], dtype=np.uint8)

@@ -46,6 +46,7 @@ import stackstac
 import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
+from stackstac.rio_reader import AutoParallelRioReader as AutoRioReader
 
 from .errors import DataError, EmptySearchError
 from .providers import S2_BAND_NAMES, Provider, reflectance_scale_offset
@@ -233,8 +234,19 @@ def _stack(
         errors_as_nodata=READ_ERRORS_AS_NODATA,
         properties=False,
         band_coords=False,
-        reader=AlignedReader,
+        # files at another resolution are warped: stackstac's reader opens them once
+        reader=AlignedReader if _at_resolution(items, assets, resolution) else AutoRioReader,
     )
+
+
+def _at_resolution(items: list[pystac.Item], assets: Sequence[str], resolution: float) -> bool:
+    """Whether any of the assets has pixels of ``resolution`` (else none can be read plainly)."""
+    for item in items:
+        for key in assets:
+            transform = _projection(item, key)[1] if key in item.assets else None
+            if not transform or abs(transform[0]) == resolution:
+                return True  # unknown: let the reader look
+    return False
 
 
 def _projection(item: pystac.Item, key: str) -> tuple[int | None, list | None]:

@@ -72,6 +72,7 @@ class AlignedReader(AutoParallelRioReader):
     _nodata: float | None = None
 
     def _open(self):
+        self._offset = None
         try:
             with self.gdal_env.open:
                 ds = SelfCleaningDatasetReader(self.url, sharing=False)
@@ -99,15 +100,16 @@ class AlignedReader(AutoParallelRioReader):
         row, col = self._offset
         height, width = self._size
         top, left = int(window.row_off) + row, int(window.col_off) + col
-        rows = slice(max(top, 0), min(top + window.height, height))
-        cols = slice(max(left, 0), min(left + window.width, width))
-        inside = Window.from_slices(rows, cols)
-        if (inside.height, inside.width) == (window.height, window.width):
-            return self._read_inside(opened, inside, **kwargs)
+        # the part of the window inside the file (empty when the window misses it)
+        r0, r1 = (int(v) for v in np.clip([top, top + window.height], 0, height))
+        c0, c1 = (int(v) for v in np.clip([left, left + window.width], 0, width))
+        if (r1 - r0, c1 - c0) == (window.height, window.width):
+            return self._read_inside(opened, Window.from_slices((r0, r1), (c0, c1)), **kwargs)
         out = np.full((window.height, window.width), self.fill_value, dtype=self.dtype)
-        if inside.height > 0 and inside.width > 0:
-            out[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left] = (
-                self._read_inside(opened, inside, **kwargs)
+        if r1 > r0 and c1 > c0:
+            inside = Window.from_slices((r0, r1), (c0, c1))
+            out[r0 - top : r1 - top, c0 - left : c1 - left] = self._read_inside(
+                opened, inside, **kwargs
             )
         return out
 
@@ -121,13 +123,12 @@ class AlignedReader(AutoParallelRioReader):
         if not self._plain or kwargs:
             return super().read(window, **kwargs)
         try:
-            values = opened.read(window, indexes=1, out_dtype=self.dtype)
+            raw = opened.read(window, indexes=1)
         except Exception:
             return super().read(window)  # stackstac's errors (or nodata, as asked)
-        nodata = self._nodata
-        invalid = (
-            None if nodata is None else np.isnan(values) if nodata != nodata else values == nodata
-        )
+        nodata = self._nodata  # compared in the file's own type, as GDAL masks
+        invalid = None if nodata is None else np.isnan(raw) if nodata != nodata else raw == nodata
+        values = raw.astype(self.dtype)
         scale, offset = self.scale_offset
         if scale != 1:
             values *= values.dtype.type(scale)

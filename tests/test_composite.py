@@ -233,3 +233,5 @@ def test_clear_leaves_observations_out_as_a_masked_cube_would(chunks):
     masked = period_median(cube.where(clear), "month", 2023).compute()
     xr.testing.assert_identical(gathered, masked)
     assert 0 < int(gathered["count"][:3].sum()) < 9 * 25
+    with pytest.raises(ConfigError, match=r"dims \(time, y, x\)"):
+        period_median(cube, "month", 2023, clear=clear.isel(time=0))

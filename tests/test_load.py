@@ -82,8 +82,13 @@ def test_twenty_metre_bands_read_natively_equal_gdals_bilinear_warp(
     np.testing.assert_array_equal(fast, warped)
 
 
-def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo):
+def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo, monkeypatch):
+    from cropkit.reader import AlignedReader
+
+    opened = []
+    monkeypatch.setattr(AlignedReader, "_open", lambda self: opened.append(self.url))
     scl = load_scl(s2_items[:1], source.provider, GRID).values[0]
+    assert not opened  # 20 m files on the 10 m grid: stackstac's reader warps them, one open
     native = _local(tiny_demo, s2_items[0], "SCL.tif")
     np.testing.assert_array_equal(scl, np.kron(native, np.ones((2, 2), dtype=native.dtype)))
 

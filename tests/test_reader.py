@@ -86,3 +86,28 @@ def test_reads_what_stackstacs_warped_reader_reads(items, resampling, rescale, s
     theirs = stackstac.stack(items, reader=AutoParallelRioReader, **common).values
     assert np.isnan(theirs).mean() < 0.9 and (np.isnan(theirs).any() or shift == (0, 0))
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.server
+def test_a_window_that_misses_the_file_is_all_fill(items):
+    """Windows above, left of, below and right of a file on the grid's lattice: all fill,
+    no read (stackstac reads whenever the item's box, larger than the file, meets it)."""
+    from rasterio.windows import Window
+    from stackstac.raster_spec import RasterSpec
+
+    href = items[0]["assets"]["red"]["href"]
+    left, bottom, right, top = GRID.bounds
+    spec = RasterSpec(epsg=GRID.epsg, bounds=(left, bottom, right, top), resolutions_xy=(10, 10))
+    reader = AlignedReader(
+        url=href,
+        spec=spec,
+        resampling=Resampling.nearest,
+        dtype=np.dtype("float32"),
+        fill_value=np.float32(-1),
+        scale_offset=(1, 0),
+    )
+    for row, col in [(-50, 0), (0, -50), (-50, -50), (200, 0), (0, 300)]:
+        out = reader.read(Window(col, row, 40, 30))
+        assert out.shape == (30, 40) and (out == -1).all()
+    inside = reader.read(Window(0, 0, 40, 30))
+    assert reader._offset == (0, 0) and (inside != -1).any()
