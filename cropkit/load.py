@@ -301,6 +301,77 @@ def _doubled_tile(
     return tile
 
 
+def _nearest_tile(block: np.ndarray, crops: tuple, block_info=None) -> np.ndarray:
+    """One fine tile of nearest-neighbour values from its overlapped native chunk.
+
+    Each fine pixel takes the native pixel it lies in (the grids line up: no ties).
+    """
+    top, left = (starts[k] for k, starts in zip(block_info[None]["chunk-location"][2:], crops))
+    height, width = block_info[None]["chunk-shape"][2:]
+    # fine row r of the block's doubling (its first native pixel dropped, as
+    # bilinear_double drops its margin) lies in native row 1 + r // 2
+    rows = 1 + (top + np.arange(height)) // 2
+    cols = 1 + (left + np.arange(width)) // 2
+    return block[..., rows[:, None], cols[None, :]]
+
+
+def _doubled_natively(
+    items: list[pystac.Item],
+    key: str,
+    grid: SceneGrid,
+    fine: tuple[tuple[int, ...], tuple[int, ...]],
+    time_chunks: int,
+    resolution: float,
+    bilinear: dict | None = None,
+    **read,
+) -> da.Array | None:
+    """``key`` read at twice ``resolution`` and doubled onto the grid, in chunks ``fine``.
+
+    Bilinear as GDAL warps (:func:`cropkit.resample.bilinear_double`, then ``DN * scale
+    + offset`` with ``bilinear``'s ``(time,)`` ``scale`` and ``offset``) or, without
+    ``bilinear``, nearest neighbour (``read`` gives the dtype and fill). The native
+    chunks lie under the fine tiles (:func:`cropkit.resample.native_chunks`): each tile
+    comes from one chunk and two pixels of its neighbours. ``None`` when the asset's
+    pixels do not line up with the grid (GDAL must warp) or the tiles are too small.
+    """
+    found = _native_window(items, key, grid, resolution)
+    if found is None:
+        return None
+    window, offsets = found
+    sizes = (
+        round((window[3] - window[1]) / (2 * resolution)),
+        round((window[2] - window[0]) / (2 * resolution)),
+    )
+    chunks = tuple(native_chunks(f, o, n) for f, o, n in zip(fine, offsets, sizes))
+    if min(min(c) for c in chunks) < 2:  # tiles too small to overlap by two pixels
+        return None
+    native = _stack(
+        items,
+        [key],
+        grid,
+        chunks,
+        time_chunks,
+        resampling=Resampling.nearest,  # the pixels line up: a plain read
+        resolution=2 * resolution,
+        bounds=window,
+        **read,
+    )
+    if list(native["id"].values) != [it.id for it in items]:
+        return None
+    data = native.data
+    return da.map_overlap(
+        _doubled_tile if bilinear else _nearest_tile,
+        data,
+        depth={0: 0, 1: 0, 2: 2, 3: 2},
+        boundary="none",
+        trim=False,
+        dtype=np.float32 if bilinear else data.dtype,
+        chunks=data.chunks[:2] + fine,
+        crops=tuple(tile_crops(f, o, c) for f, o, c in zip(fine, offsets, chunks)),
+        **(bilinear or {}),
+    )
+
+
 def _with_native_20m(
     cube: xr.DataArray,
     items: list[pystac.Item],
@@ -314,54 +385,17 @@ def _with_native_20m(
     """``cube`` with its bands at twice ``resolution`` read natively and doubled.
 
     ``scale`` and ``offset`` are ``(time, band)``: the doubled digital numbers are scaled
-    as ``cube``'s other bands were read.
-
-    Same values as stackstac's bilinear warp (see :mod:`cropkit.resample`); a band whose
-    pixels do not line up with the grid keeps the warp. The native chunks are laid out
-    under the cube's tiles (:func:`cropkit.resample.native_chunks`): each tile is doubled
-    from one chunk and two pixels of its neighbours, in the cube's own chunks.
+    as ``cube``'s other bands were read. Same values as stackstac's bilinear warp (see
+    :mod:`cropkit.resample`); a band whose pixels do not line up with the grid keeps the
+    warp.
     """
-    fine = cube.data.chunks[2:]
     bands = []
     for j, key in enumerate(keys):
         band = cube.isel(band=[j])
-        found = _native_window(items, key, grid, resolution)
-        if found is not None:  # else GDAL warps the band
-            window, offsets = found
-            sizes = (
-                round((window[3] - window[1]) / (2 * resolution)),
-                round((window[2] - window[0]) / (2 * resolution)),
-            )
-            chunks = tuple(native_chunks(f, o, n) for f, o, n in zip(fine, offsets, sizes))
-            if min(min(c) for c in chunks) < 2:  # tiles too small to overlap by two pixels
-                bands.append(band)
-                continue
-            native = _stack(
-                items,
-                [key],
-                grid,
-                chunks,
-                time_chunks,
-                resampling=Resampling.nearest,  # the pixels line up: a plain read
-                resolution=2 * resolution,
-                bounds=window,
-            )
-            if list(native["id"].values) == list(band["id"].values):
-                data = native.data
-                doubled = da.map_overlap(
-                    _doubled_tile,
-                    data,
-                    depth={0: 0, 1: 0, 2: 2, 3: 2},
-                    boundary="none",
-                    trim=False,
-                    dtype=np.float32,
-                    chunks=data.chunks[:2] + fine,
-                    crops=tuple(tile_crops(f, o, c) for f, o, c in zip(fine, offsets, chunks)),
-                    scale=scale[:, j],
-                    offset=offset[:, j],
-                )
-                band = band.copy(data=doubled)
-        bands.append(band)
+        bilinear = {"scale": scale[:, j], "offset": offset[:, j]}
+        fine = cube.data.chunks[2:]
+        doubled = _doubled_natively(items, key, grid, fine, time_chunks, resolution, bilinear)
+        bands.append(band if doubled is None else band.copy(data=doubled))
     return xr.concat(bands, dim="band") if len(bands) > 1 else bands[0]
 
 
@@ -453,6 +487,11 @@ def load_scl(
     items = usable_items(items, [key])
     nearest = {"resampling": Resampling.nearest, "dtype": "uint8", "fill": np.uint8(0)}
     cube = _stack(items, [key], grid, chunks, time_chunks, **nearest)
+    # the 20 m classes read as they are and repeated, where they line up with the grid
+    read = {"dtype": "uint8", "fill": np.uint8(0)}
+    used = stacked_items(cube, items, warn=False)
+    doubled = _doubled_natively(used, key, grid, cube.data.chunks[2:], time_chunks, 10, **read)
+    cube = cube if doubled is None else cube.copy(data=doubled)
     cube = _tidy(cube, ["SCL"], "scl").isel(band=0, drop=True)
     cube.attrs.update(long_name="scene classification", crs=f"EPSG:{grid.epsg}")
     return cube

@@ -82,15 +82,32 @@ def test_twenty_metre_bands_read_natively_equal_gdals_bilinear_warp(
     np.testing.assert_array_equal(fast, warped)
 
 
-def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo, monkeypatch):
-    from cropkit.reader import AlignedReader
-
-    opened = []
-    monkeypatch.setattr(AlignedReader, "_open", lambda self: opened.append(self.url))
+def test_scl_is_nearest_neighbour(source, s2_items, tiny_demo):
     scl = load_scl(s2_items[:1], source.provider, GRID).values[0]
-    assert not opened  # 20 m files on the 10 m grid: stackstac's reader warps them, one open
     native = _local(tiny_demo, s2_items[0], "SCL.tif")
     np.testing.assert_array_equal(scl, np.kron(native, np.ones((2, 2), dtype=native.dtype)))
+
+
+@pytest.mark.parametrize("shift", [0, 1], ids=["on-20m-pixels", "half-way-into-them"])
+@pytest.mark.parametrize("chunks", [32, 27])
+def test_scl_read_natively_equals_gdals_nearest_warp(source, s2_items, monkeypatch, shift, chunks):
+    """The SCL read at 20 m and repeated onto the 10 m grid (tiles of even and odd
+    sizes, on or half-way into the 20 m pixels, the grid partly off the files): the
+    classes stackstac's nearest-neighbour warp gives, 0 where there is no data."""
+    t = GRID.transform
+    grid = SceneGrid(
+        GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
+    )
+    items = s2_items[::3]
+    fast = load_scl(items, source.provider, grid, chunks=chunks)
+    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
+    warped = load_scl(items, source.provider, grid, chunks=chunks)
+    layers = fast.data.__dask_graph__().layers
+    assert any("nearest_tile" in name for name in layers) and fast.dtype == np.uint8
+    assert fast.data.chunks == warped.data.chunks
+    fast, warped = fast.values, warped.values
+    assert (warped == 0).any() and len(np.unique(warped)) > 3
+    np.testing.assert_array_equal(fast, warped)
 
 
 def test_sentinel1_in_db_and_enmap_with_wavelengths(source):
