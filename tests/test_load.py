@@ -57,6 +57,18 @@ def _doubled(cube) -> bool:
     return any("doubled_tile" in name for name in cube.data.__dask_graph__().layers)
 
 
+def _native_and_warped(loader, source, items, monkeypatch, shift, chunks):
+    """``loader``'s cube read natively and through GDAL's warp, on a 62 x 126 grid
+    ``shift`` 10 m pixels off the demo's (on or half-way into its 20 m pixels)."""
+    t = GRID.transform
+    grid = SceneGrid(
+        GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
+    )
+    fast = loader(items, source.provider, grid, chunks=chunks)
+    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
+    return fast, loader(items, source.provider, grid, chunks=chunks)
+
+
 @pytest.mark.parametrize("shift", [0, 1], ids=["on-20m-pixels", "half-way-into-them"])
 @pytest.mark.parametrize("chunks", [32, 27])
 def test_twenty_metre_bands_read_natively_equal_gdals_bilinear_warp(
@@ -65,14 +77,8 @@ def test_twenty_metre_bands_read_natively_equal_gdals_bilinear_warp(
     """Every band and date of the demo: read at 20 m and doubled (across chunk edges,
     tiles of even and odd sizes), the values are those of stackstac's bilinear warp to
     the 10 m grid, NaN for NaN."""
-    t = GRID.transform
-    grid = SceneGrid(
-        GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
-    )
     items = s2_items[::3]
-    fast = load_s2(items, source.provider, grid, chunks=chunks)
-    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
-    warped = load_s2(items, source.provider, grid, chunks=chunks)
+    fast, warped = _native_and_warped(load_s2, source, items, monkeypatch, shift, chunks)
     assert _doubled(fast) and not _doubled(warped)
     assert fast.data.chunks == warped.data.chunks
     # each tile is doubled from one native chunk: nothing is cut up and joined again
@@ -94,14 +100,8 @@ def test_scl_read_natively_equals_gdals_nearest_warp(source, s2_items, monkeypat
     """The SCL read at 20 m and repeated onto the 10 m grid (tiles of even and odd
     sizes, on or half-way into the 20 m pixels, the grid partly off the files): the
     classes stackstac's nearest-neighbour warp gives, 0 where there is no data."""
-    t = GRID.transform
-    grid = SceneGrid(
-        GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
-    )
     items = s2_items[::3]
-    fast = load_scl(items, source.provider, grid, chunks=chunks)
-    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
-    warped = load_scl(items, source.provider, grid, chunks=chunks)
+    fast, warped = _native_and_warped(load_scl, source, items, monkeypatch, shift, chunks)
     layers = fast.data.__dask_graph__().layers
     assert any("nearest_tile" in name for name in layers) and fast.dtype == np.uint8
     assert fast.data.chunks == warped.data.chunks
