@@ -56,6 +56,8 @@ _SUBMODULES = {
     "load",
     "profiles",
     "reader",
+    "stacking",
+    "native",
     "reflectance_check",
     "resample",
     "static_catalog",

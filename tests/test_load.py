@@ -6,7 +6,7 @@ import rasterio
 from affine import Affine
 from pyproj import Transformer
 
-from cropkit import load
+from cropkit import native
 from cropkit.errors import DataError
 from cropkit.load import SkippedItemsWarning, load_enmap, load_s1, load_s2, load_scl, usable_items
 from cropkit.providers import PROVIDERS
@@ -65,7 +65,7 @@ def _native_and_warped(loader, source, items, monkeypatch, shift, chunks):
         GRID.epsg, Affine(10, 0, t.c + 10 * shift, 0, -10, t.f - 10 * shift), (62, 126), ()
     )
     fast = loader(items, source.provider, grid, chunks=chunks)
-    monkeypatch.setattr(load, "_native_window", lambda *args: None)  # GDAL warps them all
+    monkeypatch.setattr(native, "_native_window", lambda *args: None)  # GDAL warps them all
     return fast, loader(items, source.provider, grid, chunks=chunks)
 
 
