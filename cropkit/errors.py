@@ -13,6 +13,7 @@ __all__ = [
     "UnknownRegionError",
     "DataError",
     "TaxonomyError",
+    "ClassMismatchError",
     "GridMismatchError",
     "StacSearchError",
     "EmptySearchError",
@@ -128,3 +129,7 @@ class NotebookFailedError(CropkitError, RuntimeError):
             f"{ename}: {evalue}\n  in notebook {notebook}, cell In [{cell}]: {first.strip()}\n"
             f"  executed notebook: {executed}\n  full traceback: {log}"
         )
+
+
+class ClassMismatchError(DataError):
+    """A model and a dataset number their classes differently and cannot be re-mapped."""

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 from shapely import make_valid
 
-from .errors import DataError
+from .errors import DataError, TaxonomyError
 from .profiles import burn, grid_crs
 from .regions import SceneGrid
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
@@ -229,6 +229,7 @@ def rasterize_labels(
     buffer_m: float = 0.0,
     min_area_m2: float = 0.0,
     crs: str | None = None,
+    taxonomy: Taxonomy | str | None = None,
 ) -> xr.Dataset:
     """Burn parcel labels onto the grid of ``like``.
 
@@ -244,13 +245,24 @@ def rasterize_labels(
         Drop parcels smaller than this (after the buffer).
     crs : str, optional
         CRS of the grid when ``like`` has no ``crs`` attribute.
+    taxonomy : Taxonomy or str, optional
+        The taxonomy the parcels' tiers come from (the one given to
+        :func:`check_parcels`; cropkit's table by default). It numbers the classes:
+        every tier's index is the position in ``taxonomy.classes(tier)``, whichever
+        classes the parcels hold, so label layers of any area share their indices.
 
     Returns
     -------
     xarray.Dataset
         ``parcel`` (row of the kept parcels + 1, 0 outside) and ``tier4`` ... ``tier1``
         (int16 class index, :data:`NO_LABEL` outside), dims ``(y, x)``. Each tier's
-        class names are in its ``classes`` attribute (index order).
+        class names are in its ``classes`` attribute (index order: the taxonomy's
+        classes); the taxonomy in the attributes ``taxonomy`` and ``taxonomy_table``.
+
+    Raises
+    ------
+    DataError
+        If the grid has no CRS, or the parcels hold classes the taxonomy lacks.
     """
     crs = crs or grid_crs(like)
     if crs is None:
@@ -263,12 +275,21 @@ def rasterize_labels(
     coords = {"y": like["y"].values, "x": like["x"].values}
     out = {"parcel": xr.DataArray(burnt, dims=("y", "x"), coords=coords)}
     inside = burnt > 0
+    taxonomy = load_taxonomy(taxonomy)
     for tier in TIERS:
-        classes = sorted(frame[tier].dropna().unique())
-        index = {c: i for i, c in enumerate(classes)}
-        per_parcel = np.array(
-            [NO_LABEL] + [index.get(c, NO_LABEL) for c in frame[tier]], dtype=np.int16
-        )
+        names = frame[tier].astype(object)
+        known = names.notna().to_numpy()
+        try:
+            index = taxonomy.index(names[known].astype(str).to_numpy(), tier)
+        except TaxonomyError as err:
+            raise DataError(
+                f"{err} Pass rasterize_labels(..., taxonomy=) the taxonomy the parcels were "
+                "checked with."
+            ) from err
+        per_parcel = np.full(len(frame) + 1, NO_LABEL, dtype=np.int16)
+        per_parcel[1:][known] = index
         layer = np.where(inside, per_parcel[burnt], NO_LABEL).astype(np.int16)
+        classes = taxonomy.classes(tier)
         out[tier] = xr.DataArray(layer, dims=("y", "x"), coords=coords, attrs={"classes": classes})
-    return xr.Dataset(out, attrs={"crs": crs, "buffer_m": buffer_m, "min_area_m2": min_area_m2})
+    attrs = {"crs": crs, "buffer_m": buffer_m, "min_area_m2": min_area_m2}
+    return xr.Dataset(out, attrs={**attrs, **taxonomy.to_attrs()})

@@ -29,7 +29,14 @@ from sklearn import metrics as skm
 from .errors import DataError
 from .taxonomy import TIERS, Taxonomy, load_taxonomy
 
-__all__ = ["ClassificationReport", "classification_report", "tier_reports", "tier_summary"]
+__all__ = [
+    "ClassificationReport",
+    "classification_report",
+    "tier_reports",
+    "tier_summary",
+    "mean_interval",
+    "paired_difference",
+]
 
 
 @dataclass
@@ -181,3 +188,60 @@ def tier_summary(reports: dict[str, ClassificationReport]) -> pd.DataFrame:
     table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="weighted_f1")
     table.index.name = "tier"
     return table
+
+
+def mean_interval(values, confidence: float = 0.95) -> dict[str, float]:
+    """Mean of repeated scores (folds, seeds) and its Student-t confidence interval.
+
+    Parameters
+    ----------
+    values : array-like
+        ``(run,)`` scores; NaN values are left out.
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd`` (sample standard deviation), ``low``, ``high``, ``n``.
+    """
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    n = values.size
+    if n == 0:
+        raise DataError("No score to summarise.")
+    mean = float(values.mean())
+    sd = float(values.std(ddof=1)) if n > 1 else float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else np.nan
+    return {"mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "n": int(n)}
+
+
+def paired_difference(a, b, confidence: float = 0.95) -> dict:
+    """``a - b`` run by run (same folds, same seeds), with its interval and a verdict.
+
+    Pairing removes what the runs share (a hard fold is hard for both), so the
+    interval is narrower than the two scores' intervals suggest.
+
+    Parameters
+    ----------
+    a, b : array-like
+        ``(run,)`` scores of two models or inputs on the same runs.
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    dict
+        :func:`mean_interval` of the differences, and ``verdict``: ``"higher"`` or
+        ``"lower"`` when the interval excludes 0, else ``"inconclusive"`` (inside the
+        noise).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise DataError(f"Paired scores need the same runs: {a.shape} against {b.shape}.")
+    out = mean_interval(a - b, confidence)
+    low, high = out["low"], out["high"]
+    out["verdict"] = "higher" if low > 0 else "lower" if high < 0 else "inconclusive"
+    return out

@@ -39,6 +39,7 @@ __all__ = [
     "zone_layer",
     "zone_holdout",
     "block_kfold",
+    "coordinate_folds",
     "fold_split",
     "fold_codes",
     "random_codes",
@@ -297,6 +298,75 @@ def block_kfold(labels: xr.Dataset, k: int = 5, block_px: int = 64, seed: int = 
     )
 
 
+def coordinate_folds(
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int = 5,
+    block: float = 5000.0,
+    labels: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Spatial k-fold for samples with coordinates: square blocks dealt into ``k`` folds.
+
+    The samples' own spatial :func:`block_kfold`, for series that come without a grid
+    (:func:`cropkit.datasets.from_arrays`): every sample of a block lands in one fold,
+    so neighbouring fields never sit on both sides. With ``labels``, blocks are dealt
+    so that each fold holds each class in about the same share (scikit-learn's
+    ``StratifiedGroupKFold``); without, to even fold sizes.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        ``(sample,)`` coordinates (metres of a projected CRS, or degrees).
+    k : int
+        Number of folds (at least 2).
+    block : float
+        Side of the blocks in the unit of ``x`` and ``y``: larger than the range at which
+        neighbouring samples look alike (5 km; about 0.05 degrees).
+    labels : numpy.ndarray, optional
+        ``(sample,)`` classes to stratify by.
+    seed : int
+        Seed of the deal.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(sample,)`` int16 fold index ``0 .. k-1`` (pass it as ``from_arrays(fold=)``;
+        :func:`fold_codes` gives the split of each round).
+
+    Raises
+    ------
+    DataError
+        If the coordinates are not finite or fall in fewer blocks than ``k``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise DataError("x and y must be finite (sample,) coordinates of the same length.")
+    if k < 2:
+        raise DataError(f"Cross-validation needs at least 2 folds, not k={k}.")
+    cells = np.floor(x / block).astype(np.int64) * 10_000_019 + np.floor(y / block).astype(np.int64)
+    _, group = np.unique(cells, return_inverse=True)
+    if group.max() + 1 < k:
+        raise DataError(
+            f"The samples fall in {group.max() + 1} blocks of {block:g}, fewer than k={k}: use "
+            "a smaller block or fewer folds."
+        )
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    folds = np.zeros(x.size, dtype=np.int16)
+    if labels is None:
+        dealer = GroupKFold(k, shuffle=True, random_state=seed)
+        rounds = dealer.split(x, groups=group)
+    else:
+        dealer = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        rounds = dealer.split(x, np.asarray(labels).astype(str), group)
+    with warnings.catch_warnings():  # a class rarer than k cannot be in every fold: fine
+        warnings.filterwarnings("ignore", "The least populated class")
+        for fold, (_, test) in enumerate(rounds):
+            folds[test] = fold
+    return folds
+
+
 def fold_split(folds: xr.DataArray, test_fold: int, val_fold: int | None = None) -> xr.DataArray:
     """The split of one cross-validation round: ``test_fold`` tests, the rest trains.
 
@@ -376,7 +446,8 @@ def split_summary(split: xr.DataArray, classes: xr.DataArray) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index: class names; columns ``train``, ``val``, ``test``.
+        Index: the names of the classes with labelled pixels (the layer's class list is
+        the whole taxonomy's); columns ``train``, ``val``, ``test``.
     """
     names = list(classes.attrs["classes"])
     s, c = split.values.ravel(), classes.values.ravel()
@@ -386,7 +457,7 @@ def split_summary(split: xr.DataArray, classes: xr.DataArray) -> pd.DataFrame:
     )
     table.index = pd.Index(names, name=classes.name)
     table.columns = list(SPLIT_NAMES.values())
-    return table
+    return table[table.sum(axis=1) > 0]
 
 
 def check_split(split: xr.DataArray, classes: xr.DataArray) -> pd.DataFrame:

@@ -47,7 +47,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .datasets import class_names, class_weights
 from .errors import DataError
-from .taxonomy import TIERS
+from .taxonomy import TIERS, Taxonomy
 
 __all__ = [
     "SERIES",
@@ -119,6 +119,9 @@ class StreamSpec:
         Tier -> ``(n_tier4,)`` list: the tier-``k`` class of each tier-4 class.
     patch_size : int or None
         Side of the patches (patch models).
+    taxonomy : dict
+        The taxonomy the classes come from, as dataset attributes
+        (:meth:`cropkit.taxonomy.Taxonomy.to_attrs`); empty for datasets that carry none.
     enmap_grid : dict
         Patch datasets with EnMAP: ``{"side": eh, "scale": s}``, the side of the EnMAP
         windows (EnMAP pixels) and the size of a patch pixel in EnMAP pixels (1/3 for
@@ -135,6 +138,7 @@ class StreamSpec:
     parents: dict[str, list[int]] = field(default_factory=dict)
     patch_size: int | None = None
     enmap_grid: dict[str, float] = field(default_factory=dict)
+    taxonomy: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> dict[str, int]:
@@ -179,6 +183,7 @@ class StreamSpec:
             parents=tier_parents(ds),
             patch_size=int(ds.sizes["h"]) if kind == "patch" else None,
             enmap_grid=enmap_grid,
+            taxonomy={k: ds.attrs[k] for k in ("taxonomy", "taxonomy_table") if k in ds.attrs},
         )
 
 
@@ -214,14 +219,18 @@ def _enmap_grid(ds: xr.Dataset) -> dict[str, float]:
 def tier_parents(ds: xr.Dataset) -> dict[str, list[int]]:
     """The class of every coarser tier that each tier-4 class belongs to.
 
-    Read from the labelled samples (each tier-4 class has one parent per tier in a
-    valid taxonomy); tier-4 classes without a sample get ``-1``.
+    From the taxonomy the dataset carries when its class lists are the taxonomy's;
+    otherwise read from the labelled samples (each tier-4 class has one parent per tier
+    in a valid taxonomy), tier-4 classes without a sample getting ``-1``.
 
     Returns
     -------
     dict
         Tier -> list of length ``n_tier4``.
     """
+    taxonomy = Taxonomy.from_attrs(ds.attrs)
+    if taxonomy is not None and all(class_names(ds, t) == taxonomy.classes(t) for t in TIERS):
+        return taxonomy.parents()
     t4 = np.asarray(ds["tier4"].values).ravel()
     n4 = len(class_names(ds, "tier4"))
     out = {}

@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .datasets import class_names, select_split
+from .datasets import check_taxonomy, class_names, select_split
 from .errors import DataError
 from .metrics import ClassificationReport, classification_report, tier_summary
 from .models import get_model, model_config
 from .models.hierarchy import tier_agreement
 from .splits import TEST, TRAIN, VAL
 from .store import recorded_settings, replacing
-from .taxonomy import TIERS, Taxonomy, load_taxonomy
+from .taxonomy import TIERS, Taxonomy
 
 if TYPE_CHECKING:
     from .run import RunFolder
@@ -122,7 +122,7 @@ def scored_pixels(ds: xr.Dataset, predicted: np.ndarray) -> tuple[xr.Dataset, np
 def predictions_frame(
     ds: xr.Dataset,
     predicted: np.ndarray,
-    taxonomy: Taxonomy,
+    taxonomy: Taxonomy | None = None,
     tiers: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Reference and predicted classes of every tier, per pixel.
@@ -133,9 +133,10 @@ def predictions_frame(
         The scored samples (a pixel dataset, or a patch dataset: see
         :func:`scored_pixels`).
     predicted : numpy.ndarray
-        Predicted tier-4 class indices, dims ``(sample,)`` (or ``(patch, h, w)``).
-    taxonomy : Taxonomy
-        For rolling up to the coarser tiers.
+        Predicted tier-4 class indices of the dataset's class list (as
+        ``model.predict(ds)`` gives them), dims ``(sample,)`` (or ``(patch, h, w)``).
+    taxonomy : Taxonomy, optional
+        For rolling up to the coarser tiers; the dataset's own by default.
     tiers : dict, optional
         Tier -> predicted class indices of that tier (shaped as ``predicted``), from
         a hierarchical model's own heads; tiers not given come by roll-up.
@@ -146,10 +147,18 @@ def predictions_frame(
         Columns ``row``, ``col``, ``parcel``, ``split`` and, for each tier,
         ``true_<tier>`` and ``pred_<tier>`` (class names).
     """
+    taxonomy = check_taxonomy(ds, taxonomy)
     tiers = dict(tiers or {})
     own = {tier: scored_pixels(ds, v)[1] for tier, v in tiers.items() if tier != "tier4"}
     ds, predicted = scored_pixels(ds, predicted)
     names = np.asarray(class_names(ds, "tier4"))
+    predicted = np.asarray(predicted)
+    if predicted.size and (predicted.min() < 0 or predicted.max() >= names.size):
+        raise DataError(
+            f"Predicted class indices run from {predicted.min()} to {predicted.max()}, but "
+            f"the dataset lists {names.size} classes: pass model.predict(ds) for this "
+            "dataset (it re-maps a model trained on another class list)."
+        )
     true4 = names[ds["tier4"].values]
     pred4 = names[np.asarray(predicted)]
     frame = pd.DataFrame(
@@ -205,7 +214,8 @@ def fit_and_score(
     inputs : tuple of str
         Streams the model reads.
     taxonomy : Taxonomy, optional
-        For rolling up predictions; cropkit's by default.
+        For rolling up predictions; the dataset's own by default (the one it was built
+        against). Checked against the dataset's classes before training.
     client : distributed.Client, optional
         Train on this dask cluster (models that support it).
     checkpoint_dir : path-like, optional
@@ -223,8 +233,10 @@ def fit_and_score(
     ------
     DataError
         If the dataset has no train or no test samples, or is of the wrong kind.
+    TaxonomyError
+        If ``taxonomy`` lacks a class of the dataset (before anything trains).
     """
-    taxonomy = taxonomy or load_taxonomy()
+    taxonomy = check_taxonomy(ds, taxonomy)
     inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
     if hyperparameters.get("tier", "tier4") != "tier4":
         raise DataError(
@@ -361,15 +373,17 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
     pandas.DataFrame
         Index model names; columns ``macro_f1_tier4`` ... ``macro_f1_tier1``,
         ``overall_accuracy``, ``kappa`` (tier 4), ``parameters``, ``train_seconds``,
-        ``samples_per_s`` (training; deep models), ``inputs`` and ``tier_agreement``
-        (hierarchical models: share of test pixels whose tier answers all nest).
+        ``samples_per_s``, ``epochs`` and ``stopped_by`` (deep models: the epochs run and
+        the limit that ended them, see :data:`cropkit.trainer.budget.STOP_REASONS`),
+        ``inputs`` and ``tier_agreement`` (hierarchical models: share of test pixels
+        whose tier answers all nest).
     """
     rows = {}
     for name, result in results.items():
         row = {f"macro_f1_{t}": result.reports[t].macro_f1 for t in TIERS}
         row["overall_accuracy"] = result.reports["tier4"].overall_accuracy
         row["kappa"] = result.reports["tier4"].kappa
-        for key in ("parameters", "train_seconds", "samples_per_s"):
+        for key in ("parameters", "train_seconds", "samples_per_s", "epochs", "stopped_by"):
             row[key] = result.info.get(key)
         row["inputs"] = " + ".join(getattr(result.model, "inputs", ()))
         row["tier_agreement"] = result.info.get("tier_agreement", {}).get("all")

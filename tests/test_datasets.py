@@ -104,49 +104,6 @@ def test_datasets_round_trip_through_the_run_folder(toy_scene, split, tmp_path):
         open_dataset(tmp_path, "patches")
 
 
-def test_from_arrays_builds_a_dataset_every_pixel_model_trains_on():
-    import warnings
-
-    from cropkit.datasets import from_arrays
-    from cropkit.models import NETWORKS, network_class
-    from cropkit.train import fit_and_score
-
-    rng = np.random.default_rng(1)
-    n, days = 600, np.arange(15, 365, 30)
-    crops = np.array(["BTH", "MIS", "CZH"])[rng.integers(0, 3, n)]
-    peak = {"BTH": 130, "MIS": 220, "CZH": 100}
-    season = np.exp(-0.5 * ((days[None] - np.vectorize(peak.get)(crops)[:, None]) / 40) ** 2)
-    s2 = season[:, :, None] * np.linspace(0.1, 0.5, 4) + rng.normal(0, 0.02, (n, 12, 4))
-    ds = from_arrays(s2, days, crops, parcel=np.arange(n) // 6, seed=0)
-    assert ds.attrs["classes_tier4"] == ["grain_maize", "winter_rapeseed", "winter_soft_wheat"]
-    assert ds.attrs["classes_tier1"] == ["arable_crops"]
-    split = ds["split"].values
-    for parcel in np.unique(ds["parcel"].values):  # whole parcels on one side
-        assert np.unique(split[ds["parcel"].values == parcel]).size == 1
-    fast = {"epochs": 4, "samples_per_epoch": 2048, "batch_size": 128, "learning_rate": 3e-3}
-    for name in sorted(n for n in NETWORKS if network_class(n).kind == "pixel"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = fit_and_score(name, ds, **fast)
-        assert result.reports["tier4"].macro_f1 > 0.9, name
-
-
-def test_from_arrays_errors_name_the_fix():
-    from cropkit.datasets import from_arrays
-
-    x = np.zeros((4, 3, 2))
-    with pytest.raises(DataError, match=r"doy must be \(3,\) or \(4, 3\)"):
-        from_arrays(x, [1, 2], ["BTH"] * 4)
-    with pytest.raises(DataError, match="neither tier-4 classes nor crop codes"):
-        from_arrays(x, [1, 2, 3], ["XYZ"] * 4)
-    with pytest.raises(DataError, match="must be \\(sample, time, band\\)"):
-        from_arrays(x[0], [1, 2, 3], ["BTH"] * 4)
-    with pytest.raises(DataError, match="not 'train', 'val' or 'test'"):
-        from_arrays(x, [1, 2, 3], ["BTH"] * 4, split=["train", "dev", "test", "test"])
-    ds = from_arrays(x, [1, 2, 3], ["winter_soft_wheat"] * 4, split=["train"] * 3 + ["test"])
-    assert ds["split"].values.tolist() == [0, 0, 0, 2]
-
-
 def test_grid_pixels_covers_the_grid_in_row_major_order(toy_scene):
     from cropkit.datasets import grid_pixels
 

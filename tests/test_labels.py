@@ -1,10 +1,12 @@
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
 from cropkit.errors import DataError
 from cropkit.labels import NO_LABEL, check_parcels, rasterize_labels, read_parcels
+from cropkit.taxonomy import Taxonomy, load_taxonomy
 
 
 @pytest.fixture()
@@ -25,11 +27,30 @@ def test_two_parcels_on_a_hand_made_grid(grid):
     assert report.kept == 2 and report.unknown_codes == {}
     layers = rasterize_labels(parcels, grid)
     assert layers["parcel"].values.tolist() == [[1] * 4 + [2] * 4] * 4 + [[0] * 4 + [2] * 4] * 2
-    assert layers["tier4"].attrs["classes"] == ["grain_maize", "winter_soft_wheat"]
-    assert layers["tier4"].values[0].tolist() == [1] * 4 + [0] * 4
+    # class indices are the taxonomy's, whichever classes the parcels hold
+    taxonomy = load_taxonomy()
+    assert layers["tier4"].attrs["classes"] == taxonomy.classes(4)
+    wheat, maize = taxonomy.index(["winter_soft_wheat", "grain_maize"])
+    assert layers["tier4"].values[0].tolist() == [wheat] * 4 + [maize] * 4
     assert layers["tier4"].values[5, 0] == NO_LABEL
-    assert layers["tier1"].attrs["classes"] == ["arable_crops"]
+    assert layers["tier1"].attrs["classes"][0] == "arable_crops"
     assert set(np.unique(layers["tier1"].values)) == {0, NO_LABEL}
+    assert Taxonomy.from_attrs(layers.attrs) == taxonomy
+
+
+def test_labels_of_another_taxonomy_are_numbered_by_it(grid):
+    table = pd.DataFrame(
+        {"code": ["BTH", "MIS"], "tier4": ["wheat", "maize"], "tier3": ["wheat", "maize"]}
+    ).assign(tier2="cereal", tier1="crop")
+    own = load_taxonomy(table)
+    parcels, _ = check_parcels(two_parcels(), taxonomy=own)
+    with pytest.raises(
+        DataError, match=r"\['maize', 'wheat'\] are not in the rpg taxonomy.*taxonomy="
+    ):
+        rasterize_labels(parcels, grid)
+    layers = rasterize_labels(parcels, grid, taxonomy=own)
+    assert layers["tier4"].attrs["classes"] == ["maize", "wheat"]
+    assert layers["tier4"].values[0].tolist() == [1] * 4 + [0] * 4
 
 
 def test_inward_buffer_drops_border_pixels_and_min_area_drops_parcels(grid):

@@ -34,7 +34,7 @@ def test_roll_up():
         ["soft_wheat", "grain_maize"],
         ["vineyards", "fallow"],
     ]
-    with pytest.raises(TaxonomyError, match="not in the taxonomy"):
+    with pytest.raises(TaxonomyError, match="not in the rpg taxonomy"):
         tax.roll_up(np.array(["banana"]), 2)
 
 

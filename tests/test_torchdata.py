@@ -5,6 +5,7 @@ import torch
 from cropkit.datasets import from_arrays, patch_dataset, pixel_dataset, select_split
 from cropkit.errors import DataError
 from cropkit.splits import TRAIN, zone_holdout
+from cropkit.taxonomy import load_taxonomy
 from cropkit.torchdata import (
     BatchIndexSampler,
     Standardiser,
@@ -64,9 +65,14 @@ def test_spec_describes_streams_and_tiers(train_side):
     spec = StreamSpec.from_dataset(train_side, ("s2", "s1"))
     assert spec.channels == {"s2": 10, "s1": 2} and spec.steps == {"s2": 12, "s1": 12}
     assert spec.channel_names["s1"] == ["VV", "VH"]
-    assert spec.n_classes == {"tier1": 1, "tier2": 2, "tier3": 4, "tier4": 4}
-    # winter_soft_wheat (tier-4 index 3) is soft_wheat (tier-3 index 3), a cereal (0)
-    assert spec.parents["tier3"][3] == 3 and spec.parents["tier2"][3] == 0
+    # the taxonomy's classes, whichever the samples hold, and its parents for every one
+    taxonomy = load_taxonomy()
+    assert spec.n_classes == {f"tier{k}": len(taxonomy.classes(k)) for k in (4, 3, 2, 1)}
+    wheat = taxonomy.index(["winter_soft_wheat"])[0]
+    soft_wheat, cereals = taxonomy.index(["soft_wheat"], 3)[0], taxonomy.index(["cereals"], 2)[0]
+    assert spec.parents["tier3"][wheat] == soft_wheat and spec.parents["tier2"][wheat] == cereals
+    assert spec.parents == taxonomy.parents() and -1 not in spec.parents["tier1"]
+    assert spec.taxonomy["taxonomy"] == "rpg"
     assert StreamSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(DataError, match=r"no \['enmap'\] stream"):
         StreamSpec.from_dataset(train_side.drop_vars("enmap"), ("s2", "enmap"))

@@ -115,6 +115,7 @@ def test_out_of_memory_names_a_smaller_batch(sides):
         ({"batch_size": 2.5}, "batch_size must be a whole number"),
         ({"precision": "fp8"}, "precision must be one of"),
         ({"patience": -1}, "patience must be zero or more"),
+        ({"batch_size": "big"}, 'batch_size must be a positive number or "auto"'),
     ],
 )
 def test_bad_trainer_settings_are_clear_errors(setting, message):
@@ -206,7 +207,7 @@ def test_any_bad_trainer_setting_is_a_config_error():
         "class_weight_power",
     )
     wrong = st.one_of(
-        st.text(max_size=5),
+        st.text(max_size=5).filter(lambda text: text != "auto"),  # auto: sized from the data
         st.none(),
         st.booleans(),
         st.lists(st.integers(), max_size=2),

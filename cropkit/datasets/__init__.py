@@ -29,6 +29,13 @@ from ..labels import NO_LABEL
 from ..splits import UNUSED
 from ..store import open_zarr, write_zarr
 from ..taxonomy import TIERS
+from .classes import (
+    ClassesRemappedWarning,
+    check_taxonomy,
+    class_names,
+    dataset_taxonomy,
+    to_dataset_classes,
+)
 
 if TYPE_CHECKING:
     from ..run import RunFolder
@@ -37,11 +44,17 @@ __all__ = [
     "pixel_dataset",
     "grid_pixels",
     "from_arrays",
+    "from_worldcereal",
+    "read_worldcereal",
     "patch_dataset",
     "enmap_windows",
     "period_doy",
     "class_weights",
     "class_names",
+    "dataset_taxonomy",
+    "check_taxonomy",
+    "to_dataset_classes",
+    "ClassesRemappedWarning",
     "select_split",
     "save_dataset",
     "open_dataset",
@@ -154,10 +167,17 @@ def pixel_dataset(
     if folds is not None:
         data["fold"] = xr.DataArray(folds.values[rows, cols], dims="sample")
     ds = _as_samples(data, s2, rows, cols)
-    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
+    ds.attrs.update(_class_attrs(labels))
     ds.attrs.update(crs=labels.attrs.get("crs"), shape=list(labels["parcel"].shape))
     ds.attrs.update({k: v for k, v in split.attrs.items() if k in ("kind", "test_zones")})
     return ds
+
+
+def _class_attrs(labels: xr.Dataset) -> dict:
+    """The class list of every tier and the taxonomy of the label layers."""
+    attrs = {f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS}
+    attrs.update({k: labels.attrs[k] for k in ("taxonomy", "taxonomy_table") if k in labels.attrs})
+    return attrs
 
 
 def _gather_streams(
@@ -349,7 +369,7 @@ def patch_dataset(
         col0=("patch", c0),
     )
     ds["s2"] = ds["s2"].astype("float32")
-    ds.attrs.update({f"classes_{t}": list(labels[t].attrs["classes"]) for t in TIERS})
+    ds.attrs.update(_class_attrs(labels))
     ds.attrs.update(crs=labels.attrs.get("crs"), size=size)
     if enmap_scale is not None:
         ds.attrs["enmap_scale"] = enmap_scale
@@ -405,14 +425,6 @@ def enmap_windows(
         attrs={"description": "patch top-left corner in the EnMAP window, EnMAP pixels (row, col)"},
     )
     return window, offset, float(res / eres)
-
-
-def class_names(ds: xr.Dataset, tier: str = "tier4") -> list[str]:
-    """Class names of ``tier`` in a dataset made here (index order)."""
-    key = f"classes_{tier}"
-    if key not in ds.attrs:
-        raise DataError(f"The dataset has no {key!r} attribute; tiers are {TIERS}.")
-    return list(ds.attrs[key])
 
 
 def select_split(ds: xr.Dataset, code: int) -> xr.Dataset:
@@ -494,3 +506,4 @@ def open_dataset(run: RunFolder, name: str = "pixels") -> xr.Dataset:
 
 
 from .arrays import from_arrays  # noqa: E402  (re-exported; it uses the helpers above)
+from .worldcereal import from_worldcereal, read_worldcereal  # noqa: E402

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import TaxonomyError
@@ -149,7 +148,10 @@ class HierarchicalHeads(nn.Module):
         for tier in self.order[:-1]:
             rolled = torch.einsum("kc,bc...->bk...", getattr(self, f"roll_{tier}"), p4)
             log_head = logits[tier].float().log_softmax(1)
-            total = total + F.kl_div(log_head, rolled, reduction="none").sum(1).mean()
+            # KL(rolled || head); the classes no training sample holds have rolled = 0
+            # exactly (their logits are masked): 0 log 0 = 0, with a finite gradient
+            kl = rolled * (rolled.clamp_min(1e-12).log() - log_head)
+            total = total + kl.sum(1).mean()
         return total
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:

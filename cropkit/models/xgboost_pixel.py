@@ -19,7 +19,8 @@ import joblib
 import numpy as np
 import xarray as xr
 
-from ..datasets import class_names, class_weights
+from ..datasets import class_names, class_weights, to_dataset_classes
+from ..datasets.arrays import NDVI_BANDS
 from ..errors import ConfigError, DataError
 from ..torchdata import StreamSpec
 from .base import resolve_device
@@ -58,6 +59,7 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
     blocks = []
     n = ds.sizes["sample"]
     if "s2" in inputs:
+        check_feature_bands(ds)
         s2 = ds["s2"].data
         red = s2[:, :, list(ds["band"].values).index("B04")]
         nir = s2[:, :, list(ds["band"].values).index("B08")]
@@ -75,6 +77,24 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
 
         return da.concatenate([b.astype("float32") for b in blocks], axis=1)
     return np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+
+
+def check_feature_bands(ds: xr.Dataset) -> None:
+    """Refuse a dataset whose optical bands lack the red and near infrared of NDVI.
+
+    Raises
+    ------
+    DataError
+        Naming the bands the features need and those the dataset has.
+    """
+    bands = [str(b) for b in ds["band"].values]
+    missing = [b for b in NDVI_BANDS if b not in bands]
+    if missing:
+        raise DataError(
+            f"The XGBoost features need the Sentinel-2 bands {list(NDVI_BANDS)} (red, near "
+            f"infrared) for NDVI, and the dataset's bands are {bands[:12]}: name the bands "
+            "(from_arrays(..., band_names=['B02', 'B03', 'B04', 'B08', ...]))."
+        )
 
 
 def pixel_feature_names(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> list[str]:
@@ -237,6 +257,8 @@ class XGBoostPixel:
                 f"The training set has no {missing} inputs: build the dataset with those "
                 "composites (pixel_dataset(..., s1=..., enmap=...))."
             )
+        if "s2" in self.inputs:
+            check_feature_bands(train)
         y_all = train[self.tier].values
         classes = np.unique(y_all[y_all >= 0])
         if classes.size < 2:
@@ -323,7 +345,11 @@ class XGBoostPixel:
         return names + (self.projection_.feature_names() if self.projection_ else [])
 
     def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
-        """Class probabilities, dims ``(sample, class)`` over ``classes_``."""
+        """Class probabilities, dims ``(sample, class)`` over ``classes_``.
+
+        ``classes_`` holds the training set's indices of the classes it saw
+        (``class_names_[classes_]`` names the columns).
+        """
         if self.booster_ is None:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
         x = self.features(ds)
@@ -335,8 +361,22 @@ class XGBoostPixel:
         return proba
 
     def predict(self, ds: xr.Dataset) -> np.ndarray:
-        """Predicted class index of ``tier`` per sample, dims ``(sample,)``."""
-        return self.classes_[self.predict_proba(ds).argmax(axis=1)]
+        """Predicted class index of ``tier`` per sample, dims ``(sample,)``.
+
+        Indices of the dataset's class list (``classes_<tier>``): re-mapped by name,
+        with a warning, when ``ds`` lists other classes than the training set (see
+        :func:`cropkit.datasets.to_dataset_classes`).
+        """
+        predicted = self.classes_[self.predict_proba(ds).argmax(axis=1)]
+        seen = [self.class_names_[c] for c in self.classes_]
+        return to_dataset_classes(predicted, self.class_names_, ds, self.tier, seen, self.name)
+
+    @property
+    def taxonomy(self):
+        """The taxonomy of the training set (build test sets against it)."""
+        from ..taxonomy import Taxonomy
+
+        return Taxonomy.from_attrs(self.spec.taxonomy) if self.spec else None
 
     def feature_importance(self, ds: xr.Dataset) -> dict[str, float]:
         """Total gain per named feature (names from :meth:`feature_names`)."""

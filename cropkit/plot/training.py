@@ -228,6 +228,9 @@ def prediction_map(crop_map, labels, split, tier: str = "tier4", ax=None):
         axis.imshow(image, cmap=cmap, vmin=-0.5, vmax=len(classes) - 0.5, interpolation="none")
         axis.set_title(f"{title}, {tier}, test pixels")
         axis.set_axis_off()
-    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(len(classes))]
-    ax[1].legend(handles, classes, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    drawn = np.unique(np.concatenate([v[shown & (v >= 0)] for v in (reference, predicted)]))
+    drawn = drawn.astype(int)  # the classes on the map (the list holds the whole taxonomy)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in drawn]
+    names = [classes[i] for i in drawn]
+    ax[1].legend(handles, names, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
     return np.asarray(ax)

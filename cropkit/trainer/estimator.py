@@ -11,8 +11,10 @@ and :mod:`cropkit.train` treat every model alike. Underneath, Lightning runs the
   network predicts;
 - early stopping on the validation tier-4 macro F1 (torchmetrics);
 - ``best.ckpt`` and ``last.ckpt`` checkpoints, and **resume** from ``last.ckpt`` after a
-  kill, reaching the same weights as an uninterrupted run (the batch order and dropout
-  of epoch ``e`` depend only on the seed and ``e``);
+  kill, reaching the same weights as an uninterrupted run (the batch order of epoch
+  ``e`` and the dropout of its batch ``b`` depend only on the seed, ``e`` and ``b``);
+- a time budget (``max_minutes``) that the learning-rate schedule is fitted to, and
+  batch sizes sized from the data (``"auto"``; see :mod:`cropkit.trainer.budget`);
 - a progress bar and a CSV log (loss, F1, learning rate, samples/s, share of step time
   spent waiting for data, GPU memory);
 - several devices through DDP (``devices: N``; the notebook-safe strategy in Jupyter).
@@ -40,6 +42,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from ..datasets import to_dataset_classes
 from ..errors import DataError, TrainingError
 from ..models import build_network, network_class
 from ..taxonomy import TIERS
@@ -51,6 +54,7 @@ from ..torchdata import (
     make_loader,
     stream_stats,
 )
+from .budget import quiet_lightning, sized_batches, stopped_by, time_budget
 from .module import lightning_module
 from .runtime import (
     NOISE,
@@ -201,10 +205,14 @@ class DeepClassifier:
         device = resolve_device(self.settings.device)
         precision = resolve_precision(self.settings.precision, device)
         s = self.settings
-        num_samples = s.samples_per_epoch or None
+        batch_size, samples_per_epoch, sized = sized_batches(
+            len(streams), s.batch_size, s.samples_per_epoch
+        )
+        self._batch_size = batch_size
+        num_samples = samples_per_epoch or None
         loader = make_loader(
             streams,
-            s.batch_size,
+            batch_size,
             balanced=s.balanced and self.kind == "pixel",
             num_samples=num_samples,
             seed=self.seed,
@@ -216,7 +224,7 @@ class DeepClassifier:
             if len(val["tier4"]):
                 val_loader = make_loader(
                     TensorStreams(val, self.inputs),
-                    s.batch_size * 2,
+                    batch_size * 2,
                     shuffle=False,
                     pin_memory=device == "cuda",
                 )
@@ -254,13 +262,17 @@ class DeepClassifier:
             enable_version_counter=False,
         )
         extra = [checkpoint, *callbacks]
+        early = None
         if monitor:
-            extra.append(EarlyStopping(monitor, patience=max(s.patience, 1), mode="max"))
+            early = EarlyStopping(monitor, patience=max(s.patience, 1), mode="max")
+            extra.append(early)
+        if s.max_minutes:  # the schedule ends where the time budget ends
+            extra.append(time_budget(s.max_minutes, s.epochs))
         devices = s.devices
         if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
             devices = int(os.environ["LOCAL_WORLD_SIZE"])
         logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NOISE)
-        trainer = L.Trainer(
+        trainer_args = dict(
             max_epochs=s.epochs,
             accelerator="gpu" if device == "cuda" else "cpu",
             devices=devices,
@@ -278,17 +290,18 @@ class DeepClassifier:
             default_root_dir=folder,
         )
         started = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
+        try:  # Lightning's notes ("GPU available", "stopped") only with the progress bar
+            with warnings.catch_warnings(), quiet_lightning(not progress):
                 for text in QUIET:
                     warnings.filterwarnings("ignore", f".*{text}.*")
+                trainer = L.Trainer(**trainer_args)
                 trainer.fit(module, loader, val_loader, ckpt_path=resume_from)
         except torch.cuda.OutOfMemoryError as err:
             if fresh:
                 remove_tree(folder)
             raise TrainingError(
-                f"The GPU ran out of memory with batch_size={s.batch_size}: try "
-                f"batch_size={max(s.batch_size // 2, 1)} (get_model(..., batch_size=...))."
+                f"The GPU ran out of memory with batch_size={batch_size}: try "
+                f"batch_size={max(batch_size // 2, 1)} (get_model(..., batch_size=...))."
             ) from err
         except TrainingError:
             if fresh:
@@ -311,12 +324,19 @@ class DeepClassifier:
             remove_tree(folder)
             self.checkpoint_dir = None
         trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
+        planned = int(module.plan["epochs"])
+        early_stopped = early is not None and early.stopped_epoch > 0
         self.info = {
             "train_samples": len(streams),
             "parameters": self.module.network.n_parameters
             if hasattr(self.module.network, "n_parameters")
             else None,
             "epochs": int(trainer.current_epoch),
+            "epochs_planned": planned,
+            "stopped_by": stopped_by(int(trainer.current_epoch), planned, s.epochs, early_stopped),
+            "batch_size": batch_size,
+            "samples_per_epoch": samples_per_epoch or len(streams),
+            **({"sized": sized} if sized else {}),
             "best_epoch": best_epoch(self.history),
             "best_val_f1": float(checkpoint.best_model_score)
             if checkpoint.best_model_score is not None
@@ -358,7 +378,7 @@ class DeepClassifier:
         streams = TensorStreams(ds, self.inputs)
         device = resolve_device(device)
         module = self.module.to(device)
-        size = batch_size or self.settings.batch_size * 2
+        size = batch_size or 2 * getattr(self, "_batch_size", self.info.get("batch_size", 512))
         seen = self.module.seen.view(1, -1, *[1] * (2 if self.kind == "patch" else 0))
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
         with torch.inference_mode(), autocast:
@@ -403,22 +423,46 @@ class DeepClassifier:
         -------
         dict
             Tier -> ``(sample,)`` or ``(patch, h, w)`` int64 class indices (the
-            ``classes_<tier>`` order of the dataset).
+            ``classes_<tier>`` order of the dataset; see :meth:`predict`).
         """
         parts: dict[str, list] = {}
         for _, logits, _ in self._forward_batches(ds, batch_size, False, device):
             for tier, out in logits.items():
                 parts.setdefault(tier, []).append(out.argmax(1).cpu())
-        return {tier: torch.cat(p).numpy() for tier, p in parts.items()}
+        return {
+            tier: self._dataset_classes(torch.cat(p).numpy(), ds, tier) for tier, p in parts.items()
+        }
 
     def predict_proba(self, ds: xr.Dataset, batch_size: int | None = None) -> np.ndarray:
-        """Tier-4 class probabilities: ``(sample, class)`` or ``(patch, class, h, w)``."""
+        """Tier-4 class probabilities: ``(sample, class)`` or ``(patch, class, h, w)``.
+
+        Classes in the model's order (``spec.classes["tier4"]``).
+        """
         parts = [p for _, p, _ in self.predict_batches(ds, batch_size)]
         return torch.cat(parts).numpy()
 
     def predict(self, ds: xr.Dataset) -> np.ndarray:
-        """Tier-4 class index per sample ``(sample,)``, or per pixel ``(patch, h, w)``."""
-        return self.predict_proba(ds).argmax(axis=1)
+        """Tier-4 class index per sample ``(sample,)``, or per pixel ``(patch, h, w)``.
+
+        Indices of the dataset's class list (``classes_tier4``): re-mapped by name, with
+        a warning, when ``ds`` lists other classes than the training set (see
+        :func:`cropkit.datasets.to_dataset_classes`).
+        """
+        return self._dataset_classes(self.predict_proba(ds).argmax(axis=1), ds, "tier4")
+
+    def _dataset_classes(self, predicted: np.ndarray, ds: xr.Dataset, tier: str) -> np.ndarray:
+        classes = self.spec.classes[tier]
+        seen = None
+        if tier == "tier4":  # unseen classes are never predicted
+            seen = [classes[i] for i in np.flatnonzero(self.module.seen.cpu().numpy())]
+        return to_dataset_classes(predicted, classes, ds, tier, seen, self.name)
+
+    @property
+    def taxonomy(self):
+        """The taxonomy of the training set (build test sets against it)."""
+        from ..taxonomy import Taxonomy
+
+        return Taxonomy.from_attrs(self.spec.taxonomy) if self.spec else None
 
     def save(self, folder: str | Path) -> Path:
         """Write ``model.json`` (settings, classes, training facts) and ``weights.pt``."""

@@ -41,12 +41,29 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
             self.register_buffer("seen", seen)
             self.val_f1 = MulticlassF1Score(len(seen), average="macro", ignore_index=IGNORE_INDEX)
             self.identity: dict = {}
+            # epochs the schedule is laid over: the config's, or fewer to fit max_minutes
+            # (cropkit.trainer.budget.time_budget plans it); kept in checkpoints
+            self.plan: dict = {"epochs": settings.epochs}
             self._clock = self._wait = self._step_start = 0.0
             self._samples = 0
 
         def forward(self, batch, return_attention=False):
             run = self._run if self.training else self.network
-            return run(self.standardiser(batch), return_attention=return_attention)
+            out = run(self.standardiser(batch), return_attention=return_attention)
+            logits, attention = out if return_attention else (out, None)
+            logits = {tier: self._only_trained(tier, v) for tier, v in logits.items()}
+            return (logits, attention) if return_attention else logits
+
+        def _only_trained(self, tier, logits):
+            """Classes without a training sample (loss weight 0) out of the softmax.
+
+            Datasets number every class of their taxonomy; those the training set lacks
+            can be neither learnt nor predicted, and left in they slow the others down.
+            A large negative logit (not -inf) keeps the KL of the hierarchical heads finite.
+            """
+            absent = getattr(self, f"weight_{tier}") == 0
+            shape = (1, -1, *[1] * (logits.ndim - 2))
+            return logits.masked_fill(absent.view(shape), -1e4)
 
         def _loss(self, logits, batch):
             loss = sum(
@@ -57,11 +74,13 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
             return loss if extra is None else loss + extra
 
         def on_train_epoch_start(self) -> None:
-            torch.manual_seed(seed * 7919 + self.current_epoch)  # dropout of epoch e
             self._clock, self._wait, self._samples = time.perf_counter(), 0.0, 0
             self._step_start = self._clock
 
         def on_train_batch_start(self, batch, batch_idx) -> None:
+            # the dropout of batch b of epoch e depends on the seed, e and b only: a resumed
+            # fit repeats an uninterrupted one whatever else drew random numbers meanwhile
+            torch.manual_seed((seed * 7919 + self.current_epoch) * 100_003 + batch_idx)
             now = time.perf_counter()
             self._wait += now - self._step_start  # time since the last step ended
 
@@ -124,12 +143,12 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
             optimizer = torch.optim.AdamW(
                 self.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
             )
-            total = max(settings.epochs * steps_per_epoch, 1)
             warmup = int(settings.warmup_epochs * steps_per_epoch)
 
             def factor(step: int) -> float:
                 if step < warmup:
                     return (step + 1) / warmup
+                total = max(self.plan["epochs"] * steps_per_epoch, 1)  # read at every step
                 progress = (step - warmup) / max(total - warmup, 1)
                 return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
@@ -141,5 +160,9 @@ def lightning_module(network, standardiser, weights, seen, settings, steps_per_e
 
         def on_save_checkpoint(self, checkpoint) -> None:
             checkpoint["cropkit"] = self.identity
+            checkpoint["cropkit_plan"] = dict(self.plan)
+
+        def on_load_checkpoint(self, checkpoint) -> None:
+            self.plan.update(checkpoint.get("cropkit_plan", {}))
 
     return CropLightningModule()

@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 #: Lightning messages that say nothing to a cropkit user (the folders are cropkit's own).
-QUIET = ("Checkpoint directory", "LeafSpec", "litlogger", "sync_dist=True")
+QUIET = ("Checkpoint directory", "LeafSpec", "litlogger", "sync_dist=True", "no `val_dataloader`")
 
 
 class _DropNoise(logging.Filter):

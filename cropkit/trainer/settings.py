@@ -37,12 +37,21 @@ _NUMBERS = (
 )
 
 
+#: Settings that may be ``"auto"``: sized from the training set when the fit starts
+#: (:func:`cropkit.trainer.budget.sized_batches`).
+SIZED = ("batch_size", "samples_per_epoch")
+
+
 @dataclass
 class TrainerSettings:
-    """The ``trainer:`` section of a deep model's config (see ``configs/ltae.yaml``)."""
+    """The ``trainer:`` section of a deep model's config (see ``configs/ltae.yaml``).
+
+    ``batch_size`` and ``samples_per_epoch`` take ``"auto"``: sized from the number of
+    training samples (:func:`cropkit.trainer.budget.sized_batches`).
+    """
 
     epochs: int
-    batch_size: int
+    batch_size: int | str
     learning_rate: float
     weight_decay: float
     warmup_epochs: float
@@ -50,7 +59,7 @@ class TrainerSettings:
     precision: str
     compile: bool
     patience: int
-    samples_per_epoch: int
+    samples_per_epoch: int | str
     balanced: bool
     class_weight_power: float
     max_val_samples: int
@@ -61,9 +70,12 @@ class TrainerSettings:
     def __post_init__(self) -> None:
         for name, kind, least in _NUMBERS:
             value = getattr(self, name)
+            if name in SIZED and value == "auto":  # sized from the data at fit time
+                continue
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             if not ok or not math.isfinite(value) or (value <= 0 if least else value < 0):
                 rule = "a positive number" if least else "zero or more"
+                rule += ' or "auto"' if name in SIZED else ""
                 raise ConfigError(f"{name} must be {rule}, not {value!r}.")
             if kind is int and value != int(value):
                 raise ConfigError(f"{name} must be a whole number, not {value!r}.")
