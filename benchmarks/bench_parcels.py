@@ -27,6 +27,8 @@ Usage::
     python benchmarks/bench_parcels.py                  # 5 folds x 3 seeds, about 15 min
     python benchmarks/bench_parcels.py --inputs s2      # optical only
     python benchmarks/bench_parcels.py --smoke          # tiny budget, seconds
+    python benchmarks/bench_parcels.py --budgets minutes --batch-size 512 \
+        --samples-per-epoch 100000                      # the fixed sizes cropkit had
 
 The last line printed is one JSON object with every number.
 """
@@ -60,6 +62,9 @@ def arguments():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30, help="the epochs budget")
     parser.add_argument("--minutes", type=float, default=0.5, help="max_minutes of each fit")
+    parser.add_argument("--budgets", default="epochs,minutes", help="which budgets to run")
+    parser.add_argument("--batch-size", default="auto", help="deep models' batch_size")
+    parser.add_argument("--samples-per-epoch", default="auto", help="deep models' draws/epoch")
     parser.add_argument("--smoke", action="store_true", help="tiny data and budget (tests)")
     args = parser.parse_args()
     if args.smoke:
@@ -122,15 +127,23 @@ def main() -> None:
         f"{ds.sizes['sample']} samples, {len(np.unique(ds['tier4']))} tier-4 classes, "
         f"folds of {np.bincount(folds).tolist()} samples, inputs {inputs}"
     )
-    budgets = {
-        "epochs": {"epochs": args.epochs},
-        "minutes": {"epochs": args.epochs, "max_minutes": args.minutes},
+    sizes = {  # the deep models' batch size and draws per epoch ("auto": from the data)
+        key: value if value == "auto" else int(value)
+        for key, value in (
+            ("batch_size", args.batch_size),
+            ("samples_per_epoch", args.samples_per_epoch),
+        )
     }
+    every = {
+        "epochs": {"epochs": args.epochs, **sizes},
+        "minutes": {"epochs": args.epochs, "max_minutes": args.minutes, **sizes},
+    }
+    budgets = {name: every[name] for name in args.budgets.split(",")}
     results: dict = {name: {} for name in models}
     for budget, settings in budgets.items():
         for name in models:
-            if name == "xgboost" and budget == "minutes":  # no time budget to fit
-                results[name][budget] = results[name]["epochs"]
+            if name == "xgboost" and results[name]:  # no time budget to fit: once
+                results[name][budget] = next(iter(results[name].values()))
                 continue
             runs = []
             for seed in range(args.seeds):
@@ -147,7 +160,7 @@ def main() -> None:
                 f"{s['seconds_per_fit']} s/fit",
                 flush=True,
             )
-    base = results.get("xgboost", {}).get("epochs")
+    base = next(iter(results.get("xgboost", {}).values()), None)
     versus = {}
     for name in models:
         if name == "xgboost" or base is None:
@@ -173,6 +186,7 @@ def main() -> None:
                 "folds": args.folds,
                 "seeds": args.seeds,
                 "inputs": list(inputs),
+                **sizes,
                 "epochs": args.epochs,
                 "minutes": args.minutes,
                 "models": results,

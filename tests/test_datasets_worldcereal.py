@@ -21,7 +21,7 @@ TABLE = ROOT.parent / "shared/data/worldcereal/public_extractions_2017_SSD_UGA.p
 TAXONOMY = ROOT / "tests/fixtures/worldcereal_taxonomy.csv"
 
 pytestmark = pytest.mark.skipif(
-    not TABLE.exists() and not os.environ.get("CROPKIT_REQUIRE_SERVER"),  # CI has ../shared
+    not TABLE.exists() and not os.environ.get("CROPKIT_REQUIRE_SHARED"),  # CI has ../shared
     reason=f"the shared WorldCereal table is not at {TABLE}",
 )
 

@@ -20,17 +20,24 @@ class Clock:
         return self.now
 
 
-def fake_fit(epochs):
-    trainer = SimpleNamespace(current_epoch=0, fit_loop=SimpleNamespace(max_epochs=epochs))
-    return trainer, SimpleNamespace(plan={"epochs": epochs})
-
-
-def test_the_plan_fits_the_budget_and_only_ever_shrinks(monkeypatch):
+@pytest.fixture()
+def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(budget.time, "perf_counter", clock)
-    callback = time_budget(minutes=1, epochs=30)
-    trainer, module = fake_fit(30)
+    return clock
+
+
+def started_fit(minutes, epochs):
+    """A time budget on a stand-in trainer and module, at the start of the fit."""
+    callback = time_budget(minutes=minutes, epochs=epochs)
+    trainer = SimpleNamespace(current_epoch=0, fit_loop=SimpleNamespace(max_epochs=epochs))
+    module = SimpleNamespace(plan={"epochs": epochs})
     callback.on_train_start(trainer, module)
+    return callback, trainer, module
+
+
+def test_the_plan_fits_the_budget_and_only_ever_shrinks(clock):
+    callback, trainer, module = started_fit(minutes=1, epochs=30)
     clock.now = 10.0  # the first epoch took 10 s: 6 fit in 60 s
     callback.on_train_epoch_end(trainer, module)
     assert module.plan == {"epochs": 6, "fitted": True, "replanned": 0}
@@ -47,19 +54,15 @@ def test_the_plan_fits_the_budget_and_only_ever_shrinks(monkeypatch):
     assert module.plan["epochs"] == 4
 
 
-def test_a_budget_larger_than_the_epochs_keeps_the_epochs(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(budget.time, "perf_counter", clock)
-    callback = time_budget(minutes=60, epochs=5)
-    trainer, module = fake_fit(5)
-    callback.on_train_start(trainer, module)
+def test_a_budget_larger_than_the_epochs_keeps_the_epochs(clock):
+    callback, trainer, module = started_fit(minutes=60, epochs=5)
     clock.now = 1.0
     callback.on_train_epoch_end(trainer, module)
     assert module.plan["epochs"] == 5 and trainer.fit_loop.max_epochs == 5
-    resumed_trainer, _ = fake_fit(5)  # a resumed fit takes the checkpoint's plan
-    module.plan["epochs"] = 3
-    callback.on_train_start(resumed_trainer, module)
-    assert resumed_trainer.fit_loop.max_epochs == 3
+    module.plan["epochs"] = 3  # a resumed fit takes the checkpoint's plan
+    resumed = SimpleNamespace(current_epoch=2, fit_loop=SimpleNamespace(max_epochs=5))
+    callback.on_train_start(resumed, module)
+    assert resumed.fit_loop.max_epochs == 3
 
 
 @pytest.mark.parametrize(
