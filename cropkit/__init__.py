@@ -62,6 +62,7 @@ _SUBMODULES = {
     "resample",
     "static_catalog",
     "store",
+    "storage",
     "notebooks",
     "reruns",
     "report",

@@ -181,6 +181,11 @@ def _train(args: argparse.Namespace) -> None:
     from .run import RunFolder
 
     folder = Path(args.run)
+    if not folder.is_dir():
+        raise DataError(
+            f"{folder} does not exist: give the path of a run folder (runs/<area>-<season>-"
+            "<provider>[-<profile>], where notebook 04 saved its datasets)."
+        )
     if not (folder / "datasets").exists():
         raise DataError(
             f"{folder} has no saved datasets: run notebook 04_model_training for it first "
@@ -318,6 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except CropkitError as err:
         print(f"cropkit: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the file system refused (full, read-only, ...): say what to do
+        from .storage import OS_ERRNOS, storage_error
+
+        if err.errno not in OS_ERRNOS:
+            raise
+        print(f"cropkit: error: StorageError: {storage_error(err)}", file=sys.stderr)
         return 2
     return code or 0
 

@@ -70,7 +70,11 @@ def dask_client(
                 "Check the address, or leave it empty to start a local cluster."
             ) from err
     workers = n_workers or min(os.cpu_count() or 1, 4)
-    local = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": dashboard}}
+    local = {  # every HTTP server on loopback: the scheduler's and the workers'
+        "dashboard_address": "127.0.0.1:0",
+        "worker_dashboard_address": "127.0.0.1:0",
+        "scheduler_kwargs": {"dashboard": dashboard},
+    }
     # a client that starts its own LocalCluster also shuts it down on client.close()
     if address == THREADS:
         return Client(
@@ -85,5 +89,6 @@ def dask_client(
         threads_per_worker=threads_per_worker,
         memory_limit=memory_limit,
         processes=True,
+        host="127.0.0.1",  # the scheduler's and workers' TCP servers (threads: in-process)
         **local,
     )

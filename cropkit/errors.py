@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "TaxonomyError",
     "ClassMismatchError",
+    "StorageError",
     "GridMismatchError",
     "StacSearchError",
     "EmptySearchError",
@@ -125,11 +126,23 @@ class NotebookFailedError(CropkitError, RuntimeError):
         self.notebook, self.cell, self.source = notebook, cell, source
         self.ename, self.evalue, self.executed, self.log = ename, evalue, executed, log
         first = next((line for line in (source or "").splitlines() if line.strip()), "")
+        where = f"cell In [{cell}]: {first.strip()}" if cell is not None else "no cell"
         super().__init__(
-            f"{ename}: {evalue}\n  in notebook {notebook}, cell In [{cell}]: {first.strip()}\n"
+            f"{ename}: {evalue}\n  in notebook {notebook}, {where}\n"
             f"  executed notebook: {executed}\n  full traceback: {log}"
         )
 
 
 class ClassMismatchError(DataError):
     """A model and a dataset number their classes differently and cannot be re-mapped."""
+
+
+class StorageError(CropkitError, OSError):
+    """The file system refused: a full disk, a read-only folder, no permission, no file handle.
+
+    The message names the path and the fix (see :func:`cropkit.storage.storage_error`);
+    ``errno`` and ``filename`` are those of the refusal.
+    """
+
+    def __str__(self) -> str:  # the message alone, not OSError's "[Errno n] ...: 'path'"
+        return str(self.strerror if self.strerror is not None else super().__str__())

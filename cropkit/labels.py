@@ -108,7 +108,15 @@ def read_parcels(
             f"{kind} no parcel polygons: {formats}. Join the table to the parcel polygons "
             "(by their parcel id) and save that as a GeoPackage."
         )
-    return check_parcels(frame, code_column, taxonomy)
+    if len(frame) == 0:
+        raise DataError(
+            f"{path} holds no parcel (0 rows): check that it is the right file, or that its "
+            "layer is the parcels (geopandas.list_layers)."
+        )
+    try:
+        return check_parcels(frame, code_column, taxonomy)
+    except DataError as err:
+        raise type(err)(f"{path}: {err}") from err
 
 
 def check_parcels(
@@ -170,7 +178,7 @@ def check_parcels(
     report.kept = len(frame)
     if report.kept == 0:
         raise DataError(f"No usable parcel left: {report}.")
-    if report.kept < report.total:
+    if report.kept < report.total or report.repaired:  # a repair changes a parcel: say so
         warnings.warn(str(report), UserWarning, stacklevel=2)
     return frame.reset_index(drop=True), report
 

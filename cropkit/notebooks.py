@@ -27,8 +27,9 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, default
 
 from .config import RunConfig
-from .errors import ConfigError, NotebookFailedError
+from .errors import ConfigError, CropkitError, NotebookFailedError
 from .locks import RunLock, pid_alive
+from .storage import OS_ERRNOS, check_writable, explain_os_failure, storage_error
 
 __all__ = [
     "LocalKernelManager",
@@ -243,6 +244,8 @@ def execute_run(
         If an override names a parameter the notebook does not have (before anything runs).
     RunLockedError
         If another process is writing the run folder.
+    StorageError
+        If the run folder cannot be written (read-only, no permission, a full disk).
     """
     import papermill as pm
 
@@ -252,6 +255,7 @@ def execute_run(
     say = report or (lambda line: None)
     paths = resolve_notebooks(notebooks)
     check_overrides(paths, overrides)
+    check_writable(config.run_dir)  # a read-only or full run root: said before anything runs
     out_dir = config.run_dir / "notebooks"
     parameters = config.parameters()
     outcomes: list[NotebookOutcome] = []
@@ -289,14 +293,18 @@ def execute_run(
                         cwd=str(Path.cwd()),
                         kernel_manager_class="cropkit.notebooks.LocalKernelManager",
                     )
-                except pm.PapermillExecutionError as err:
+                except (pm.PapermillExecutionError, OSError) as err:
+                    if isinstance(err, OSError) and err.errno not in OS_ERRNOS:
+                        raise
                     failed = _failure(path.stem, err, executed)
                     seconds = round(time.perf_counter() - t0, 2)
+                    _record_failure(run, path, failed)
                     say(f"{path.stem}: failed in cell {failed.cell} ({seconds:.1f} s)")
                     outcomes.append(NotebookOutcome(path.stem, "failed", seconds, executed, failed))
                     continue
                 seconds = round(time.perf_counter() - t0, 2)
                 timings[path.stem] = seconds
+                executed.with_suffix(".error.log").unlink(missing_ok=True)  # an older failure's
                 _record_execution(run, path, given, before, seconds)
                 say(f"{path.stem}: ran in {seconds:.1f} s")
                 outcomes.append(NotebookOutcome(path.stem, "ran", seconds, executed))
@@ -392,6 +400,27 @@ def _record_execution(run, path: Path, given: dict, before: dict, seconds: float
         run._write(manifest)
 
 
+def _record_failure(run, path: Path, failure: NotebookFailedError) -> None:
+    """Mark the notebook's entry failed, so the manifest and the report agree.
+
+    Its products, if an earlier execution left any, are that execution's: the entry keeps
+    them and says when it finished, and the next execution (resumed or not) runs it again.
+    """
+    try:
+        with run.lock():
+            manifest = run.manifest()
+            entry = manifest.setdefault("notebooks", {}).setdefault(path.stem, {})
+            entry["failed"] = {
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "cell": failure.cell,
+                "error": f"{failure.ename}: {failure.evalue}"[:500],
+            }
+            manifest.get("executions", {}).pop(path.stem, None)
+            run._write(manifest)
+    except (CropkitError, OSError):  # a full disk: the report still shows the failure
+        pass
+
+
 def _unchanged(run, path: Path, key: str) -> bool:
     """Whether the last execution of ``path`` had this key and left its products as they are."""
     manifest = run.manifest()
@@ -413,12 +442,27 @@ def searches_stac(path: Path) -> bool:
 
 
 def _failure(notebook: str, err, executed: Path) -> NotebookFailedError:
-    """The failure of a notebook, its full traceback written beside the executed copy."""
+    """The failure of a notebook, its full traceback written beside the executed copy.
+
+    An OS error raised in a cell (a full disk, a read-only folder) gets the fix appended
+    (:func:`cropkit.storage.explain_os_failure`); one raised by papermill itself (writing
+    the executed copy) becomes the failure, with no cell.
+    """
     log = executed.with_suffix(".error.log")
+    if isinstance(err, OSError):  # papermill could not write the executed copy (a full disk)
+        refusal = storage_error(err, executed)
+        return NotebookFailedError(notebook, None, "", "StorageError", str(refusal), executed, log)
     text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(err.traceback))  # no terminal colours
-    log.write_text(f"{notebook}, cell In [{err.exec_count}]:\n{err.source}\n\n{text}\n")
+    try:
+        log.write_text(f"{notebook}, cell In [{err.exec_count}]:\n{err.source}\n\n{text}\n")
+    except OSError:  # a full disk: the executed copy still holds the traceback
+        log = executed
+    evalue = err.evalue
+    hint = explain_os_failure(evalue) if "Error" in (err.ename or "") else None
+    if hint and hint not in evalue:
+        evalue = f"{evalue}. {hint}"
     return NotebookFailedError(
-        notebook, err.exec_count, err.source, err.ename, err.evalue, executed, log
+        notebook, err.exec_count, err.source, err.ename, evalue, executed, log
     )
 
 

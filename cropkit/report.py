@@ -25,8 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, StorageError
 from .locks import RunLock
+from .run import read_manifest
 from .store import replacing
 
 __all__ = ["export_notebook", "write_run_report", "write_batch_report"]
@@ -137,6 +138,9 @@ def write_run_report(run_dir: str | Path) -> Path:
         ``cropkit demo`` or ``cropkit rerun``).
     RunLockedError
         If another process writes the run folder for more than two minutes.
+    StorageError
+        If not even ``index.html`` fits on the disk (a page that does not fit is left
+        out, and the index says so).
     """
     run_dir = Path(run_dir)
     executed = sorted((run_dir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -147,10 +151,13 @@ def write_run_report(run_dir: str | Path) -> Path:
             "(papermill writes the executed copies there)."
         )
     with RunLock(run_dir, wait=120):  # pages are products: one writer of the folder at a time
-        pages = {path.stem: export_notebook(path, run_dir / "report") for path in executed}
-        manifest = {}
-        if (run_dir / "manifest.json").is_file():
-            manifest = json.loads((run_dir / "manifest.json").read_text())
+        pages = {}
+        for path in executed:  # a full disk: the pages that fit, and an index that says so
+            try:
+                pages[path.stem] = export_notebook(path, run_dir / "report")
+            except StorageError as err:
+                pages[path.stem] = {"missing": str(err)}
+        manifest = read_manifest(run_dir)
         index = run_dir / "index.html"
         with replacing(index) as tmp:
             tmp.write_text(_run_page(run_dir, manifest, pages), encoding="utf-8")
@@ -165,7 +172,8 @@ def _run_page(run_dir: Path, manifest: dict, pages: dict[str, dict[str, Path]]) 
         run_info = _papermill_info(run_dir / "notebooks" / f"{stem}.ipynb")
         log = run_dir / "notebooks" / f"{stem}.error.log"
         seconds = run_info.get("duration")
-        if run_info.get("exception"):
+        failed = run_info.get("exception") or notebooks.get(stem, {}).get("failed")
+        if failed:
             status = "<span class='failed'>failed" + (
                 f" (<a href='notebooks/{esc(log.name)}'>log</a>)</span>"
                 if log.is_file()
@@ -176,9 +184,13 @@ def _run_page(run_dir: Path, manifest: dict, pages: dict[str, dict[str, Path]]) 
         rows.append(
             f"<tr><td>{esc(stem)}</td><td>{status}</td>"
             f"<td>{'' if seconds is None else f'{seconds:.1f} s'}</td>"
-            f"<td><a href='report/{esc(page['html'].name)}'>with code</a> · "
-            f"<a href='report/{esc(page['nocode'].name)}'>without code</a> · "
-            f"<a href='notebooks/{esc(stem)}.ipynb'>notebook</a></td></tr>"
+            + (
+                f"<td><a href='report/{esc(page['html'].name)}'>with code</a> · "
+                f"<a href='report/{esc(page['nocode'].name)}'>without code</a> · "
+                if "missing" not in page
+                else f"<td><span class='failed'>pages not written: {esc(page['missing'])}</span> · "
+            )
+            + f"<a href='notebooks/{esc(stem)}.ipynb'>notebook</a></td></tr>"
         )
     parts = [
         f"<h1>cropkit run {esc(run_dir.name)}</h1>",

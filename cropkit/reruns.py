@@ -50,6 +50,7 @@ from .notebooks import (
     resolve_notebooks,
     searches_stac,
 )
+from .storage import check_writable
 
 __all__ = [
     "RunSpec",
@@ -274,6 +275,8 @@ def rerun(
     ------
     ConfigError
         Before anything runs, if a run's parameters are wrong (every run is checked).
+    StorageError
+        Before anything runs, if a run root cannot be written.
     """
     say = report or (lambda line: None)
     paths = resolve_notebooks(notebooks)
@@ -295,6 +298,8 @@ def rerun(
             "run_root each."
         )
     batch_dir = Path(batch_dir or checked[0][1].run_root)
+    for folder in {batch_dir, *(cfg.run_root for _, cfg, _ in checked)}:
+        check_writable(folder)  # a read-only or full run root: said before any run starts
     tasks = [
         (spec.label, spec.parameters, overrides, notebooks, force) for spec, _, overrides in checked
     ]
@@ -441,14 +446,14 @@ def summary_table(run_dirs: list[str | Path]) -> pd.DataFrame:
         Columns ``run, area, season, provider, model, macro_f1_tier1`` ...
         ``macro_f1_tier4, overall_accuracy, clear_share`` and ``seconds_<notebook>``.
     """
-    import json
+    from .run import read_manifest
 
     rows = []
     for folder in map(Path, run_dirs):
         path = folder / "manifest.json"
         if not path.is_file():
             continue
-        manifest = json.loads(path.read_text())
+        manifest = read_manifest(folder)
         identity = manifest.get("identity", {})
         nbs = manifest.get("notebooks", {})
         masking = nbs.get("02_cloud_masking", {})

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import pystac
 
-from .errors import DataError
+from .errors import DamagedProductError, DataError
 from .locks import RunLock, sweep_leftovers
 from .store import replacing
 
 if TYPE_CHECKING:
     from .config import RunConfig
 
-__all__ = ["RunFolder", "software_versions", "save_items", "load_items"]
+__all__ = ["RunFolder", "read_manifest", "software_versions", "save_items", "load_items"]
 
 _PACKAGES = (
     "cropkit",
@@ -52,6 +52,37 @@ def software_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def read_manifest(run_dir: str | Path) -> dict:
+    """The ``manifest.json`` of a run folder: the one reader every command goes through.
+
+    Returns
+    -------
+    dict
+        The manifest, or an empty skeleton (``run``, ``notebooks``, ``items``,
+        ``products``) if none was written yet.
+
+    Raises
+    ------
+    DamagedProductError
+        If the file is not valid JSON (cut short by a full disk or a killed copy), naming
+        it and the way out.
+    """
+    path = Path(run_dir) / "manifest.json"
+    if not path.exists():
+        return {"run": Path(run_dir).name, "notebooks": {}, "items": {}, "products": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DamagedProductError(
+            f"{path} is damaged (not valid JSON: {err}), so what the run folder holds is "
+            "unknown: delete it and run the notebooks again (the run's products are rebuilt), "
+            "or restore it from a copy."
+        ) from err
+    if not isinstance(manifest, dict):
+        raise DamagedProductError(f"{path} holds no manifest (a JSON {type(manifest).__name__}).")
+    return manifest
 
 
 class RunFolder:
@@ -122,16 +153,8 @@ class RunFolder:
         return self.path / "manifest.json"
 
     def manifest(self) -> dict:
-        """The manifest (empty skeleton if none was written yet)."""
-        if not self.manifest_path.exists():
-            return {"run": self.path.name, "notebooks": {}, "items": {}, "products": {}}
-        try:
-            return json.loads(self.manifest_path.read_text())
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{self.manifest_path} is not valid JSON ({err}); "
-                "fix or delete it to start the run afresh."
-            ) from err
+        """The manifest (empty skeleton if none was written yet); see :func:`read_manifest`."""
+        return read_manifest(self.path)
 
     def record(
         self,

@@ -29,6 +29,7 @@ import xarray as xr
 
 from .errors import DamagedProductError, DataError
 from .locks import RunLock, run_folder_of, sweep_leftovers, temporary_sibling
+from .storage import storage_errors
 
 __all__ = [
     "write_zarr",
@@ -120,10 +121,12 @@ def replacing(path: str | Path) -> Iterator[Path]:
     Yields the temporary path; on an exception it is deleted and ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)
     try:
-        yield tmp
+        with storage_errors(path):
+            yield tmp
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -201,8 +204,9 @@ def write_zarr(
         var.encoding.pop("chunks", None)
         var.encoding.pop("preferred_chunks", None)
     try:
-        delayed = ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, compute=False)
-        _compute_with_progress(delayed, progress)
+        with storage_errors(path, needed=ds.nbytes):  # a full disk: say so, and how much
+            delayed = ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, compute=False)
+            _compute_with_progress(delayed, progress)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -113,6 +113,12 @@ def normalize_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
         raise ConfigError(
             f"bbox {bbox!r} is outside longitude -180..180 / latitude -90..90; is it in degrees?"
         )
+    if w > e and s < n and w > 90 and e < -90:  # west in the east: over the antimeridian
+        raise ConfigError(
+            f"bbox {bbox!r} crosses the antimeridian (west {w:g} is east of east {e:g}), which "
+            f"cropkit does not support: split it at 180 degrees into ({w:g}, {s:g}, 180, "
+            f"{n:g}) and (-180, {s:g}, {e:g}, {n:g}) and run each as its own area."
+        )
     if w >= e or s >= n:
         raise ConfigError(
             f"bbox {bbox!r} is empty or swapped: expected (west, south, east, north) "

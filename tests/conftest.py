@@ -294,5 +294,13 @@ def demo_run(tmp_path_factory):
         "05": {"max_samples": 2000, "attribution_samples": 16, "attribution_steps": 8},
         "06": {"n_boot": 100},
     }
-    timings = run_notebooks(cfg, overrides=fast)
+    from sockets import ListeningWatch
+
+    with ListeningWatch() as watch:  # every server the run starts (tests/test_notebooks.py)
+        timings = run_notebooks(cfg, overrides=fast)
+    RUN_LISTENERS.update(watch.opened)
     return cfg, timings
+
+
+#: The TCP sockets that the ``demo_run`` opened to listen on, as ``(address, port)``.
+RUN_LISTENERS: set = set()

@@ -141,3 +141,57 @@ def test_a_run_killed_at_several_points_reruns_to_the_same_metrics(first_of_two)
         for p in Path(tempfile.gettempdir()).glob(f"cropkit-kernels-{pid}-*")
     ]
     assert not leftovers  # the kernels' connection files of the killed runs are swept
+
+
+#: What notebooks 03-06 leave in a run folder: a copy without them stands before 03.
+AFTER_02 = (
+    "*_composite.zarr",
+    "enmap_clearest.zarr",
+    "datasets",
+    "models",
+    "maps",
+    "attention",
+    "confusion",
+    "report",
+    "predictions_*",
+    "metrics.json",
+    "index.html",
+    "0[3-6]_*",
+    ".cropkit.lock",
+)
+
+
+def _demo_args(cfg: RunConfig, root: Path, notebooks: str) -> list[str]:
+    return [
+        "demo", "--aoi", DEMO_AOI, "--zone-km", str(DEMO_ZONE_KM), "--year", "2023",
+        "--run-root", str(root), "--notebooks", notebooks,
+    ]  # fmt: skip
+
+
+def test_a_full_disk_fails_03_clearly_and_a_rerun_with_room_cleans_up(demo_run, tmp_path, capsys):
+    """03 on a disk that holds 01-02 and 8 MB more: a StorageError, the report still written."""
+    from filesystems import resize, tmpfs
+
+    cfg, _ = demo_run
+    staged = tmp_path / "staged" / cfg.run_dir.name
+    shutil.copytree(cfg.run_dir, staged, ignore=shutil.ignore_patterns(*AFTER_02))
+    used = sum(f.stat().st_size for f in staged.rglob("*") if f.is_file()) / 2**20
+    with tmpfs(tmp_path / "disk", used + 8) as root:
+        shutil.copytree(staged, root / staged.name)
+        run_dir = root / staged.name
+        assert main(_demo_args(cfg, root, "03")) == 2
+        err = capsys.readouterr().err
+        assert "03_composites failed" in err and "disk is full" in err.lower()
+        assert "choose a run root on another disk" in err and "Traceback" not in err
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert "failed" in manifest["notebooks"]["03_composites"]  # as the report says
+        index = (run_dir / "index.html").read_text()
+        assert "03_composites</td><td><span class='failed'>failed" in index
+        assert not [p for p in run_dir.rglob(".*tmp-*")]  # nothing half-written kept
+        resize(root, used + 200)  # room again: the rerun succeeds and cleans up
+        assert main(_demo_args(cfg, root, "03")) == 0
+        capsys.readouterr()
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert "failed" not in manifest["notebooks"]["03_composites"]
+        assert not (run_dir / "notebooks" / "03_composites.error.log").exists()
+        assert "03_composites</td><td>done" in (run_dir / "index.html").read_text()

@@ -49,3 +49,50 @@ def test_a_failing_notebook_is_reported_by_its_error_cell_and_files(capsys, tmp_
     log = executed.with_suffix(".error.log")
     assert lines[3] == f"  full traceback: {log}" and len(lines) == 4
     assert "Traceback" in log.read_text() and "check_trained" in log.read_text()
+
+
+def test_a_read_only_run_root_is_refused_before_anything_runs(capsys, tmp_path):
+    from filesystems import tmpfs
+
+    with tmpfs(tmp_path / "ro", 1, read_only=True) as root:
+        for args in (
+            ["demo", "--run-root", str(root / "runs")],
+            ["rerun", "--region", "chartres", "--run-root", str(root / "runs")],
+        ):
+            assert main(args) == 2, args
+            err = capsys.readouterr().err
+            assert err.startswith("cropkit: error: StorageError: Could not write ")
+            assert "read-only" in err and "--run-root DIR" in err and "Traceback" not in err
+        assert list(root.iterdir()) == []
+
+
+def test_train_refuses_bad_settings_and_a_missing_folder_by_name(capsys, tmp_path):
+    (tmp_path / "datasets").mkdir()
+    for setting, says in (
+        ("learning_rate=-0.3", "learning_rate must be a positive number, not -0.3."),
+        ("n_estimators=ten", "n_estimators must be a positive number, not 'ten'."),
+    ):
+        assert main(["train", str(tmp_path), "--model", "xgboost", "--set", setting]) == 2
+        assert capsys.readouterr().err == f"cropkit: error: ConfigError: {says}\n"
+    assert main(["train", str(tmp_path / "nowhere"), "--model", "xgboost"]) == 2
+    assert f"{tmp_path / 'nowhere'} does not exist: give the path" in capsys.readouterr().err
+
+
+@pytest.mark.notebook
+def test_a_damaged_manifest_is_one_clear_error_in_every_command(demo_run, tmp_path, capsys):
+    import shutil
+
+    cfg, _ = demo_run
+    copy = tmp_path / cfg.run_dir.name
+    shutil.copytree(cfg.run_dir, copy, ignore=shutil.ignore_patterns("*.zarr", "report"))
+    text = (copy / "manifest.json").read_text()
+    (copy / "manifest.json").write_text(text[: len(text) // 2])  # cut short
+    assert main(["report", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cropkit: error: DamagedProductError: {copy / 'manifest.json'} is ")
+    assert "damaged (not valid JSON" in err and "JSONDecodeError" not in err
+    from cropkit.reruns import summary_table
+
+    with pytest.raises(Exception, match="is damaged") as caught:
+        summary_table([copy])
+    assert type(caught.value).__name__ == "DamagedProductError"

@@ -51,3 +51,18 @@ def test_no_dashboard_unless_asked():
                     urllib.request.urlopen(url, timeout=10)
         finally:
             client.close()
+
+
+@pytest.mark.parametrize("address", [None, "threads"])
+def test_every_server_of_a_local_cluster_listens_on_loopback_only(address):
+    from sockets import ListeningWatch, beyond_loopback
+
+    with ListeningWatch(interval=0.05) as watch:
+        client = dask_client(address, n_workers=1, memory_limit="1GiB")
+        try:
+            assert client.submit(sum, [1, 2]).result() == 3
+            watch.sample()  # while it is up, whatever the thread's timing
+        finally:
+            client.close()
+    assert watch.opened, "the cluster opened no server: nothing was checked"
+    assert beyond_loopback(watch.opened) == []

@@ -94,6 +94,7 @@ def test_a_demo_aoi_runs_on_the_demo_region_that_holds_it():
         ([1.0, 45.0, 1.1, 45.1], "outside every demo region's simulated area"),
         ([1.50, 48.39, 1.56, 48.41], "is not within the 'ci' demo of Chartres"),
         ([-5.0, 48.0, -4.0, 47.0], "empty or swapped"),
+        ([179.5, -17.0, -179.5, -16.0], r"crosses the antimeridian.*\(179.5, -17, 180, -16\)"),
         ("nowhere.geojson", "neither a bbox .* nor an existing vector file"),
     ],
 )

@@ -103,6 +103,21 @@ def test_unusable_inputs_are_explained(tmp_path):
     (tmp_path / "junk.geojson").write_text("not json")
     with pytest.raises(DataError, match="Could not read parcels from .*junk.geojson"):
         read_parcels(tmp_path / "junk.geojson")
+    two_parcels().iloc[:0].to_file(tmp_path / "empty.gpkg")
+    with pytest.raises(DataError, match=r"empty.gpkg holds no parcel \(0 rows\)"):
+        read_parcels(tmp_path / "empty.gpkg")
+    two_parcels().assign(CODE_CULTU="ZZZ").to_file(tmp_path / "unknown.gpkg")
+    with pytest.raises(DataError, match=r"unknown.gpkg: No usable parcel left: 0 of 2"):
+        read_parcels(tmp_path / "unknown.gpkg")
+
+
+def test_a_repaired_self_intersecting_parcel_is_counted_in_a_warning():
+    bowtie = Polygon([(500000, 5000000), (500040, 5000040), (500040, 5000000), (500000, 5000040)])
+    parcels = two_parcels()
+    parcels.loc[0, "geometry"] = bowtie
+    with pytest.warns(UserWarning, match="2 of 2 parcels kept; 1 geometries repaired"):
+        kept, report = check_parcels(parcels)
+    assert report.repaired == 1 and kept.geometry.is_valid.all()
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".gpkg", ".geojson", ".shp"])

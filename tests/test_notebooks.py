@@ -285,3 +285,12 @@ def test_a_notebook_records_its_parameters_as_the_run_used_them():
     namespace = {**{n: 0 for n in names}, "models": ["xgboost"], "cfg": object(), "ck": None}
     recorded = notebook_parameters("04_model_training", namespace)
     assert set(recorded) == set(names) and recorded["models"] == ["xgboost"]
+
+
+def test_nothing_the_run_starts_listens_beyond_loopback(demo_run):
+    """The API, the database, the kernels and the notebooks' dask clusters: loopback only."""
+    from conftest import RUN_LISTENERS
+    from sockets import beyond_loopback
+
+    assert len(RUN_LISTENERS) >= 4  # the API, PostgreSQL, kernels, dask: all were watched
+    assert beyond_loopback(RUN_LISTENERS) == []

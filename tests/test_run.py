@@ -35,7 +35,7 @@ def test_missing_items_say_which_notebook_to_run(tmp_path):
 
 def test_broken_manifest_is_reported(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(DataError, match="not valid JSON"):
+    with pytest.raises(DataError, match="is damaged \\(not valid JSON"):
         RunFolder(tmp_path).manifest()
 
 

@@ -210,3 +210,27 @@ def test_reaper_cleans_up_after_a_killed_owner(tmp_path):
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}", timeout=2)
     assert not alive(int(uvicorn_pid))
+
+
+def test_the_database_refuses_anyone_without_the_runs_password(stac_server):
+    import psycopg
+
+    pg = stac_server.pg
+    with psycopg.connect(pg.dsn) as conn:  # the run's own connection string works
+        assert conn.execute("select 1").fetchone() == (1,)
+    no_secret = f"postgresql://postgres@127.0.0.1:{pg.port}/postgres"
+    for dsn in (no_secret, no_secret.replace("postgres@", "postgres:guess@")):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(dsn, connect_timeout=5)
+    with pytest.raises(psycopg.OperationalError, match="password"):  # nor over the socket
+        psycopg.connect(host=str(pg.root), port=pg.port, user="postgres", dbname="postgres")
+    assert pg.root.stat().st_mode & 0o077 == 0  # no other user may enter the socket's folder
+    assert not (pg.root / "password").exists()  # read by initdb, then gone
+
+
+def test_the_api_and_the_database_listen_on_loopback_only(stac_server):
+    from sockets import beyond_loopback, listening
+
+    ours = {s for s in listening() if s[1] in (stac_server.port, stac_server.pg.port)}
+    assert {port for _, port in ours} == {stac_server.port, stac_server.pg.port}
+    assert beyond_loopback(ours) == []

@@ -15,6 +15,7 @@ every tier. ``attention`` maps names to tensors whose dims each model documents.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
@@ -41,6 +42,40 @@ def resolve_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={device!r} but torch sees no GPU: use 'auto' or 'cpu'.")
     return device
+
+
+def checked_number(name: str, value, kind: type, least: int, most: float | None = None):
+    """A setting as ``kind``, or a :class:`ConfigError` that names it and what it may be.
+
+    Parameters
+    ----------
+    name : str
+        The setting, for the message.
+    value :
+        What was given (a string such as ``"ten"`` is refused, not parsed).
+    kind : type
+        ``int`` (whole numbers only) or ``float``.
+    least : int
+        1: the value must be positive; 0: zero or more.
+    most : float, optional
+        The largest value allowed.
+
+    Raises
+    ------
+    ConfigError
+        ``"learning_rate must be a positive number, not -0.3."``
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    rule = "a positive number" if least else "zero or more"
+    if most is not None:
+        rule += f" up to {most:g}"
+    if not ok or not math.isfinite(value) or (value <= 0 if least else value < 0):
+        raise ConfigError(f"{name} must be {rule}, not {value!r}.")
+    if most is not None and value > most:
+        raise ConfigError(f"{name} must be {rule}, not {value!r}.")
+    if kind is int and value != int(value):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.")
+    return kind(value)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -23,7 +23,7 @@ from ..datasets import class_names, class_weights, to_dataset_classes
 from ..datasets.arrays import NDVI_BANDS
 from ..errors import ConfigError, DataError
 from ..torchdata import StreamSpec
-from .base import resolve_device
+from .base import checked_number, resolve_device
 from .spectral import SpectralProjection
 
 __all__ = ["XGBoostPixel", "pixel_features", "pixel_feature_names", "resolve_device"]
@@ -187,22 +187,27 @@ class XGBoostPixel:
         inputs: tuple[str, ...] | list[str] = ("s2",),
         seed: int = 0,
     ) -> None:
+        number = checked_number  # every setting checked as the deep models' are
         self.params = {
-            "n_estimators": int(n_estimators),
-            "learning_rate": float(learning_rate),
-            "max_depth": int(max_depth),
-            "min_child_weight": float(min_child_weight),
-            "subsample": float(subsample),
-            "colsample_bytree": float(colsample_bytree),
-            "reg_lambda": float(reg_lambda),
+            "n_estimators": number("n_estimators", n_estimators, int, 1),
+            "learning_rate": number("learning_rate", learning_rate, float, 1),
+            "max_depth": number("max_depth", max_depth, int, 1),
+            "min_child_weight": number("min_child_weight", min_child_weight, float, 0),
+            "subsample": number("subsample", subsample, float, 1, most=1),
+            "colsample_bytree": number("colsample_bytree", colsample_bytree, float, 1, most=1),
+            "reg_lambda": number("reg_lambda", reg_lambda, float, 0),
         }
-        self.early_stopping_rounds = int(early_stopping_rounds)
-        self.max_train_pixels = int(max_train_pixels)
-        self.class_weight_power = float(class_weight_power)
+        self.early_stopping_rounds = number("early_stopping_rounds", early_stopping_rounds, int, 0)
+        self.max_train_pixels = number("max_train_pixels", max_train_pixels, int, 0)
+        self.class_weight_power = number("class_weight_power", class_weight_power, float, 0)
         self.device = resolve_device(device)
-        self.n_jobs = int(n_jobs) or None
-        self.enmap_components = int(enmap_components)
-        self.enmap_discriminants = bool(enmap_discriminants)
+        self.n_jobs = number("n_jobs", n_jobs, int, 0) or None
+        self.enmap_components = number("enmap_components", enmap_components, int, 1)
+        if not isinstance(enmap_discriminants, bool):
+            raise ConfigError(
+                f"enmap_discriminants must be true or false, not {enmap_discriminants!r}."
+            )
+        self.enmap_discriminants = enmap_discriminants
         self.projection_: SpectralProjection | None = None
         self.tier = tier
         self.inputs = tuple([inputs] if isinstance(inputs, str) else inputs)

@@ -125,7 +125,7 @@ class LocalStacServer:
             env = {
                 **os.environ,
                 "PGUSER": "postgres",
-                "PGPASSWORD": "",
+                "PGPASSWORD": self.pg.password,  # the API's only: the cluster's secret
                 "PGHOST": "127.0.0.1",
                 "PGPORT": str(self.pg.port),
                 "PGDATABASE": "postgres",

@@ -1,7 +1,11 @@
-"""A throwaway PostgreSQL + PostGIS cluster on 127.0.0.1.
+"""A throwaway PostgreSQL + PostGIS cluster on 127.0.0.1, for this run's user only.
 
 The cluster lives in a temporary folder, listens only on loopback, runs with
 ``fsync=off`` (it holds nothing that outlives it) and is removed on :meth:`stop`.
+Loopback is not private on a shared machine (a JupyterHub node, a lab server), so the
+superuser has a random password (``scram-sha-256``) that only the processes of this run
+are given, and the Unix socket lies in the cluster's own folder, which no other user
+may enter: another local user, or a connection without the password, is refused.
 PostgreSQL refuses to run as root, so when cropkit runs as root the server programs
 run as the ``postgres`` system user.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -91,19 +96,20 @@ class PostgresCluster:
     --------
     >>> with PostgresCluster() as pg:  # doctest: +SKIP
     ...     print(pg.dsn)
-    postgresql://postgres@127.0.0.1:54321/postgres
+    postgresql://postgres:<password>@127.0.0.1:54321/postgres
     """
 
     def __init__(self, port: int | None = None) -> None:
         self.bindir = find_postgres()
         self.port = port or free_port()
         self.root: Path | None = None
+        self.password = secrets.token_urlsafe(24)  # URL-safe: no quoting in the DSN
         self._as_postgres = os.geteuid() == 0
 
     @property
     def dsn(self) -> str:
-        """Libpq connection string of the cluster's ``postgres`` database."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        """Libpq connection string of the cluster's ``postgres`` database (with the password)."""
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         cmd = [str(self.bindir / args[0]), *args[1:]]
@@ -123,7 +129,7 @@ class PostgresCluster:
 
     @classmethod
     def attach(cls, root: Path, port: int) -> PostgresCluster:
-        """A handle on a cluster started elsewhere (to stop it)."""
+        """A handle on a cluster started elsewhere (to stop it; it holds no password)."""
         cluster = cls(port=port)
         cluster.root = Path(root)
         return cluster
@@ -134,29 +140,36 @@ class PostgresCluster:
         On failure the half-made cluster is stopped and removed before the error is
         raised.
         """
-        self.root = Path(tempfile.mkdtemp(prefix="cropkit-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="cropkit-pg-"))  # mode 0700: ours only
         try:
+            secret = self.root / "password"
+            secret.write_text(self.password)
             if self._as_postgres:
                 try:
-                    shutil.chown(self.root, "postgres", "postgres")
+                    for path in (self.root, secret):
+                        shutil.chown(path, "postgres", "postgres")
                 except LookupError as err:
                     raise MissingDependencyError(
                         "cropkit runs as root, and PostgreSQL refuses root, but there is no "
                         f"'postgres' system user to run it as. {_INSTALL_HINT}"
                     ) from err
             data = self.root / "data"
-            self._run(
-                "initdb",
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-instructions",
-                "--locale=C",
-            )
+            try:
+                self._run(
+                    "initdb",
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",  # socket and TCP: the password, or nothing
+                    f"--pwfile={secret}",
+                    "-E",
+                    "UTF8",
+                    "--no-instructions",
+                    "--locale=C",
+                )
+            finally:
+                secret.unlink(missing_ok=True)
             options = (
                 f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"

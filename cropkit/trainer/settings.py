@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..models.base import resolve_device
+from ..models.base import checked_number, resolve_device
 
 __all__ = ["TrainerSettings", "resolve_device", "resolve_precision", "PRECISIONS"]
 
@@ -72,14 +71,12 @@ class TrainerSettings:
             value = getattr(self, name)
             if name in SIZED and value == "auto":  # sized from the data at fit time
                 continue
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not ok or not math.isfinite(value) or (value <= 0 if least else value < 0):
-                rule = "a positive number" if least else "zero or more"
-                rule += ' or "auto"' if name in SIZED else ""
-                raise ConfigError(f"{name} must be {rule}, not {value!r}.")
-            if kind is int and value != int(value):
-                raise ConfigError(f"{name} must be a whole number, not {value!r}.")
-            setattr(self, name, kind(value))
+            try:
+                setattr(self, name, checked_number(name, value, kind, least))
+            except ConfigError as err:
+                if name not in SIZED:
+                    raise
+                raise ConfigError(str(err).replace(", not", ' or "auto", not', 1)) from None
         self.precision = str(self.precision)
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, not {self.precision!r}.")
