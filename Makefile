@@ -38,6 +38,8 @@ env: $(STAMP)
 
 demo: system env
 	$(PY) -m cropkit demo --region $(REGION) --year $(YEAR) --profile $(PROFILE)
+	@echo "cropkit: next, in this shell: source $(VENV)/bin/activate (then cropkit, papermill and"
+	@echo "         jupyter are on the PATH); README, 'What do you want to do?', says which to use"
 
 rerun: system env
 	$(PY) -m cropkit rerun -f $(RUNS)

@@ -36,20 +36,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from .config import RunConfig
-    from .notebooks import run_notebooks
+    from .notebooks import resolve_notebooks, run_notebooks
+    from .reruns import RunSpec
 
-    cfg = RunConfig(
-        region=args.region,
-        year=args.year,
-        season=args.season,
-        aoi=args.aoi,
-        zone_km=args.zone_km,
-        stac=args.stac,
-        profile=args.profile,
-        run_root=args.run_root,
-        seed=args.seed,
-    )
+    flags = {
+        "region": args.region,
+        "year": args.year,
+        "season": args.season,
+        "aoi": args.aoi,
+        "zone_km": args.zone_km,
+        "stac": args.stac,
+        "profile": args.profile,
+        "run_root": args.run_root,
+        "seed": args.seed,
+    }
+    spec = RunSpec({**flags, **dict(args.parameter or [])})  # -p NAME VALUE, as in rerun
+    cfg = spec.config()
+    overrides = spec.overrides(resolve_notebooks(args.notebooks or None))
     print(
         f"cropkit: running the notebooks for {cfg.area.name}, "
         f"{cfg.growing_season.describe()} ({cfg.stac}, profile {cfg.profile})"
@@ -57,7 +60,14 @@ def _demo(args: argparse.Namespace) -> None:
     print(f"cropkit: executed notebooks go to {(cfg.run_dir / 'notebooks').resolve()}")
     os.environ["CROPKIT_RESOURCES"] = args.resources
     try:
-        timings = run_notebooks(cfg, notebooks=args.notebooks or None, log_output=args.verbose)
+        timings = run_notebooks(
+            cfg,
+            notebooks=args.notebooks or None,
+            log_output=args.verbose,
+            overrides=overrides,
+            report=lambda line: print(f"cropkit: {line}", flush=True),
+            progress=sys.stderr.isatty(),  # a bar of the cells done, in a terminal
+        )
     except NotebookFailedError:  # a failed run gets its pages too: they show where
         _report_quietly(cfg.run_dir)
         raise  # (a run refused, another holding the folder, writes nothing there)
@@ -251,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--zone-km", type=float, default=5.12, help="hold-out zone side of an aoi")
     p.add_argument("--run-root", default="runs", help="folder of the run folders")
     p.add_argument("--notebooks", nargs="*", help="run only these notebooks")
+    _parameters(p)
     p.add_argument("-v", "--verbose", action="store_true", help="stream notebook output")
     _resources(p)
     p.set_defaults(func=_demo)
@@ -261,15 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "run folder; notebooks whose parameters and inputs are unchanged are not run again.",
     )
     p.add_argument("-f", "--file", help="YAML file of runs (or of one run's parameters)")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        type=str,
-        help="a parameter for every run (repeatable), as papermill's -p",
-    )
+    _parameters(p, "every run")
     p.add_argument("--region", nargs="+", help="demo regions (one run each)")
     p.add_argument("--year", nargs="+", type=int, help="years (one run each)")
     p.add_argument("--season", nargs="+", help="seasons (one run each)")
@@ -332,6 +335,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cropkit: error: StorageError: {storage_error(err)}", file=sys.stderr)
         return 2
     return code or 0
+
+
+def _parameters(parser: argparse.ArgumentParser, what: str = "the run") -> None:
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        type=str,
+        help=f"a notebook parameter for {what} (repeatable), as papermill's -p: "
+        "-p models '[xgboost, tempcnn]' -p parcels_path rpg.gpkg",
+    )
 
 
 def _resources(parser: argparse.ArgumentParser) -> None:

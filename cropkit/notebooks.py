@@ -142,6 +142,8 @@ def run_notebooks(
     kernel_name: str = "python3",
     log_output: bool = False,
     overrides: dict[str, dict] | None = None,
+    report: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> dict[str, float]:
     """Execute notebooks in order with the run's parameters.
 
@@ -159,6 +161,10 @@ def run_notebooks(
     overrides : dict, optional
         Notebook name or number (``"04"``) -> extra parameters for that notebook only,
         e.g. ``{"04": {"folds": 0}}``.
+    report : callable, optional
+        Called with a line when each notebook starts and ends (``print`` in the CLI).
+    progress : bool
+        Show papermill's bar of the cells done while a notebook runs.
 
     Returns
     -------
@@ -175,7 +181,9 @@ def run_notebooks(
         If a notebook fails: the error raised in the cell, the notebook and cell, the
         executed copy and the log file with the full traceback.
     """
-    outcomes, timings = execute_run(config, notebooks, kernel_name, log_output, overrides)
+    outcomes, timings = execute_run(
+        config, notebooks, kernel_name, log_output, overrides, report=report, progress=progress
+    )
     for outcome in outcomes:
         if outcome.error is not None:
             raise outcome.error
@@ -216,6 +224,7 @@ def execute_run(
     overrides: dict[str, dict] | None = None,
     resume: bool = False,
     report: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> tuple[list[NotebookOutcome], dict[str, float]]:
     """Execute a run's notebooks in order; stop at the first that fails.
 
@@ -228,7 +237,11 @@ def execute_run(
         those of its last successful execution here and whose products are all still
         there as it left them (see :func:`execution_key`).
     report : callable, optional
-        Called with a line for each notebook skipped, run or failed.
+        Called with a line when each notebook starts (``[4/6] 04_model_training:
+        running``) and when it is skipped, has run (with its seconds) or failed.
+    progress : bool
+        Show papermill's bar of the cells done while a notebook runs (on stderr; not
+        with ``log_output``, which streams the cells instead).
 
     Returns
     -------
@@ -264,11 +277,12 @@ def execute_run(
         run = RunFolder(config.run_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         todo = []
+        tag = {path: f"[{k}/{len(paths)}] {path.stem}" for k, path in enumerate(paths, 1)}
         for path in paths:
             given = {**parameters, **_overrides_for(path, overrides)}
             key = execution_key(path, given, run.manifest())
             if resume and not todo and _unchanged(run, path, key):
-                say(f"{path.stem}: unchanged (same parameters, inputs and products), not run")
+                say(f"{tag[path]}: unchanged (same parameters, inputs and products), not run")
                 outcomes.append(NotebookOutcome(path.stem, "unchanged", 0.0, out_dir / path.name))
             else:
                 todo.append((path, given))
@@ -281,6 +295,7 @@ def execute_run(
                     outcomes.append(NotebookOutcome(path.stem, "not run", 0.0, executed))
                     continue
                 before = _product_stamps(run)
+                say(f"{tag[path]}: running")
                 t0 = time.perf_counter()
                 try:
                     pm.execute_notebook(
@@ -289,7 +304,7 @@ def execute_run(
                         parameters=given,
                         kernel_name=kernel_name,
                         log_output=log_output,
-                        progress_bar=False,
+                        progress_bar=progress and not log_output,  # cells done, on stderr
                         cwd=str(Path.cwd()),
                         kernel_manager_class="cropkit.notebooks.LocalKernelManager",
                     )
@@ -299,14 +314,14 @@ def execute_run(
                     failed = _failure(path.stem, err, executed)
                     seconds = round(time.perf_counter() - t0, 2)
                     _record_failure(run, path, failed)
-                    say(f"{path.stem}: failed in cell {failed.cell} ({seconds:.1f} s)")
+                    say(f"{tag[path]}: failed in cell {failed.cell} ({seconds:.1f} s)")
                     outcomes.append(NotebookOutcome(path.stem, "failed", seconds, executed, failed))
                     continue
                 seconds = round(time.perf_counter() - t0, 2)
                 timings[path.stem] = seconds
                 executed.with_suffix(".error.log").unlink(missing_ok=True)  # an older failure's
                 _record_execution(run, path, given, before, seconds)
-                say(f"{path.stem}: ran in {seconds:.1f} s")
+                say(f"{tag[path]}: ran in {seconds:.1f} s")
                 outcomes.append(NotebookOutcome(path.stem, "ran", seconds, executed))
     return outcomes, timings
 

@@ -5,6 +5,7 @@ run notebook 04 alone with a small budget, as ``cropkit demo --notebooks 04`` wo
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -190,7 +191,9 @@ def test_a_full_disk_fails_03_clearly_and_a_rerun_with_room_cleans_up(demo_run, 
         assert not [p for p in run_dir.rglob(".*tmp-*")]  # nothing half-written kept
         resize(root, used + 200)  # room again: the rerun succeeds and cleans up
         assert main(_demo_args(cfg, root, "03")) == 0
-        capsys.readouterr()
+        out = capsys.readouterr().out
+        assert "cropkit: [1/1] 03_composites: running\n" in out
+        assert re.search(r"cropkit: \[1/1\] 03_composites: ran in \d+\.\d s\n", out)
         manifest = json.loads((run_dir / "manifest.json").read_text())
         assert "failed" not in manifest["notebooks"]["03_composites"]
         assert not (run_dir / "notebooks" / "03_composites.error.log").exists()

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from cropkit.cli import main
@@ -36,6 +38,12 @@ def test_a_failing_notebook_is_reported_by_its_error_cell_and_files(capsys, tmp_
     out, err = capsys.readouterr()
     executed = next(tmp_path.glob("*/notebooks/05_attention_visualization.ipynb"))
     assert f"executed notebooks go to {executed.parent}" in out
+    progress = [line for line in out.splitlines() if line.startswith("cropkit: [1/1]")]
+    assert progress[0] == "cropkit: [1/1] 05_attention_visualization: running"
+    assert re.fullmatch(
+        r"cropkit: \[1/1\] 05_attention_visualization: failed in cell \d+ \(\d+\.\d s\)",
+        progress[1],
+    )
     lines = err.splitlines()
     assert lines[0].startswith(
         "cropkit: 05_attention_visualization failed: DataError: The run "
@@ -96,3 +104,12 @@ def test_a_damaged_manifest_is_one_clear_error_in_every_command(demo_run, tmp_pa
     with pytest.raises(Exception, match="is damaged") as caught:
         summary_table([copy])
     assert type(caught.value).__name__ == "DamagedProductError"
+
+
+def test_demo_takes_notebook_parameters_and_names_an_unknown_one(capsys, tmp_path):
+    args = ["demo", "--run-root", str(tmp_path), "-p", "modelz", "[xgboost]"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cropkit: error: ConfigError: No notebook has a parameter 'modelz'")
+    assert "04_model_training: " in err and "models" in err  # the parameters it could be
+    assert list(tmp_path.iterdir()) == []  # refused before anything ran

@@ -71,7 +71,7 @@ def test_a_rerun_resumes_and_runs_only_what_changed(batch):
     assert again.iloc[0].unchanged == ["01_first", "02_second"] and again.iloc[0].ran == []
     # vitre: its parameters changed (fail_in), so both run again
     assert again.iloc[1].ran == ["01_first", "02_second"]
-    assert any("01_first: unchanged" in line for line in lines)
+    assert any("01_first: unchanged" in line for line in lines)  # [1/n] 01_first: ...
     third = rerun(_runs(root), notebooks=TINY, report=None)
     assert third.ran.map(len).sum() == 0 and third.unchanged.map(len).sum() == 4
     # a product rewritten by hand: the notebook that made it and those after run again
