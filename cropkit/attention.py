@@ -50,6 +50,7 @@ __all__ = [
     "channel_by_class",
     "attention_on_observed",
     "frequent_classes",
+    "missing_attention",
     "busiest_patch",
     "channels_under_cloud",
 ]
@@ -68,6 +69,35 @@ STAGES = {
 def attention_models() -> list[str]:
     """Registered models whose network returns attention weights."""
     return [n for n in model_names() if getattr(_network(n), "attention_names", ())]
+
+
+#: Attention a network returns -> the variable of the labelled attention that holds it.
+_LABELLED = {"channel": "channel_gate", "spatial": "spatial", "temporal": "temporal"}
+
+
+def missing_attention(attention: dict[str, xr.Dataset], kind: str) -> str | None:
+    """One line for a section that no model of the run can fill, naming those that would.
+
+    Parameters
+    ----------
+    attention : dict
+        Model name -> labelled attention (:func:`extract_attention`).
+    kind : str
+        ``"channel"``, ``"spatial"`` or ``"temporal"``.
+
+    Returns
+    -------
+    str or None
+        None when a model has that attention.
+    """
+    if any(_LABELLED[kind] in att for att in attention.values()):
+        return None
+    givers = [n for n in model_names() if kind in getattr(_network(n), "attention_names", ())]
+    return (
+        f"No model of this run has {kind} attention, so this section is empty: add "
+        f'{" or ".join(givers)} to notebook 04\'s models (e.g. models=["xgboost", '
+        f'"{givers[0]}"]) to see it.'
+    )
 
 
 def frequent_classes(attention: xr.Dataset, n: int = 8) -> list[str]:
@@ -268,7 +298,7 @@ def _labelled_attention(got: dict, part: xr.Dataset, model, names: np.ndarray) -
         )
     if "head" in out.dims:
         out = out.assign_coords(head=np.arange(out.sizes["head"]))
-    out.attrs.update(model=model.name, kind=model.kind, classes=list(names))
+    out.attrs.update(model=model.name, kind=model.kind, classes=[str(n) for n in names])
     return out
 
 

@@ -21,7 +21,7 @@ import os
 
 from .errors import ConfigError
 
-__all__ = ["THREADS", "dask_client"]
+__all__ = ["THREADS", "dask_client", "summary"]
 
 #: The ``address`` that starts one worker in this process, with threads.
 THREADS = "threads"
@@ -77,18 +77,48 @@ def dask_client(
     }
     # a client that starts its own LocalCluster also shuts it down on client.close()
     if address == THREADS:
-        return Client(
+        client = Client(
             n_workers=1,
             threads_per_worker=workers * threads_per_worker,
             memory_limit=workers * parse_bytes(memory_limit),
             processes=False,
             **local,
         )
-    return Client(
-        n_workers=workers,
-        threads_per_worker=threads_per_worker,
-        memory_limit=memory_limit,
-        processes=True,
-        host="127.0.0.1",  # the scheduler's and workers' TCP servers (threads: in-process)
-        **local,
-    )
+    else:
+        client = Client(
+            n_workers=workers,
+            threads_per_worker=threads_per_worker,
+            memory_limit=memory_limit,
+            processes=True,
+            host="127.0.0.1",  # the scheduler's and workers' TCP servers (threads: in-process)
+            **local,
+        )
+    client.cropkit_dashboard = dashboard  # read by summary()
+    return client
+
+
+def summary(client) -> dict[str, object]:
+    """What a client computes on, to show in a notebook in place of its repr.
+
+    The client's own repr links its dashboard even when the dashboard is off (a dead
+    link in a saved page); this names the workers, threads, memory and the dashboard's
+    address only when there is one.
+
+    Returns
+    -------
+    dict
+        ``scheduler``, ``workers``, ``threads``, ``memory`` (e.g. ``"8.0 GiB"``) and
+        ``dashboard`` (an address, or ``"off"``).
+    """
+    from dask.utils import format_bytes
+
+    info = client.scheduler_info()
+    workers = list(info.get("workers", {}).values())
+    served = getattr(client, "cropkit_dashboard", True)  # False: started here without one
+    return {
+        "scheduler": client.scheduler.address,
+        "workers": len(workers),
+        "threads": sum(w.get("nthreads", 0) for w in workers),
+        "memory": format_bytes(sum(w.get("memory_limit", 0) or 0 for w in workers)),
+        "dashboard": client.dashboard_link if served else "off",
+    }

@@ -38,6 +38,7 @@ __all__ = [
     "pixel_and_parcel_scores",
     "bootstrap_f1",
     "mcnemar",
+    "mcnemar_table",
     "aligned_probabilities",
     "compare_models",
     "long_confusions",
@@ -343,6 +344,29 @@ def mcnemar(correct_a, correct_b) -> dict:
         "statistic": float(statistic),
         "p_value": float(p_value),
     }
+
+
+def mcnemar_table(pair: tuple[str, str] | list[str], result: dict) -> pd.DataFrame:
+    """:func:`mcnemar`'s result for models ``pair`` as a one-row table, to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``"<a> vs <b>"``; columns ``parcels``, ``<a> only right``, ``<b> only
+        right``, ``both right``, ``neither``, ``p_value`` (three decimals) and
+        ``differ`` (``p_value < 0.05``).
+    """
+    a, b = pair
+    row = {
+        "parcels": result["n"],
+        f"{a} only right": result["a_only"],
+        f"{b} only right": result["b_only"],
+        "both right": result["both"],
+        "neither": result["neither"],
+        "p_value": round(result["p_value"], 3),
+        "differ": result["p_value"] < 0.05,
+    }
+    return pd.DataFrame([row], index=[f"{a} vs {b}"])
 
 
 def aligned_probabilities(frame: pd.DataFrame, probabilities: pd.DataFrame):

@@ -27,6 +27,7 @@ __all__ = [
     "test_window",
     "border_distance",
     "tier_disagreement",
+    "no_hierarchical_model",
     "pixel_factors",
     "truth_flags",
     "accuracy_by",
@@ -151,6 +152,30 @@ def explained_errors(correct, flags: pd.DataFrame) -> pd.DataFrame:
             "share_of_errors": float((~ok & mask).sum() / wrong),
         }
     return pd.DataFrame(rows).T.astype({"pixels": int})
+
+
+def no_hierarchical_model(hierarchical: dict[str, bool]) -> str | None:
+    """One line when no model of the run has a head per tier, naming the one that does.
+
+    Parameters
+    ----------
+    hierarchical : dict
+        Model name -> whether it answers every tier with a head of its own.
+
+    Returns
+    -------
+    str or None
+        None when a model of the run is hierarchical.
+    """
+    if any(hierarchical.values()):
+        return None
+    from .models import NETWORKS, network_class
+
+    heads = [n for n in NETWORKS if network_class(n).hierarchical]
+    return (
+        "No model of this run answers every tier with its own head, so there is no "
+        f"disagreement to map: add {' or '.join(heads)} to notebook 04's models to see it."
+    )
 
 
 def tier_disagreement(crop_map, parents: dict) -> np.ndarray:

@@ -250,7 +250,7 @@ def predict_zone(
             proba.argmax(0).astype(np.int16),
             dims=("y", "x"),
             coords=coords,
-            attrs={"classes": list(classes)},
+            attrs={"classes": [str(c) for c in classes]},
         )
         data[f"proba_{tier}"] = xr.DataArray(proba.max(0), dims=("y", "x"), coords=coords)
     return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})

@@ -63,6 +63,9 @@ def export_notebook(executed: str | Path, folder: str | Path) -> dict[str, Path]
     executed, folder = Path(executed), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(executed, as_version=4)
+    if any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        # the values the run used are in papermill's cell: the defaults would only mislead
+        nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])]
     out = {}
     for kind, exporter in _exporters().items():
         with warnings.catch_warnings():  # HoloViews' empty "exec" outputs: nothing to show
@@ -212,7 +215,7 @@ def _run_page(run_dir: Path, manifest: dict, pages: dict[str, dict[str, Path]]) 
         parts.append("<h2>The run</h2>" + _kv_table(identity))
     for stem, entry in notebooks.items():
         if entry.get("metrics") and stem != "04_model_training":
-            parts.append(f"<h2>{esc(stem)}</h2>" + _kv_table(entry["metrics"]))
+            parts.append(f"<h2>{esc(stem)}</h2>" + _metrics_html(entry["metrics"]))
     products = manifest.get("products", {})
     if products:
         links = "".join(
@@ -240,6 +243,41 @@ def _kv_table(values: dict) -> str:
         for k, v in values.items()
     )
     return f"<table>{rows}</table>"
+
+
+def _metrics_html(metrics: dict) -> str:
+    """A notebook's metrics as tables, numbers to three decimals.
+
+    Scalars make one table; a dict of dicts (one entry per model) a table with a row each;
+    a list of records (``truth_peaks``) a table of its own under its name.
+    """
+    scalars = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}
+    rows = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    lists = {k: v for k, v in metrics.items() if isinstance(v, list)}
+    parts = [_kv_table({k: _number(v) for k, v in scalars.items()})] if scalars else []
+    if rows:
+        flat = {
+            k: v
+            for k, v in rows.items()
+            if not any(isinstance(x, (dict, list)) for x in v.values())
+        }
+        if flat:
+            parts.append(_frame_html(pd.DataFrame.from_dict(flat, orient="index")))
+        for name in set(rows) - set(flat):
+            parts.append(f"<h3>{html.escape(str(name))}</h3>" + _metrics_html(rows[name]))
+    for name, records in lists.items():
+        frame = pd.DataFrame(records) if all(isinstance(r, dict) for r in records) else None
+        body = _frame_html(frame, index=False) if frame is not None else _kv_table({name: records})
+        parts.append(f"<h3>{html.escape(str(name))}</h3>" + body)
+    return "".join(parts)
+
+
+def _frame_html(frame: pd.DataFrame, index: bool = True) -> str:
+    return frame.to_html(index=index, float_format="{:.3f}".format, na_rep="", border=0)
+
+
+def _number(value):
+    return round(value, 3) if isinstance(value, float) else value
 
 
 def _short(value) -> str:

@@ -90,6 +90,26 @@ def _compute_with_progress(delayed, progress: bool) -> None:
     future.result()
 
 
+def discard(tmp: str | Path, settle: float = 0.3, tries: int = 20) -> None:
+    """Delete a failed writer's temporary file or store, for good.
+
+    zarr writes a store's chunks concurrently: when one write fails, the others may
+    still land after the error, and recreate the folder. So it is removed until it
+    stays gone for ``settle`` seconds (at most ``tries`` times).
+    """
+    import time
+
+    tmp = Path(tmp)
+    for _ in range(tries):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        time.sleep(settle)
+        if not tmp.exists():
+            return
+
+
 def _write_lock(path: Path):
     """The lock of the run folder that holds ``path`` (a no-op outside run folders)."""
     folder = run_folder_of(path)
@@ -128,10 +148,7 @@ def replacing(path: str | Path) -> Iterator[Path]:
         with storage_errors(path):
             yield tmp
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     publish(tmp, path)
 
@@ -208,7 +225,7 @@ def write_zarr(
             delayed = ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2, compute=False)
             _compute_with_progress(delayed, progress)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     _warn_if_replaced(path, settings)
     return publish(tmp, path)

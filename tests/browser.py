@@ -157,3 +157,42 @@ def page_content(driver, settle: float = 0.0) -> dict:
             driver.switch_to.default_content()
     content["maps"] = [m for m in maps if m["maps"]]
     return content
+
+
+#: For each plot output with a slider: its largest canvas (the image) and the slider's
+#: handle (Panel's noUiSlider), looked for through the shadow roots, in page order.
+SLIDERS = """
+function deep(node, out) {
+  for (const el of node.querySelectorAll('*')) {
+    out.push(el);
+    if (el.shadowRoot) deep(el.shadowRoot, out);
+  }
+  return out;
+}
+const found = [];
+for (const root of document.querySelectorAll('[data-root-id]')) {
+  const inside = deep(root, []);
+  const handle = inside.find(e => String(e.className).includes('noUi-handle'));
+  const canvases = inside.filter(e => e.tagName === 'CANVAS');
+  if (!handle || !canvases.length) continue;
+  const area = c => c.getBoundingClientRect().width * c.getBoundingClientRect().height;
+  found.push([canvases.reduce((a, b) => (area(b) > area(a) ? b : a)), handle]);
+}
+return found;
+"""
+
+
+def sliders(driver) -> list:
+    """``[(canvas, handle), ...]``: each slider's plot image and its handle, in page order."""
+    return driver.execute_script(SLIDERS)
+
+
+def pixels(driver, element):
+    """An element's pixels as an ``(h, w, 3)`` int array (from a screenshot of it)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    return np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB")).astype(int)

@@ -108,3 +108,15 @@ def test_a_model_without_attention_names_those_with_it(toy_pixels):
     model = get_model("tempcnn", epochs=1)
     with pytest.raises(ConfigError, match=r"models with attention are \['attention3dcnn'"):
         extract_attention(model, toy_pixels)
+
+
+def test_an_empty_section_names_the_model_to_add():
+    from cropkit.attention import missing_attention
+
+    temporal_only = {"ltae": xr.Dataset({"temporal": ("sample", [0.5])})}
+    note = missing_attention(temporal_only, "channel")
+    assert note.startswith("No model of this run has channel attention")
+    assert "add attention3dcnn to notebook 04's models" in note
+    assert missing_attention(temporal_only, "temporal") is None
+    gated = {"attention3dcnn": xr.Dataset({"channel_gate": ("sample", [0.5])})}
+    assert missing_attention(gated, "channel") is None

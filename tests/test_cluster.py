@@ -66,3 +66,19 @@ def test_every_server_of_a_local_cluster_listens_on_loopback_only(address):
             client.close()
     assert watch.opened, "the cluster opened no server: nothing was checked"
     assert beyond_loopback(watch.opened) == []
+
+
+def test_the_summary_shows_no_dead_dashboard_link():
+    from cropkit.cluster import summary
+
+    client = dask_client("threads", n_workers=2, memory_limit="1GiB")
+    try:
+        assert summary(client) == {
+            "scheduler": client.scheduler.address,
+            "workers": 1,
+            "threads": 2,
+            "memory": "2.00 GiB",
+            "dashboard": "off",
+        }
+    finally:
+        client.close()

@@ -129,3 +129,14 @@ def test_every_matrix_in_one_long_table(frame):
     assert tier4.loc[(DURUM, WHEAT), "pixels"] == 2
     assert tier4.loc[(DURUM, WHEAT), "share_of_row"] == pytest.approx(2 / 3)
     assert long.groupby(["tier"])["pixels"].sum().tolist() == [12, 12, 12, 12]
+
+
+def test_mcnemar_shows_as_one_row_with_the_models_named():
+    from cropkit.confusion import mcnemar_table
+
+    result = mcnemar([1, 1, 1, 0, 1, 0], [0, 0, 1, 0, 1, 1])
+    table = mcnemar_table(("xgboost", "ltae"), result)
+    assert table.index.tolist() == ["xgboost vs ltae"]
+    assert table.loc["xgboost vs ltae", "xgboost only right"] == 2
+    assert table.loc["xgboost vs ltae", "ltae only right"] == 1
+    assert table.loc["xgboost vs ltae", "p_value"] == 1.0 and not table["differ"].item()

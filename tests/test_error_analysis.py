@@ -87,3 +87,11 @@ def test_tier_disagreement_counts_heads_that_leave_the_roll_up():
         }
     )
     assert tier_disagreement(crop_map, parents).tolist() == [[1.0, 2.0]]
+
+
+def test_a_run_without_a_hierarchical_model_is_told_which_to_add():
+    from cropkit.error_analysis import no_hierarchical_model
+
+    note = no_hierarchical_model({"xgboost": False, "ltae": False})
+    assert "add dual_stream to notebook 04's models" in note
+    assert no_hierarchical_model({"dual_stream": True}) is None

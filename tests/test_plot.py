@@ -81,3 +81,57 @@ def test_training_plots(toy_scene):
         pd.DataFrame({"S2": [0.5, 0.7], "S2 + S1": [0.6, 0.8]}, index=["a", "b"])
     )
     assert isinstance(bars, hv.Bars) and len(bars.data) == 4
+
+
+def test_slider_frames_are_small_float32_under_a_dated_slider():
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from cropkit.plot.composites import _slider_frames, composite_rgb_slider
+
+    periods = pd.date_range("2023-01-01", periods=3, freq="MS")
+    da = xr.DataArray(
+        np.arange(3 * 900 * 500, dtype=float).reshape(3, 900, 500),
+        dims=("period", "y", "x"),
+        coords={"period": periods, "y": np.arange(900), "x": np.arange(500)},
+    )
+    frames = _slider_frames(da)
+    assert frames.sizes == {"period": 3, "y": 300, "x": 166} and frames.dtype == np.float32
+    assert (frames["period"].values == periods.values).all()  # dates: a slider, not a drop-down
+    assert frames.values[0, 0, 0] == np.mean(da.values[0, :3, :3])  # 3 x 3 block means
+    composite = xr.Dataset(
+        {"median": da.expand_dims(band=["B04", "B03", "B02"]).transpose("period", "band", ...)}
+    )
+    slider = composite_rgb_slider(composite)
+    assert isinstance(slider, hv.HoloMap) and not isinstance(slider, hv.DynamicMap)  # embedded
+    assert len(slider) == 3 and slider.kdims[0].pprint_value(periods[1]) == "2023-02-01"
+    assert slider[periods[2]].label == "" and "2023-03-01" in slider[periods[2]].opts["title"]
+
+
+def test_one_palette_tells_eleven_crops_apart():
+    from cropkit.plot import class_colors, qualitative
+
+    colors = qualitative(24)
+    assert len(set(colors)) == 24 and colors[0] == "#1f77b4"  # Category10 first
+    crops = [f"crop{k}" for k in range(11)]
+    assert len(set(class_colors(crops).values())) == 11
+    assert class_colors(["b", "a"]) == {"a": colors[0], "b": colors[1]}
+
+
+def test_attention_and_gradients_panels_are_labelled_with_one_legend():
+    import numpy as np
+    import xarray as xr
+
+    from cropkit.plot import attention_and_gradients
+
+    profile = xr.DataArray(
+        np.full((5, 12), 1 / 12),
+        dims=("class", "time"),
+        coords={"class": list("abcde"), "doy": ("time", 15 + 30 * np.arange(12))},
+    )
+    axes = attention_and_gradients(profile, profile, cols=3)
+    fig = axes[0, 0].figure
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["attention", "gradients"]
+    assert axes[0, 0].get_ylabel() == "share of the weight" and axes[1, 0].get_ylabel()
+    assert axes[1, 1].get_xlabel() == "day of the year" and axes[0, 1].get_xlabel() == ""

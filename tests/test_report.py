@@ -3,10 +3,11 @@
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
-from browser import artifacts, chromium, console_errors, page_content
+from browser import artifacts, chromium, console_errors, page_content, pixels, sliders
 
 from cropkit.cli import main
 from cropkit.errors import DataError
@@ -80,6 +81,32 @@ def test_inline_plots_render_offline_and_cdn_ones_do_not(tmp_path):
 
 @pytest.mark.notebook
 @pytest.mark.server
+def move_the_period_sliders(browser, page) -> list[tuple[float, bool]]:
+    """Drag each slider of ``page`` to its end: the share of its image's pixels that changed
+    and whether the slider lies under its image (not off to its right)."""
+    import numpy as np
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.get(page.as_uri())
+    page_content(browser, settle=10)
+    out = []
+    for k in range(len(sliders(browser))):
+        canvas, handle = sliders(browser)[k]
+        before = pixels(browser, canvas)
+        ActionChains(browser).click_and_hold(handle).move_by_offset(600, 0).release().perform()
+        time.sleep(1.5)
+        canvas, handle = sliders(browser)[k]
+        after = pixels(browser, canvas)
+        h, w = min(before.shape[0], after.shape[0]), min(before.shape[1], after.shape[1])
+        changed = float((np.abs(before[:h, :w] - after[:h, :w]).sum(2) > 30).mean())
+        box, knob = canvas.rect, handle.rect
+        left, right = box["x"] - 20, box["x"] + box["width"] + 20
+        under = left <= knob["x"] <= right and knob["y"] >= box["y"] + box["height"] - 5
+        out.append((changed, under))
+    browser.save_screenshot(str(artifacts() / "report-03-sliders-moved.png"))
+    return out
+
+
 def test_the_report_of_a_run_renders_offline(demo_run, tmp_path):
     """Every page of the demo run, opened with the network off: plots and maps drawn."""
     cfg, _ = demo_run
@@ -107,9 +134,46 @@ def test_the_report_of_a_run_renders_offline(demo_run, tmp_path):
                 assert frame["leaflet"] and frame["shapes"] + frame["overlays"] > 0, (page, frame)
         browser.get((run / "report" / "01_stac_discovery.html").as_uri())
         browser.save_screenshot(str(artifacts() / "report-01-offline.png"))
+        moved = move_the_period_sliders(browser, run / "report" / "03_composites.html")
     assert seen["report/01_stac_discovery.html"]["plots"] >= 1
     assert len(seen["report/01_stac_discovery.html"]["maps"]) == 2  # study area, footprints
     assert seen["report/02_cloud_masking.html"]["plots"] == 3
     assert seen["report/03_composites.html"]["plots"] >= 5
     assert len(seen["report/03_composites.html"]["maps"]) == 1  # parcels on a composite
+    assert len(moved) == 2  # the RGB and the NDVI composites: each slider moves its image
+    for changed, under in moved:
+        assert changed > 0.2 and under, moved
     print({page: {k: v for k, v in c.items() if k != "maps"} for page, c in seen.items()})
+
+
+def test_a_page_shows_the_parameters_the_run_used_once(tmp_path):
+    executed = tmp_path / "01_first.ipynb"
+    nb = json.loads((TINY / "01_first.ipynb").read_text())
+    injected = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "injected",
+        "metadata": {"tags": ["injected-parameters"]},
+        "outputs": [],
+        "source": ['region = "vitre"\n'],
+    }
+    nb["cells"].insert(2, injected)  # where papermill puts it: after the defaults
+    executed.write_text(json.dumps(nb))
+    page = export_notebook(executed, tmp_path / "report")["html"].read_text()
+    assert "vitre" in page and "chartres" not in page  # the defaults' cell is left out
+    alone = tmp_path / "alone" / "01_first.ipynb"  # not run by papermill: defaults kept
+    alone.parent.mkdir()
+    alone.write_text((TINY / "01_first.ipynb").read_text())
+    assert "chartres" in export_notebook(alone, tmp_path / "alone")["html"].read_text()
+
+
+def test_the_index_shows_every_notebooks_metrics_as_rounded_tables():
+    from cropkit.report import _metrics_html
+
+    scalars = _metrics_html({"mean_clear_share": 0.564110476077991, "scenes": 95})
+    assert "<td>0.564</td>" in scalars and "0.5641104" not in scalars
+    models = _metrics_html({"xgboost": {"f1": 0.53731}, "ltae": {"f1": 0.579515}})
+    assert "<th>xgboost</th>" in models and "<td>0.580</td>" in models
+    records = _metrics_html({"truth_peaks": [{"model": "ltae", "hit_rate": 0.66667}]})
+    assert "<h3>truth_peaks</h3>" in records and "<td>0.667</td>" in records
+    assert "{" not in scalars + models + records  # no raw JSON left

@@ -27,6 +27,7 @@ from .confusion import (
 )
 from .discovery import area_map, cloud_cover_timeline, footprints
 from .masking import SCL_COLORS, clear_fraction_timeline, raster, rgb, scene_and_mask, scl_breakdown
+from .palette import class_colors, qualitative
 from .resources import holoviews_ready, resources_mode, use_resources
 from .training import (
     class_balance,
@@ -41,6 +42,8 @@ __all__ = [
     "use_resources",
     "resources_mode",
     "holoviews_ready",
+    "qualitative",
+    "class_colors",
     "area_map",
     "footprints",
     "cloud_cover_timeline",

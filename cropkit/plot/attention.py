@@ -198,8 +198,12 @@ def attention_and_gradients(attention, gradients, classes=None, cols: int = 4):
         ax.plot(_time_axis(attention), attention.sel({"class": name}), label="attention", lw=2)
         ax.plot(_time_axis(gradients), gradients.sel({"class": name}), label="gradients", lw=2)
         ax.set_title(name, fontsize=9)
+        ax.set_xlabel("day of the year" if k // cols == rows - 1 else "", fontsize=8)
+        ax.set_ylabel("share of the weight" if k % cols == 0 else "", fontsize=8)
+        ax.tick_params(labelsize=7)
     for k in range(len(classes), rows * cols):
         axes[k // cols, k % cols].axis("off")
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # the shared legend above every panel
     return axes

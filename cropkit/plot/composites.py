@@ -3,38 +3,86 @@
 from __future__ import annotations
 
 from .masking import rgb
+from .palette import class_colors
 from .resources import folium_map, hvplot
+
+#: Largest side, in pixels, of the frames a period slider embeds (see :func:`_slider_frames`).
+SLIDER_SIDE = 400
+
+
+def _slider_frames(da, side: int = SLIDER_SIDE):
+    """``da`` ``(period, ..., y, x)`` ready to embed frame by frame under a slider.
+
+    Every frame is saved in the output (a saved page moves through them offline), so
+    the frames are block averages of at most ``side`` pixels a side, in float32.
+    """
+    import numpy as np
+
+    factor = int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / side))
+    if factor > 1:
+        da = da.coarsen(y=factor, x=factor, boundary="trim").mean()
+    return da.astype("float32")
+
+
+def _period_slider(frames, draw):
+    """A HoloMap of ``draw(frame, day)`` per period: a slider whose frames are all embedded.
+
+    The periods stay dates (a slider, labelled by each period's first day, ``day``);
+    string keys would make the widget a drop-down.
+
+    (hvplot's own ``groupby=..., dynamic=False`` fails for RGB images.)
+    """
+    import holoviews as hv
+    import pandas as pd
+
+    periods = pd.DatetimeIndex(frames["period"].values)
+    return hv.HoloMap(
+        {p: draw(frames.sel(period=p), f"{p:%Y-%m-%d}") for p in periods},
+        kdims=hv.Dimension("period", value_format=lambda p: f"{pd.Timestamp(p):%Y-%m-%d}"),
+    )
 
 
 def composite_rgb_slider(composite, gain: float = 3.5):
-    """True-colour composites with a period slider (hvplot)."""
+    """True-colour composites with a period slider whose frames are embedded (hvplot).
+
+    Returns
+    -------
+    holoviews.HoloMap
+        One RGB frame per period (:func:`_slider_frames`), the slider under it.
+    """
     img = (composite["median"].sel(band=["B04", "B03", "B02"]) * gain).clip(0, 1)
-    return hvplot(img).rgb(
-        x="x",
-        y="y",
-        bands="band",
-        groupby="period",
-        data_aspect=1,
-        frame_width=500,
-        xaxis=None,
-        yaxis=None,
-        title="Monthly median composite",
+    options = {"data_aspect": 1, "frame_width": 500, "xaxis": None, "yaxis": None}
+    return _period_slider(
+        _slider_frames(img),
+        lambda frame, day: hvplot(frame).rgb(
+            x="x",
+            y="y",
+            bands="band",
+            title=f"Median composite, {day}",
+            **options,
+        ),
     )
 
 
 def ndvi_slider(ndvi):
-    """NDVI composites with a period slider (hvplot)."""
-    return hvplot(ndvi).image(
-        x="x",
-        y="y",
-        groupby="period",
-        cmap="RdYlGn",
-        clim=(0, 1),
-        data_aspect=1,
-        frame_width=500,
-        xaxis=None,
-        yaxis=None,
-        title="NDVI",
+    """NDVI composites with a period slider whose frames are embedded (hvplot).
+
+    Returns
+    -------
+    holoviews.HoloMap
+        One NDVI frame per period (:func:`_slider_frames`), the slider under it.
+    """
+    options = {"data_aspect": 1, "frame_width": 500, "xaxis": None, "yaxis": None}
+    return _period_slider(
+        _slider_frames(ndvi),
+        lambda frame, day: hvplot(frame).image(
+            x="x",
+            y="y",
+            cmap="RdYlGn",
+            clim=(0, 1),
+            title=f"NDVI, {day}",
+            **options,
+        ),
     )
 
 
@@ -51,10 +99,14 @@ def crop_curves(profiles, ylabel: str = "NDVI", title: str = "Crop phenology"):
     import holoviews as hv
 
     step = profiles.columns[0]
+    colors = class_colors(profiles["crop"].unique())  # distinct hues for every crop
     overlay = []
     for crop, group in profiles.groupby("crop"):
-        overlay.append(hvplot(group).area(x=step, y="q25", y2="q75", alpha=0.15, label=crop))
-        overlay.append(hvplot(group).line(x=step, y="median", label=crop))
+        color = colors[str(crop)]
+        overlay.append(
+            hvplot(group).area(x=step, y="q25", y2="q75", alpha=0.15, label=crop, color=color)
+        )
+        overlay.append(hvplot(group).line(x=step, y="median", label=crop, color=color))
     return hv.Overlay(overlay).opts(
         width=900, height=420, legend_position="right", ylabel=ylabel, xlabel="", title=title
     )

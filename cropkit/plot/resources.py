@@ -81,6 +81,9 @@ def holoviews_ready() -> None:
 
     pn.config.inline = mode == "inline"
     hv.extension("bokeh", inline=mode == "inline", logo=False)
+    # a slider's frames go into the output itself, so a saved page (nbconvert, the
+    # report) moves through them offline, without a kernel; the slider sits under the plot
+    hv.output(widget_mode="embed", widget_location="bottom")
     _holoviews_loaded = mode
 
 

@@ -219,7 +219,11 @@ def prediction_map(crop_map, labels, split, tier: str = "tier4", ax=None):
     predicted = crop_map[f"class_{tier}"].values.astype(float)
     if ax is None:
         _, ax = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True)
-    cmap = plt.get_cmap("tab20", max(len(classes), 2))
+    from matplotlib.colors import ListedColormap
+
+    from .palette import qualitative
+
+    cmap = ListedColormap(qualitative(max(len(classes), 2)))  # a distinct hue per class
     for axis, values, title in (
         (ax[0], reference, "reference"),
         (ax[1], predicted, f"predicted ({crop_map.attrs.get('model', '')})"),
