@@ -22,6 +22,7 @@ remote archive bills). The last line is JSON.
 
 Usage: python benchmarks/bench_pipeline.py [--region chartres] [--profile ci]
        [--report pipeline-report.html]
+       python benchmarks/bench_pipeline.py --smoke   # a small area of the ci demo (tests)
 """
 
 import argparse
@@ -38,6 +39,7 @@ import numpy as np
 import rasterio
 import requests
 import stackstac
+from _demo import SMOKE_AOI, SMOKE_ZONE_KM
 from distributed import performance_report
 
 from cropkit import composite, gapfill
@@ -100,12 +102,18 @@ def main():
     parser.add_argument("--region", default="chartres")
     parser.add_argument("--profile", default="ci")
     parser.add_argument("--report", default="pipeline-report.html")
+    parser.add_argument("--smoke", action="store_true", help="a small area of the ci demo")
     args = parser.parse_args()
-    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     warnings.simplefilter("ignore")  # skipped-item notes; the counts are reported below
+    area = {"region": args.region, "profile": args.profile}
+    if args.smoke:
+        area = {"aoi": SMOKE_AOI, "zone_km": SMOKE_ZONE_KM, "stac": "demo", "profile": "ci"}
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = RunConfig(region=args.region, year=2023, profile=args.profile, run_root=tmp)
+        if args.smoke:
+            args.report = f"{tmp}/pipeline-report.html"
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        cfg = RunConfig(year=2023, run_root=tmp, **area)
         source = connect(cfg)
         server = demo_api()
         items = by_time(source.search("s2", cfg.bbox, cfg.year, max_cloud=cfg.max_cloud))
@@ -124,9 +132,7 @@ def main():
             Returns the seconds, the task count of the gap-filled composite's graph and
             the composite.
             """
-            run_cfg = RunConfig(
-                region=args.region, year=2023, profile=args.profile, run_root=f"{tmp}/{folder}"
-            )
+            run_cfg = RunConfig(year=2023, run_root=f"{tmp}/{folder}", **area)
             client = dask_client(scheduler or None)
             t0 = time.perf_counter()
             with performance_report(filename=report) if report else contextlib.nullcontext():
@@ -169,8 +175,9 @@ def main():
         same = same and bool(np.allclose(mine[both], other[both], rtol=0, atol=1e-6))
 
     result = {
-        "region": args.region,
-        "profile": args.profile,
+        "region": cfg.region,
+        "profile": cfg.profile,
+        "smoke": args.smoke,
         "items": len(items),
         "files": len(paths),
         "grid": list(cfg.grid.shape),
@@ -193,7 +200,7 @@ def main():
         "peers_bytes_per_pixel": round((after_peers["bytes"] - before_peers["bytes"]) / pixels, 1),
         "peers_requests": after_peers["requests"] - before_peers["requests"],
         "composite_periods": int(comp.sizes["period"]),
-        "report": args.report,
+        "report": None if args.smoke else args.report,
     }
     print(json.dumps(result))
 

@@ -5,8 +5,11 @@ connection, as GDAL reads a COG (its header, then the tiles: the first 4 KiB, th
 rest): the time per range request, and the file server's CPU time per request.
 
 Prints a JSON line with the median of each step.
+
+Usage: python benchmarks/bench_server.py [--smoke]   (--smoke: one round, 50 files)
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -27,14 +30,18 @@ def server_cpu(pid: int) -> float:
     return times.user + times.system
 
 
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--smoke", action="store_true", help="one round, 50 files (tests)")
+args = parser.parse_args()
+rounds, files = (1, 50) if args.smoke else (5, 500)
 with tempfile.TemporaryDirectory() as cache:
     os.environ["CROPKIT_CACHE_DIR"] = cache
     demo = build_demo("chartres", 2023, "ci", zone_px=64)
     steps = {"start": [], "load": [], "search": [], "stop": []}
     per_range = {"range_request_ms": [], "range_server_cpu_ms": []}
-    cogs = [p for p in sorted(demo.root.rglob("*.tif")) if p.stat().st_size > 8192][:500]
+    cogs = [p for p in sorted(demo.root.rglob("*.tif")) if p.stat().st_size > 8192][:files]
     mean_kib = sum(p.stat().st_size for p in cogs) / len(cogs) / 1024
-    for _ in range(5):
+    for _ in range(rounds):
         server = LocalStacServer().start()
         steps["start"].append(server.timings["start_s"])
         t0 = time.perf_counter()
@@ -69,5 +76,6 @@ with tempfile.TemporaryDirectory() as cache:
             {f"{k}_s": round(statistics.median(v), 3) for k, v in steps.items()}
             | {k: round(statistics.median(v), 3) for k, v in per_range.items()}
             | {"items": sum(demo.info()["items"].values()), "mean_cog_kib": round(mean_kib, 1)}
+            | {"rounds": rounds, "files": len(cogs)}
         )
     )

@@ -9,12 +9,14 @@
    also timed in bf16 and fp32 side by side.
 
 The datasets are those of ``benchmarks/demo_difficulty.py`` (same run folder, so the demo
-and composites are built once): Chartres 2023, ``full`` profile, zone z4 held out.
+and composites are built once, see ``_demo.py``): Chartres 2023, ``full`` profile, zone
+z4 held out.
 
 Usage::
 
     python benchmarks/bench_train.py                       # full profile, 6 min per model
     python benchmarks/bench_train.py --profile ci --test-zone z2 --minutes 1
+    python benchmarks/bench_train.py --smoke               # a small area, one epoch (tests)
 
 The last line printed is one JSON object with every number.
 """
@@ -30,39 +32,18 @@ from pathlib import Path
 import numpy as np
 import psutil
 import torch
+from _demo import data_arguments, demo_datasets, run_config, run_root
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 import cropkit as ck
-from cropkit import datasets, inference, labels, splits, torchdata, train, workflow
+from cropkit import datasets, inference, splits, torchdata, train
 
-
-def training_data(args) -> tuple[dict, dict]:
-    """Pixel and patch datasets of the run (built and saved on the first call)."""
-    cfg = ck.RunConfig(
-        region=args.region, year=args.year, profile=args.profile, run_root=args.run_root
-    )
-    run = ck.RunFolder.for_config(cfg)
-    client = ck.cluster.dask_client(None)
-    composites = workflow.load_composites(None, cfg, run)
-    client.close()
-    folder = run.path / "datasets"
-    if not (folder / "pixels.zarr").exists() or not (folder / "patches.zarr").exists():
-        parcels = workflow.run_parcels(cfg)
-        layers = labels.rasterize_labels(parcels, composites["s2"], buffer_m=10)
-        split = splits.zone_holdout(layers, cfg.grid.zones_frame(), [args.test_zone])
-        pixels = datasets.pixel_dataset(
-            composites["s2"], layers, split, composites["s1"], composites["enmap"]
-        )
-        patches = datasets.patch_dataset(
-            composites["s2"], layers, split, 32, composites["s1"], enmap=composites["enmap"]
-        )
-        datasets.save_dataset(pixels, run, "pixels")
-        datasets.save_dataset(patches, run, "patches")
-    data = {
-        "pixel": datasets.open_dataset(run, "pixels").load(),
-        "patch": datasets.open_dataset(run, "patches").load(),
-    }
-    return data, {"composites": composites, "run": run}
+#: The models of a smoke run: the baseline, a pixel and a patch network.
+SMOKE_MODELS = ["xgboost", "ltae", "attention3dcnn"]
+SMOKE_SETTINGS = {
+    "xgboost": {"max_train_pixels": 2000, "n_estimators": 5},
+    "deep": {"epochs": 1, "samples_per_epoch": 1024},
+}
 
 
 class PerSample(Dataset):
@@ -143,11 +124,15 @@ class PeakMemory:
         self.gb = round(max(self.peak - self.start, 0) / 1e9, 2)
 
 
-def model_benchmark(name, data, context, minutes: float, inputs=("s2",)) -> dict:
+def model_benchmark(
+    name, data, context, minutes: float, inputs=("s2",), smoke: bool = False
+) -> dict:
     """Train one model on its dataset within ``minutes``; score it and map the zone."""
     model_kind = ck.models.get_model(name).kind
     ds = data[model_kind]
     settings = train.budget_settings(name, max_minutes=minutes)
+    if smoke:  # a few batches of an epoch, a small subsample
+        settings.update(SMOKE_SETTINGS["xgboost" if name == "xgboost" else "deep"])
     if name != "xgboost":
         settings["checkpoint_dir"] = context["run"].path / "models" / f"bench_{name}"
     started = time.perf_counter()
@@ -204,15 +189,6 @@ def gpu_precisions(name, data, minutes: float = 1.0) -> dict:
     return out
 
 
-def data_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that pick the demo data (shared with ``source_claims.py``)."""
-    parser.add_argument("--region", default="chartres")
-    parser.add_argument("--year", type=int, default=2023)
-    parser.add_argument("--profile", default="full")
-    parser.add_argument("--test-zone", default="z4")
-    parser.add_argument("--run-root", default="runs/difficulty")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data_arguments(parser)
@@ -232,23 +208,34 @@ def main() -> None:
     parser.add_argument("--skip-loader", action="store_true", help="models only")
     parser.add_argument("--minutes", type=float, default=6.0, help="budget per deep model")
     args = parser.parse_args()
+    if args.smoke:  # one pixel and one patch model, one epoch each
+        args.models = [m for m in args.models if m in SMOKE_MODELS] or SMOKE_MODELS
 
-    data, context = training_data(args)
-    print(f"{data['pixel'].sizes['sample']} pixels, {data['patch'].sizes['patch']} patches")
-    results = {"profile": args.profile, "test_zone": args.test_zone, "torch": torch.__version__}
-    if not args.skip_loader:
-        results["loader"] = loader_benchmark(data["pixel"])
-        print(json.dumps(results["loader"]), flush=True)
-    results["models"] = {}
-    for name in args.models:
-        results["models"][name] = model_benchmark(name, data, context, args.minutes)
-        print(name, json.dumps(results["models"][name]), flush=True)
-    if torch.cuda.is_available():
-        results["gpu"] = {
-            name: gpu_precisions(name, data) for name in args.models if name != "xgboost"
+    with run_root(args) as root:
+        cfg = run_config(args, root)
+        data, context = demo_datasets(cfg, args.test_zone)
+        print(f"{data['pixel'].sizes['sample']} pixels, {data['patch'].sizes['patch']} patches")
+        results = {
+            "profile": cfg.profile,
+            "test_zone": args.test_zone,
+            "torch": torch.__version__,
+            "smoke": args.smoke,
         }
-    out = Path(context["run"].path) / f"bench_train_{'_'.join(args.models)}.json"
-    out.write_text(json.dumps(results, indent=2))
+        if not args.skip_loader:
+            results["loader"] = loader_benchmark(data["pixel"], 1.0 if args.smoke else 10.0)
+            print(json.dumps(results["loader"]), flush=True)
+        results["models"] = {}
+        for name in args.models:
+            results["models"][name] = model_benchmark(
+                name, data, context, args.minutes, smoke=args.smoke
+            )
+            print(name, json.dumps(results["models"][name]), flush=True)
+        if torch.cuda.is_available() and not args.smoke:
+            results["gpu"] = {
+                name: gpu_precisions(name, data) for name in args.models if name != "xgboost"
+            }
+        out = Path(context["run"].path) / f"bench_train_{'_'.join(args.models)}.json"
+        out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results))
 
 

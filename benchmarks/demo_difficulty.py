@@ -14,6 +14,7 @@ between 0.40 and 0.80, coarser tiers higher, as published crop-type maps do on r
 Usage::
 
     python benchmarks/demo_difficulty.py --region chartres --profile full --test-zone z4
+    python benchmarks/demo_difficulty.py --smoke     # a small area, a tiny model (tests)
 
 About 20 minutes on 2 cores for the ``full`` profile (most of it building the demo and
 the composites; both are cached for the next run).
@@ -26,44 +27,41 @@ import json
 import time
 from pathlib import Path
 
-import cropkit as ck
-from cropkit import datasets, labels, robustness, splits, studies, train, workflow
+from _demo import data_arguments, demo_datasets, run_config, run_root
+
+from cropkit import robustness, studies, train
+
+#: XGBoost settings of a smoke run: a small subsample, a few trees.
+SMOKE_SETTINGS = {"max_train_pixels": 2000, "n_estimators": 5}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--region", default="chartres")
-    parser.add_argument("--year", type=int, default=2023)
-    parser.add_argument("--profile", default="full")
-    parser.add_argument("--test-zone", default="z4")
-    parser.add_argument("--run-root", default="runs/difficulty")
+    data_arguments(parser)
     args = parser.parse_args()
+    with run_root(args) as root:
+        results = difficulty(args, root)
+    print(json.dumps(results, default=str))
 
+
+def difficulty(args: argparse.Namespace, root: str) -> dict:
+    """Every figure of the README's demo tables, printed as tables and returned."""
     started = time.perf_counter()
-    cfg = ck.RunConfig(
-        region=args.region, year=args.year, profile=args.profile, run_root=args.run_root
-    )
-    run = ck.RunFolder.for_config(cfg)
-    client = ck.cluster.dask_client(None)
-    composites = workflow.load_composites(None, cfg, run)
-    client.close()
-    parcels = workflow.run_parcels(cfg)
-    layers = labels.rasterize_labels(parcels, composites["s2"], buffer_m=10)
-    split = splits.zone_holdout(layers, cfg.grid.zones_frame(), [args.test_zone])
-    pixels = datasets.pixel_dataset(
-        composites["s2"], layers, split, composites["s1"], composites["enmap"]
-    ).load()
+    cfg = run_config(args, root)
+    data, context = demo_datasets(cfg, args.test_zone)
+    pixels, parcels, run = data["pixel"], context["parcels"], context["run"]
     print(f"{len(parcels)} parcels, {pixels.sizes['sample']} labelled pixels", flush=True)
+    settings = SMOKE_SETTINGS if args.smoke else {}
 
-    baseline = train.fit_and_score("xgboost", pixels)
+    baseline = train.fit_and_score("xgboost", pixels, **settings)
     tiers = baseline.summary()
     print(tiers.round(3).to_string(), "\n", flush=True)
-    inputs, per_class = studies.compare_inputs("xgboost", pixels)
+    inputs, per_class = studies.compare_inputs("xgboost", pixels, **settings)
     print(inputs.round(3).to_string(), "\n")
     print(per_class.round(2).to_string(), "\n", flush=True)
-    leak = studies.leakage_report("xgboost", pixels)
+    leak = studies.leakage_report("xgboost", pixels, **settings)
     print(leak.round(3).to_string(), "\n", flush=True)
-    clouds, _ = robustness.cloud_robustness("xgboost", pixels)
+    clouds, _ = robustness.cloud_robustness("xgboost", pixels, **settings)
     clouds["radar gain"] = clouds["S2 + S1"] - clouds["S2"]
     print(clouds.round(3).to_string(), "\n")
 
@@ -79,10 +77,12 @@ def main() -> None:
         "leakage": leak.round(4).to_dict(orient="index"),
         "clouds": clouds.round(4).to_dict(orient="index"),
         "seconds": round(time.perf_counter() - started),
+        "smoke": args.smoke,
     }
     out = Path(run.path) / "difficulty.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"saved {out} ({results['seconds']} s)")
+    return results
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ workers' memory; cropkit composites it spatial chunk by spatial chunk. Prints th
 the peak memory of each worker and the size of the cube.
 
 Usage: python benchmarks/large_zone.py [--memory-limit 3GiB] [--workers 2] [--threads]
+       python benchmarks/large_zone.py --smoke   (a small area of the ci demo, one worker)
 """
 
 import argparse
@@ -12,6 +13,7 @@ import json
 import tempfile
 import time
 
+from _demo import SMOKE_AOI, SMOKE_ZONE_KM
 from distributed.diagnostics import MemorySampler
 
 from cropkit import cloudmask, composite, gapfill
@@ -30,9 +32,14 @@ def main():
     parser.add_argument(
         "--threads", action="store_true", help='one worker in this process (dask_client("threads"))'
     )
+    parser.add_argument("--smoke", action="store_true", help="a small area of the ci demo")
     args = parser.parse_args()
 
-    cfg = RunConfig(region=args.region, year=2023, profile="large", max_cloud=100)
+    area = {"region": args.region, "profile": "large"}
+    if args.smoke:
+        area = {"aoi": SMOKE_AOI, "zone_km": SMOKE_ZONE_KM, "stac": "demo", "profile": "ci"}
+        args.workers, args.memory_limit = 1, "2GiB"
+    cfg = RunConfig(year=2023, max_cloud=100, **area)
     source = connect(cfg)
     items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
     cube = load_s2(items, source.provider, cfg.grid, chunks=512)
@@ -60,6 +67,7 @@ def main():
                 "cube_gb": round(size_gb, 1),
                 "workers": args.workers,
                 "threads_in_process": args.threads,
+                "smoke": args.smoke,
                 "memory_limit": args.memory_limit,
                 "seconds": round(seconds, 1),
                 "peak_cluster_memory_gb": round(float(frame["composite"].max()) / 1e9, 2),

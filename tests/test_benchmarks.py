@@ -1,4 +1,5 @@
-"""Every benchmark whose numbers the README quotes runs here in its --smoke mode."""
+"""Every benchmark runs here in its --smoke mode (tiny data and budgets) and prints the
+fields the README quotes, so a refactor cannot break one unseen."""
 
 import json
 import os
@@ -12,17 +13,109 @@ ROOT = Path(__file__).resolve().parents[1]
 WORLDCEREAL = ROOT.parent / "shared/data/worldcereal/public_extractions_2017_SSD_UGA.parquet"
 
 
-def smoke(script: str) -> dict:
-    """Run ``benchmarks/<script> --smoke`` and return its final JSON line."""
+def smoke(script: str, *args: str) -> dict:
+    """Run ``benchmarks/<script> --smoke`` and return its final JSON line.
+
+    The demo is built in the session's private cache (``$CROPKIT_CACHE_DIR``), once.
+    """
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    last = done.stdout.strip().splitlines()[-1]
+    return json.loads(last[last.index("{") :])  # after a progress bar's carriage returns
+
+
+def test_every_benchmark_is_run_here():
+    scripts = {p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_")}
+    tested = {name for name in scripts if f'"{name}"' in Path(__file__).read_text()}
+    assert scripts == tested, scripts - tested
+
+
+@pytest.fixture(scope="module")
+def shared_run_root(tmp_path_factory):
+    """One run root for the three benchmarks of the demo's datasets: composites made once."""
+    return str(tmp_path_factory.mktemp("bench-runs"))
+
+
+def within(value, low=0.0, high=1.0) -> bool:
+    return low <= value <= high
+
+
+def test_bench_demo_times_each_stage():
+    out = smoke("bench_demo.py")
+    assert out["shape"] == [64, 64] and out["seconds"] > 0
+    assert set(out["stages"]) == {"landscape", "prosail_lut", "imagery", "stac"}
+    assert out["items"]["sentinel-2-c1-l2a"] > 20
+
+
+@pytest.mark.server
+def test_bench_server_times_start_search_and_range_reads(stac_server):
+    out = smoke("bench_server.py")
+    for key in ("start_s", "load_s", "search_s", "stop_s", "range_request_ms"):
+        assert out[key] > 0, key
+    assert out["rounds"] == 1 and out["files"] == 50 and out["mean_cog_kib"] > 8
+
+
+@pytest.mark.server
+def test_bench_composite_equals_groupby_and_reports_the_speedup(stac_server):
+    out = smoke("bench_composite.py")
+    assert out["identical_values"] is True and out["speedup"] > 1
+    assert out["peak_mib_cropkit"] < out["peak_mib_groupby"]
+
+
+@pytest.mark.server
+def test_bench_pipeline_reports_cropkit_peers_and_the_floor(stac_server):
+    out = smoke("bench_pipeline.py")
+    assert out["same_medians"] is True and out["months_compared"] == 12
+    for key in ("floor_s", "cropkit_s", "cropkit_processes_s", "peers_s"):
+        assert out[key] > 0, key
+    assert out["cropkit_over_floor"] == round(out["cropkit_s"] / out["floor_s"], 1)
+    assert out["cropkit_requests"] > 0 and out["cropkit_bytes_per_pixel"] > 0
+
+
+@pytest.mark.server
+def test_large_zone_reports_time_and_peak_memory(stac_server):
+    out = smoke("large_zone.py")
+    assert out["shape"]["band"] == 10 and out["seconds"] > 0
+    assert 0 < out["peak_cluster_memory_gb"] < 2
+
+
+@pytest.mark.server
+def test_demo_difficulty_reports_every_table_of_the_readme(stac_server, shared_run_root):
+    out = smoke("demo_difficulty.py", "--run-root", shared_run_root)
+    assert out["parcels"] > 5 and out["pixels"] > 1000
+    assert list(out["tiers"]) == ["tier4", "tier3", "tier2", "tier1"]
+    assert all(within(row["macro_f1"]) for row in out["tiers"].values())
+    assert {"S2", "S2 + S1", "S2 + EnMAP"} <= set(out["inputs"])
+    assert {"spatial", "random"} <= {k.split()[0] for k in out["leakage"]}
+    assert "radar gain" in next(iter(out["clouds"].values()))
+
+
+@pytest.mark.server
+def test_bench_train_reports_loader_and_every_model(stac_server, shared_run_root):
+    out = smoke("bench_train.py", "--run-root", shared_run_root)
+    assert out["loader"]["loader_speedup"] > 1
+    assert set(out["models"]) == {"xgboost", "ltae", "attention3dcnn"}
+    for name, row in out["models"].items():
+        assert list(row["macro_f1"]) == ["tier4", "tier3", "tier2", "tier1"], name
+        assert within(row["overall_accuracy_tier4"]) and row["zone_inference_seconds"] > 0
+    assert out["models"]["ltae"]["epochs"] == 1 and out["models"]["ltae"]["parameters"] > 1000
+
+
+@pytest.mark.server
+def test_source_claims_reports_each_claim(stac_server, shared_run_root):
+    out = smoke("source_claims.py", "--run-root", shared_run_root)
+    radar = out["radar_under_cloud"]
+    assert set(radar["radar_gain"]) == {"clear", "cloudy summer (Jun-Aug)"}
+    assert isinstance(radar["radar_gains_more_under_cloud"], bool)
+    enmap = out["hyperspectral"]
+    assert set(enmap["enmap_gain_points"]) == {"tier4", "tier3", "tier2", "tier1"}
+    assert within(enmap["S2"]["tier_agreement"]["all"])
 
 
 @pytest.mark.skipif(
