@@ -27,7 +27,7 @@ import pandas as pd
 
 from .errors import DataError, StorageError
 from .locks import RunLock
-from .run import read_manifest
+from .run import read_manifest, summary_table
 from .store import replacing
 
 __all__ = ["export_notebook", "write_run_report", "write_batch_report"]
@@ -309,8 +309,6 @@ def write_batch_report(batch_dir: str | Path, runs: pd.DataFrame) -> Path:
     Path
         ``<batch_dir>/index.html``.
     """
-    from .reruns import summary_table
-
     batch_dir = Path(batch_dir)
     batch_dir.mkdir(parents=True, exist_ok=True)
     dirs = [d for d in runs.get("run_dir", pd.Series(dtype=str)) if d]

@@ -50,6 +50,7 @@ from .notebooks import (
     resolve_notebooks,
     searches_stac,
 )
+from .run import summary_table
 from .storage import check_writable
 
 __all__ = [
@@ -426,53 +427,3 @@ def _shared_demo_api(configs: list[RunConfig], local: bool) -> Iterator[None]:
             with shared_api(cfg):
                 pass
         yield
-
-
-def summary_table(run_dirs: list[str | Path]) -> pd.DataFrame:
-    """One row per run and model: the runs' scores side by side.
-
-    Read from each run's ``manifest.json``: area, season, provider, model, macro F1 of
-    tiers 1-4, overall accuracy (tier 4), the clear-observation share of notebook 02
-    and the seconds of each notebook's last execution.
-
-    Parameters
-    ----------
-    run_dirs : list of path-like
-        Run folders (those without a manifest are left out).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``run, area, season, provider, model, macro_f1_tier1`` ...
-        ``macro_f1_tier4, overall_accuracy, clear_share`` and ``seconds_<notebook>``.
-    """
-    from .run import read_manifest
-
-    rows = []
-    for folder in map(Path, run_dirs):
-        path = folder / "manifest.json"
-        if not path.is_file():
-            continue
-        manifest = read_manifest(folder)
-        identity = manifest.get("identity", {})
-        nbs = manifest.get("notebooks", {})
-        masking = nbs.get("02_cloud_masking", {})
-        base = {
-            "run": folder.name,
-            "area": identity.get("area"),
-            "season": "/".join(identity.get("season", [])),
-            "provider": identity.get("stac"),
-            "clear_share": masking.get("metrics", {}).get("mean_clear_share"),
-        }
-        seconds = {
-            f"seconds_{stem[:2]}": entry.get("seconds")
-            for stem, entry in sorted(manifest.get("executions", {}).items())
-        }
-        models = nbs.get("04_model_training", {}).get("metrics") or {"": {}}
-        for model, scores in models.items():
-            row = {**base, "model": model or None}
-            for tier in ("tier1", "tier2", "tier3", "tier4"):
-                row[f"macro_f1_{tier}"] = scores.get(f"macro_f1_{tier}")
-            row["overall_accuracy"] = scores.get("overall_accuracy")
-            rows.append({**row, **seconds})
-    return pd.DataFrame(rows)

@@ -22,9 +22,18 @@ from .locks import RunLock, sweep_leftovers
 from .store import replacing
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .config import RunConfig
 
-__all__ = ["RunFolder", "read_manifest", "software_versions", "save_items", "load_items"]
+__all__ = [
+    "RunFolder",
+    "read_manifest",
+    "summary_table",
+    "software_versions",
+    "save_items",
+    "load_items",
+]
 
 _PACKAGES = (
     "cropkit",
@@ -251,3 +260,53 @@ def save_items(items: pystac.ItemCollection, path: str | Path) -> Path:
 def load_items(path: str | Path) -> pystac.ItemCollection:
     """Read an item collection written by :func:`save_items`."""
     return pystac.ItemCollection.from_file(str(path))
+
+
+def summary_table(run_dirs: list[str | Path]) -> pd.DataFrame:
+    """One row per run and model: the runs' scores side by side.
+
+    Read from each run's ``manifest.json``: area, season, provider, model, macro F1 of
+    tiers 1-4, overall accuracy (tier 4), the clear-observation share of notebook 02
+    and the seconds of each notebook's last execution.
+
+    Parameters
+    ----------
+    run_dirs : list of path-like
+        Run folders (those without a manifest are left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run, area, season, provider, model, macro_f1_tier1`` ...
+        ``macro_f1_tier4, overall_accuracy, clear_share`` and ``seconds_<notebook>``.
+    """
+    import pandas as pd
+
+    rows = []
+    for folder in map(Path, run_dirs):
+        path = folder / "manifest.json"
+        if not path.is_file():
+            continue
+        manifest = read_manifest(folder)
+        identity = manifest.get("identity", {})
+        nbs = manifest.get("notebooks", {})
+        masking = nbs.get("02_cloud_masking", {})
+        base = {
+            "run": folder.name,
+            "area": identity.get("area"),
+            "season": "/".join(identity.get("season", [])),
+            "provider": identity.get("stac"),
+            "clear_share": masking.get("metrics", {}).get("mean_clear_share"),
+        }
+        seconds = {
+            f"seconds_{stem[:2]}": entry.get("seconds")
+            for stem, entry in sorted(manifest.get("executions", {}).items())
+        }
+        models = nbs.get("04_model_training", {}).get("metrics") or {"": {}}
+        for model, scores in models.items():
+            row = {**base, "model": model or None}
+            for tier in ("tier1", "tier2", "tier3", "tier4"):
+                row[f"macro_f1_{tier}"] = scores.get(f"macro_f1_{tier}")
+            row["overall_accuracy"] = scores.get("overall_accuracy")
+            rows.append({**row, **seconds})
+    return pd.DataFrame(rows)
