@@ -8,6 +8,8 @@ from .resources import folium_map, hvplot
 
 #: Largest side, in pixels, of the frames a period slider embeds (see :func:`_slider_frames`).
 SLIDER_SIDE = 400
+#: How a slider's frames are drawn: square pixels, 500 px wide, no axes.
+SLIDER_OPTIONS = {"data_aspect": 1, "frame_width": 500, "xaxis": None, "yaxis": None}
 
 
 def _slider_frames(da, side: int = SLIDER_SIDE):
@@ -51,15 +53,10 @@ def composite_rgb_slider(composite, gain: float = 3.5):
         One RGB frame per period (:func:`_slider_frames`), the slider under it.
     """
     img = (composite["median"].sel(band=["B04", "B03", "B02"]) * gain).clip(0, 1)
-    options = {"data_aspect": 1, "frame_width": 500, "xaxis": None, "yaxis": None}
     return _period_slider(
         _slider_frames(img),
         lambda frame, day: hvplot(frame).rgb(
-            x="x",
-            y="y",
-            bands="band",
-            title=f"Median composite, {day}",
-            **options,
+            x="x", y="y", bands="band", title=f"Median composite, {day}", **SLIDER_OPTIONS
         ),
     )
 
@@ -72,16 +69,10 @@ def ndvi_slider(ndvi):
     holoviews.HoloMap
         One NDVI frame per period (:func:`_slider_frames`), the slider under it.
     """
-    options = {"data_aspect": 1, "frame_width": 500, "xaxis": None, "yaxis": None}
     return _period_slider(
         _slider_frames(ndvi),
         lambda frame, day: hvplot(frame).image(
-            x="x",
-            y="y",
-            cmap="RdYlGn",
-            clim=(0, 1),
-            title=f"NDVI, {day}",
-            **options,
+            x="x", y="y", cmap="RdYlGn", clim=(0, 1), title=f"NDVI, {day}", **SLIDER_OPTIONS
         ),
     )
 
