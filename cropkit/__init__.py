@@ -55,6 +55,7 @@ _SUBMODULES = {
     "labels",
     "load",
     "profiles",
+    "indices",
     "reader",
     "stacking",
     "native",

@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from . import indices
 from .datasets import class_names, select_split
 from .errors import ConfigError, DataError
 from .models import model_names, network_class
@@ -352,8 +353,7 @@ def ndvi_by_class(ds: xr.Dataset, split: int | None = TEST) -> xr.DataArray:
         r = part["s2"].isel(band=red).values  # loads only these two bands
         n = part["s2"].isel(band=nir).values
         label = names[part["tier4"].values]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ndvi = (n - r) / (n + r)  # (sample, time)
+    ndvi = indices.ndvi(r, n)  # (sample, time)
     classes = sorted(set(label))
     quartiles = [0.25, 0.5, 0.75]
     with warnings.catch_warnings():

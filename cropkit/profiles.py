@@ -19,14 +19,17 @@ from affine import Affine
 from rasterio import features
 
 from .errors import DataError
+from .indices import cube_ndvi
 
 __all__ = ["parcel_raster", "burn", "grid_crs", "crop_profiles", "crop_spectra", "ndvi"]
 
 
 def ndvi(cube: xr.DataArray) -> xr.DataArray:
-    """NDVI from a cube with ``band`` coordinate holding ``B04`` and ``B08``."""
-    red, nir = cube.sel(band="B04"), cube.sel(band="B08")
-    return ((nir - red) / (nir + red)).rename("ndvi")
+    """NDVI of a cube whose ``band`` holds ``B04`` and ``B08``.
+
+    The one NDVI of cropkit (:func:`cropkit.indices.cube_ndvi`), kept here for notebook 03.
+    """
+    return cube_ndvi(cube)
 
 
 def parcel_raster(parcels: gpd.GeoDataFrame, like: xr.DataArray | xr.Dataset) -> xr.DataArray:

@@ -16,14 +16,13 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError, TaxonomyError
+from ..indices import NDVI_BANDS
 from ..splits import SPLIT_NAMES, UNUSED, SplitWarning
 from ..taxonomy import CODE_MAPPINGS, TIERS, Taxonomy, flat_taxonomy, load_taxonomy, plain_names
 
 __all__ = ["from_arrays", "BandNamesWarning", "days_of_year"]
 
 _SPLIT_CODES = {**{name: code for code, name in SPLIT_NAMES.items()}, "unused": UNUSED}
-#: Bands the XGBoost baseline's NDVI feature needs (red, near infrared).
-NDVI_BANDS = ("B04", "B08")
 
 
 class BandNamesWarning(UserWarning):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, special
 
+from .. import indices
+
 __all__ = [
     "TRUTH_CODES",
     "SkyState",
@@ -271,7 +273,7 @@ def scene_classification(
     water20 = _block_mean(water.astype(float)) > 0.5
     valid20 = _block_mean(valid.astype(float)) > 0.5
     blue, red, nir, swir = obs[..., 0], obs[..., 2], obs[..., 6], obs[..., 8]
-    ndvi = (nir - red) / (nir + red + 1e-6)
+    ndvi = indices.ndvi(red, nir)
 
     scl = np.where(ndvi > 0.35, 4, 5).astype(np.uint8)
     scl[(blue + red + nir) / 3 < 0.045] = 2

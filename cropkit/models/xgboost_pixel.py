@@ -20,8 +20,9 @@ import numpy as np
 import xarray as xr
 
 from ..datasets import class_names, class_weights, to_dataset_classes
-from ..datasets.arrays import NDVI_BANDS
+from ..datasets.sampling import balanced_subsample
 from ..errors import ConfigError, DataError
+from ..indices import NDVI_BANDS, ndvi
 from ..torchdata import StreamSpec
 from .base import checked_number, resolve_device
 from .spectral import SpectralProjection
@@ -61,9 +62,8 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
     if "s2" in inputs:
         check_feature_bands(ds)
         s2 = ds["s2"].data
-        red = s2[:, :, list(ds["band"].values).index("B04")]
-        nir = s2[:, :, list(ds["band"].values).index("B08")]
-        blocks += [s2.reshape(n, -1), (nir - red) / (nir + red + 1e-6)]
+        red, nir = (s2[:, :, list(ds["band"].values).index(b)] for b in NDVI_BANDS)
+        blocks += [s2.reshape(n, -1), ndvi(red, nir)]
     if "s1" in inputs:
         s1 = ds["s1"].data
         pols = list(ds["pol"].values)
@@ -110,24 +110,6 @@ def pixel_feature_names(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> li
     if "enmap" in inputs:
         names += [f"enmap_{w:.0f}nm" for w in ds["wavelength"].values]
     return names
-
-
-def balanced_subsample(y: np.ndarray, max_samples: int, seed: int = 0) -> np.ndarray:
-    """Indices of at most ``max_samples`` rows, shared out as evenly as the classes allow.
-
-    Each class gets an equal quota; what a small class leaves unused goes to the others.
-    """
-    if not max_samples or max_samples >= y.size:
-        return np.arange(y.size)
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    take, left = {}, max_samples
-    for i, c in enumerate(classes[np.argsort(counts)]):
-        quota = left // (len(classes) - i)
-        take[c] = min(int(counts[classes == c][0]), quota)
-        left -= take[c]
-    picked = [rng.choice(np.flatnonzero(y == c), k, replace=False) for c, k in take.items()]
-    return np.sort(np.concatenate(picked))
 
 
 class XGBoostPixel:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import indices
+
 _STAGE_COLORS = {
     "sowing": "#8c564b",
     "green-up": "#2ca02c",
@@ -150,7 +152,7 @@ def spatial_on_patch(spatial, patches, patch: int, time: int | None = None, gain
     red, green, blue, nir = (bands.index(b) for b in ("B04", "B03", "B02", "B08"))
     s2 = one["s2"].values  # (time, band, h, w)
     if time is None:
-        ndvi = (s2[:, nir] - s2[:, red]) / (s2[:, nir] + s2[:, red] + 1e-6)
+        ndvi = indices.ndvi(s2[:, red], s2[:, nir])
         time = int(np.nanargmax(np.nanmedian(ndvi.reshape(len(ndvi), -1), axis=1)))
     image = np.clip(
         np.nan_to_num(np.stack([s2[time, b] for b in (red, green, blue)], -1)) * gain, 0, 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..indices import cube_ndvi
+
 #: Colours of the error kinds (right, wrong within the family, wrong family).
 ERROR_COLORS = ("#4daf4a", "#ff7f00", "#e41a1c")
 
@@ -61,8 +63,7 @@ def composite_rgb(s2, window, gain: float = 3.5):
     from .masking import rgb
 
     part = s2["median"].isel(y=window[0], x=window[1])
-    red, nir = part.sel(band="B04"), part.sel(band="B08")
-    ndvi = ((nir - red) / (nir + red)).median(("y", "x")).values
+    ndvi = cube_ndvi(part).median(("y", "x")).values
     return rgb(part.isel(period=int(np.nanargmax(ndvi))), gain)
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..datasets.sampling import balanced_subsample
+
 #: Lightning messages that say nothing to a cropkit user (the folders are cropkit's own).
 QUIET = ("Checkpoint directory", "LeafSpec", "litlogger", "sync_dist=True", "no `val_dataloader`")
 
@@ -38,8 +40,6 @@ def val_subset(ds: xr.Dataset, max_samples: int, seed: int) -> xr.Dataset:
     """A class-balanced subsample of the validation pixels (patches kept whole)."""
     if "sample" not in ds.dims or not max_samples or ds.sizes["sample"] <= max_samples:
         return ds
-    from ..models.xgboost_pixel import balanced_subsample
-
     keep = balanced_subsample(ds["tier4"].values, max_samples, seed)
     return ds.isel(sample=np.sort(keep))
 
