@@ -113,6 +113,11 @@ class CropLightningModule(L.LightningModule):
         extra = getattr(self.network, "auxiliary_loss", lambda _: None)(logits)
         return loss if extra is None else loss + extra
 
+    def _log_epoch_loss(self, name: str, loss: torch.Tensor, batch: dict) -> None:
+        """Log ``loss`` as the epoch's mean over samples (across processes under DDP)."""
+        batch_size = len(batch["tier4"])
+        self.log(name, loss, on_step=False, on_epoch=True, batch_size=batch_size, sync_dist=True)
+
     def on_train_epoch_start(self) -> None:
         """Start the epoch's clocks."""
         self._clock, self._wait, self._samples = time.perf_counter(), 0.0, 0
@@ -148,14 +153,7 @@ class CropLightningModule(L.LightningModule):
                 f"before scaling: {raw}). Training stopped."
             )
         self._samples += len(batch["tier4"])
-        self.log(
-            "train_loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            batch_size=len(batch["tier4"]),
-            sync_dist=True,
-        )
+        self._log_epoch_loss("train_loss", loss, batch)
         return loss
 
     def on_train_epoch_end(self) -> None:
@@ -175,14 +173,7 @@ class CropLightningModule(L.LightningModule):
             ~self.seen.view(1, -1, *[1] * (logits["tier4"].ndim - 2)), float("-inf")
         )
         self.val_f1.update(out.argmax(1).flatten(), batch["tier4"].flatten())
-        self.log(
-            "val_loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            batch_size=len(batch["tier4"]),
-            sync_dist=True,
-        )
+        self._log_epoch_loss("val_loss", loss, batch)
         self.log("val_f1", self.val_f1, on_step=False, on_epoch=True)
 
     def configure_optimizers(self):
