@@ -97,6 +97,10 @@ class UnknownModelError(ConfigError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownInputError(ConfigError, DataError):
+    """An input name that is no stream cropkit knows (``s2``, ``s1``, ``enmap``)."""
+
+
 class TrainingError(CropkitError, RuntimeError):
     """Training could not go on (a NaN loss, GPU memory, a checkpoint that does not fit)."""
 

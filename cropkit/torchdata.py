@@ -46,7 +46,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .datasets import class_names, class_weights
-from .errors import DataError
+from .errors import DataError, UnknownInputError
 from .taxonomy import TIERS, Taxonomy
 
 __all__ = [
@@ -74,14 +74,23 @@ def dataset_kind(ds: xr.Dataset) -> str:
     return "patch" if "patch" in ds.dims else "pixel"
 
 
-def _check_inputs(ds: xr.Dataset, inputs: tuple[str, ...]) -> None:
+def check_inputs(ds: xr.Dataset, inputs: tuple[str, ...]) -> None:
+    """Refuse input names that are no stream, and streams ``ds`` lacks, naming the fix.
+
+    Raises
+    ------
+    UnknownInputError
+        For a name other than ``s2``, ``s1``, ``enmap``.
+    DataError
+        For a stream the dataset does not hold.
+    """
     unknown = sorted(set(inputs) - set(STREAMS))
     if unknown:
-        raise DataError(f"Unknown inputs {unknown}; streams are {list(STREAMS)}.")
+        raise UnknownInputError(f"Unknown inputs {unknown}; streams are {list(STREAMS)}.")
     missing = [name for name in inputs if name not in ds]
     if missing:
         raise DataError(
-            f"The dataset has no {missing} stream; it holds "
+            f"The dataset has no {missing} inputs: no {missing} stream, only "
             f"{[s for s in STREAMS if s in ds]}. Build it with those composites "
             "(pixel_dataset(..., s1=..., enmap=...)) or drop them from the inputs."
         )
@@ -158,7 +167,7 @@ class StreamSpec:
     def from_dataset(cls, ds: xr.Dataset, inputs: tuple[str, ...]) -> StreamSpec:
         """The spec of ``ds`` read through ``inputs``."""
         inputs = tuple(inputs)
-        _check_inputs(ds, inputs)
+        check_inputs(ds, inputs)
         kind = dataset_kind(ds)
         channels, steps, names = {}, {}, {}
         channel_dim = {"s2": "band", "s1": "pol", "enmap": "wavelength"}
@@ -264,7 +273,7 @@ class TensorStreams(Dataset):
 
     def __init__(self, ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> None:
         self.inputs = tuple(inputs)
-        _check_inputs(ds, self.inputs)
+        check_inputs(ds, self.inputs)
         self.kind = dataset_kind(ds)
         labelled = "classes_tier4" in ds.attrs
         self.spec = StreamSpec.from_dataset(ds, self.inputs) if labelled else None

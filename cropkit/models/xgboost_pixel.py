@@ -23,13 +23,11 @@ from ..datasets import class_names, class_weights, to_dataset_classes
 from ..datasets.sampling import balanced_subsample
 from ..errors import ConfigError, DataError
 from ..indices import NDVI_BANDS, ndvi
-from ..torchdata import StreamSpec
+from ..torchdata import StreamSpec, check_inputs
 from .base import checked_number, resolve_device
 from .spectral import SpectralProjection
 
 __all__ = ["XGBoostPixel", "pixel_features", "pixel_feature_names", "resolve_device"]
-
-INPUTS = ("s2", "s1", "enmap")
 
 
 def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
@@ -48,15 +46,7 @@ def pixel_features(ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)):
         Dims ``(sample, feature)``, float32, columns named by
         :func:`pixel_feature_names`.
     """
-    unknown = sorted(set(inputs) - set(INPUTS))
-    if unknown:
-        raise ConfigError(f"Unknown inputs {unknown}; choose from {INPUTS}.")
-    missing = [name for name in inputs if name not in ds]
-    if missing:
-        raise DataError(
-            f"The dataset has no {missing} inputs: build it with those composites "
-            "(pixel_dataset(..., s1=..., enmap=...))."
-        )
+    check_inputs(ds, inputs)
     blocks = []
     n = ds.sizes["sample"]
     if "s2" in inputs:
