@@ -36,7 +36,7 @@ from _demo import data_arguments, demo_datasets, run_config, run_root
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 import cropkit as ck
-from cropkit import datasets, inference, splits, torchdata, train
+from cropkit import datasets, inference, loaders, splits, torchdata, train
 
 #: The models of a smoke run: the baseline, a pixel and a patch network.
 SMOKE_MODELS = ["xgboost", "ltae", "attention3dcnn"]
@@ -86,9 +86,9 @@ def loader_benchmark(pixels, seconds: float = 10.0) -> dict:
     streams = torchdata.TensorStreams(train_side, ("s2", "s1"))
     stats = torchdata.stream_stats(streams)
     standardise = torchdata.Standardiser(stats)
-    ours = torchdata.make_loader(streams, 1024, balanced=True)
+    ours = loaders.make_loader(streams, 1024, balanced=True)
     fast = _rate(ours, seconds, standardise)
-    weights = torchdata.balanced_weights(streams.labels("tier4"))
+    weights = loaders.balanced_weights(streams.labels("tier4"))
     sampler = WeightedRandomSampler(weights, len(weights), replacement=True)
     usual = DataLoader(PerSample(streams, stats), batch_size=1024, sampler=sampler)
     slow = _rate(usual, seconds)

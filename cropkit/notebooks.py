@@ -13,22 +13,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import CaselessStrEnum, default
-
 from .config import RunConfig
 from .errors import ConfigError, CropkitError, NotebookFailedError
-from .locks import RunLock, pid_alive
+from .kernels import LocalKernelManager, kernel_files
+from .locks import RunLock
 from .storage import OS_ERRNOS, check_writable, explain_os_failure, storage_error
 
 __all__ = [
@@ -43,27 +37,6 @@ __all__ = [
     "parameter_names",
     "notebook_parameters",
 ]
-
-
-class LocalKernelManager(AsyncKernelManager):
-    """Kernels that talk over Unix sockets beside their connection file: no TCP port open.
-
-    The sockets live in the runtime folder (``JUPYTER_RUNTIME_DIR``, one per run), under
-    a name of their own, so that runs side by side never share one (jupyter_client
-    would put every kernel's at ``kernel-ipc-<port>`` in the working folder).
-    """
-
-    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-    @default("ip")
-    def _ip_default(self) -> str:
-        if self.transport != "ipc":
-            return super()._ip_default()
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        runtime = jupyter_runtime_dir()  # cropkit's runs set one of their own
-        os.makedirs(runtime, mode=0o700, exist_ok=True)  # a fresh machine may have none yet
-        return os.path.join(runtime, f"kernel-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
@@ -273,7 +246,7 @@ def execute_run(
     parameters = config.parameters()
     outcomes: list[NotebookOutcome] = []
     lock = RunLock(config.run_dir, wait=0)  # one run of a folder at a time
-    with lock, _kernel_files():  # the kernels started inside write under the lock
+    with lock, kernel_files():  # the kernels started inside write under the lock
         run = RunFolder(config.run_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         todo = []
@@ -306,7 +279,7 @@ def execute_run(
                         log_output=log_output,
                         progress_bar=progress and not log_output,  # cells done, on stderr
                         cwd=str(Path.cwd()),
-                        kernel_manager_class="cropkit.notebooks.LocalKernelManager",
+                        kernel_manager_class="cropkit.kernels.LocalKernelManager",
                     )
                 except (pm.PapermillExecutionError, OSError) as err:
                     if isinstance(err, OSError) and err.errno not in OS_ERRNOS:
@@ -479,43 +452,6 @@ def _failure(notebook: str, err, executed: Path) -> NotebookFailedError:
     return NotebookFailedError(
         notebook, err.exec_count, err.source, err.ename, evalue, executed, log
     )
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the kernels started inside, then restore them."""
-    before = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-_KERNEL_DIR = "cropkit-kernels-"
-
-
-@contextlib.contextmanager
-def _kernel_files() -> Iterator[Path]:
-    """A runtime folder of this run for the kernels' connection files, deleted after it.
-
-    Folders that runs killed before their end left behind are deleted first.
-    """
-    root = Path(tempfile.gettempdir())
-    for old in root.glob(f"{_KERNEL_DIR}*-*"):
-        pid = old.name[len(_KERNEL_DIR) :].split("-")[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{_KERNEL_DIR}{os.getpid()}-"))
-    try:
-        with _environment({"JUPYTER_RUNTIME_DIR": str(folder)}):
-            yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _overrides_for(path: Path, overrides: dict[str, dict] | None) -> dict:

@@ -196,6 +196,31 @@ TINY = {
 
 
 @pytest.fixture(scope="session")
+def toy_train_side(toy_scene):
+    """The training pixels of the toy scene, zone z2 held out."""
+    from cropkit.datasets import pixel_dataset, select_split
+    from cropkit.splits import TRAIN, zone_holdout
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
+    ds = pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], toy_scene["enmap"])
+    return select_split(ds, TRAIN)
+
+
+@pytest.fixture(scope="session")
+def toy_patches(toy_scene):
+    """The toy scene cut into 8 x 8 patches, zone z2 held out."""
+    from cropkit.datasets import patch_dataset
+    from cropkit.splits import zone_holdout
+
+    labels = toy_scene["labels"]
+    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
+    return patch_dataset(
+        toy_scene["s2"], labels, split, size=8, s1=toy_scene["s1"], enmap=toy_scene["enmap"]
+    )
+
+
+@pytest.fixture(scope="session")
 def attention_patches(toy_scene):
     """The toy scene as 8 x 8 patches with S1 and EnMAP, zone z2 held out."""
     from cropkit.datasets import patch_dataset

@@ -2,41 +2,19 @@ import numpy as np
 import pytest
 import torch
 
-from cropkit.datasets import from_arrays, patch_dataset, pixel_dataset, select_split
+from cropkit.datasets import from_arrays
 from cropkit.errors import DataError
-from cropkit.splits import TRAIN, zone_holdout
 from cropkit.taxonomy import load_taxonomy
 from cropkit.torchdata import (
-    BatchIndexSampler,
     Standardiser,
     StreamSpec,
     TensorStreams,
-    balanced_weights,
-    loss_weights,
-    make_loader,
     stream_stats,
 )
 
 
-@pytest.fixture(scope="module")
-def train_side(toy_scene):
-    labels = toy_scene["labels"]
-    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
-    ds = pixel_dataset(toy_scene["s2"], labels, split, toy_scene["s1"], toy_scene["enmap"])
-    return select_split(ds, TRAIN)
-
-
-@pytest.fixture(scope="module")
-def patches(toy_scene):
-    labels = toy_scene["labels"]
-    split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
-    return patch_dataset(
-        toy_scene["s2"], labels, split, size=8, s1=toy_scene["s1"], enmap=toy_scene["enmap"]
-    )
-
-
-def test_pixel_batches_are_dicts_of_named_streams(train_side):
-    streams = TensorStreams(train_side, ("s2", "s1", "enmap"))
+def test_pixel_batches_are_dicts_of_named_streams(toy_train_side):
+    streams = TensorStreams(toy_train_side, ("s2", "s1", "enmap"))
     batch = streams[torch.tensor([5, 7, 9])]
     assert batch["s2"].shape == (3, 12, 10) and batch["s2"].dtype == torch.float32
     assert batch["s1"].shape == (3, 12, 2)  # its own stream, never in S2's channels
@@ -47,13 +25,13 @@ def test_pixel_batches_are_dicts_of_named_streams(train_side):
     assert not batch["s2_pad"].any()
     for tier in ("tier1", "tier2", "tier3", "tier4"):
         assert batch[tier].dtype == torch.int64
-    assert batch["tier4"].tolist() == train_side["tier4"].values[[5, 7, 9]].tolist()
-    assert batch["parcel"].tolist() == train_side["parcel"].values[[5, 7, 9]].tolist()
-    assert torch.equal(batch["s2"][0], torch.from_numpy(train_side["s2"].values[5]))
+    assert batch["tier4"].tolist() == toy_train_side["tier4"].values[[5, 7, 9]].tolist()
+    assert batch["parcel"].tolist() == toy_train_side["parcel"].values[[5, 7, 9]].tolist()
+    assert torch.equal(batch["s2"][0], torch.from_numpy(toy_train_side["s2"].values[5]))
 
 
-def test_patch_batches_keep_the_30m_enmap_grid(patches):
-    streams = TensorStreams(patches, ("s2", "s1", "enmap"))
+def test_patch_batches_keep_the_30m_enmap_grid(toy_patches):
+    streams = TensorStreams(toy_patches, ("s2", "s1", "enmap"))
     batch = streams[torch.arange(2)]
     assert batch["s2"].shape == (2, 12, 10, 8, 8) and batch["s1"].shape == (2, 12, 2, 8, 8)
     assert batch["enmap"].shape == (2, 5, 4, 4)
@@ -61,8 +39,8 @@ def test_patch_batches_keep_the_30m_enmap_grid(patches):
     assert streams.spec.kind == "patch" and streams.spec.patch_size == 8
 
 
-def test_spec_describes_streams_and_tiers(train_side):
-    spec = StreamSpec.from_dataset(train_side, ("s2", "s1"))
+def test_spec_describes_streams_and_tiers(toy_train_side):
+    spec = StreamSpec.from_dataset(toy_train_side, ("s2", "s1"))
     assert spec.channels == {"s2": 10, "s1": 2} and spec.steps == {"s2": 12, "s1": 12}
     assert spec.channel_names["s1"] == ["VV", "VH"]
     # the taxonomy's classes, whichever the samples hold, and its parents for every one
@@ -75,13 +53,13 @@ def test_spec_describes_streams_and_tiers(train_side):
     assert spec.taxonomy["taxonomy"] == "rpg"
     assert StreamSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(DataError, match=r"no \['enmap'\] stream"):
-        StreamSpec.from_dataset(train_side.drop_vars("enmap"), ("s2", "enmap"))
+        StreamSpec.from_dataset(toy_train_side.drop_vars("enmap"), ("s2", "enmap"))
     with pytest.raises(DataError, match=r"Unknown inputs \['s3'\]"):
-        TensorStreams(train_side, ("s3",))
+        TensorStreams(toy_train_side, ("s3",))
 
 
-def test_standardiser_scales_on_the_device_with_training_statistics(train_side):
-    streams = TensorStreams(train_side, ("s2", "s1", "enmap"))
+def test_standardiser_scales_on_the_device_with_training_statistics(toy_train_side):
+    streams = TensorStreams(toy_train_side, ("s2", "s1", "enmap"))
     stats = stream_stats(streams)
     assert stats["s2"][0].shape == (10,) and stats["enmap"][0].shape == (5,)
     scaled = Standardiser(stats)(streams[torch.arange(len(streams))])
@@ -91,48 +69,12 @@ def test_standardiser_scales_on_the_device_with_training_statistics(train_side):
     assert torch.allclose(scaled["enmap"].mean(0), torch.zeros(5), atol=1e-3)
 
 
-def test_nan_inputs_become_zero_after_scaling(train_side):
-    holes = train_side.copy(deep=True)
+def test_nan_inputs_become_zero_after_scaling(toy_train_side):
+    holes = toy_train_side.copy(deep=True)
     holes["s2"][0, 0, 0] = np.nan
     streams = TensorStreams(holes, ("s2",))
     scaled = Standardiser(stream_stats(streams))(streams[torch.tensor([0])])
     assert scaled["s2"][0, 0, 0] == 0 and torch.isfinite(scaled["s2"]).all()
-
-
-def test_balanced_draws_bring_rare_classes_up_as_often():
-    y = torch.tensor([0] * 900 + [1] * 100)
-    sampler = BatchIndexSampler(1000, 500, weights=balanced_weights(y), num_samples=20000)
-    drawn = y[torch.cat(list(sampler))]
-    assert (drawn == 1).float().mean().item() == pytest.approx(0.5, abs=0.02)
-    plain = BatchIndexSampler(1000, 500, weights=balanced_weights(y, power=0.0), num_samples=20000)
-    assert (y[torch.cat(list(plain))] == 1).float().mean().item() == pytest.approx(0.1, abs=0.01)
-    # n / (K n_c) = 0.556 and 5, scaled to mean 1
-    assert loss_weights(y.numpy(), 2, power=1.0).tolist() == pytest.approx([0.2, 1.8])
-
-
-def test_sampler_order_depends_on_seed_and_epoch_only():
-    a, b = BatchIndexSampler(100, 30, seed=3), BatchIndexSampler(100, 30, seed=3)
-    first = torch.cat(list(a))
-    assert sorted(first.tolist()) == list(range(100)) and len(a) == 4
-    b.set_epoch(1)
-    assert not torch.equal(first, torch.cat(list(b)))
-    b.set_epoch(0)
-    assert torch.equal(first, torch.cat(list(b)))
-    ordered = torch.cat(list(BatchIndexSampler(10, 4, shuffle=False)))
-    assert ordered.tolist() == list(range(10))
-
-
-def test_loader_serves_whole_batches(train_side):
-    streams = TensorStreams(train_side, ("s2",))
-    batch = next(iter(make_loader(streams, batch_size=64, balanced=True)))
-    assert batch["s2"].shape == (64, 12, 10) and batch["tier4"].shape == (64,)
-
-
-def test_balanced_sampling_of_patches_is_refused_clearly(patches):
-    streams = TensorStreams(patches, ("s2",))
-    with pytest.raises(DataError, match="use balanced=False with patches"):
-        make_loader(streams, balanced=True)
-    assert next(iter(make_loader(streams, batch_size=4)))["tier4"].shape == (4, 8, 8)
 
 
 def test_per_sample_dates_and_padding_from_arrays():

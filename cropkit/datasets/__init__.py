@@ -11,13 +11,10 @@ PyTorch. :func:`~cropkit.datasets.arrays.from_arrays` builds a pixel dataset fro
 arrays instead.
 
 Everything here is array in, array out; only :func:`save_dataset` and
-:func:`open_dataset` touch the disk.
+:func:`open_dataset` (:mod:`.saved`) touch the disk.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,7 +24,6 @@ from ..errors import DataError
 from ..gapfill import FLAGS
 from ..labels import NO_LABEL
 from ..splits import UNUSED
-from ..store import open_zarr, write_zarr
 from ..taxonomy import TIERS
 from .classes import (
     ClassesRemappedWarning,
@@ -36,9 +32,6 @@ from .classes import (
     dataset_taxonomy,
     to_dataset_classes,
 )
-
-if TYPE_CHECKING:
-    from ..run import RunFolder
 
 __all__ = [
     "pixel_dataset",
@@ -433,77 +426,7 @@ def select_split(ds: xr.Dataset, code: int) -> xr.Dataset:
     return ds.isel({dim: np.flatnonzero(ds["split"].values == code)})
 
 
-def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5) -> np.ndarray:
-    """Loss weights that lift rare classes: ``(n / (K n_c)) ** power``, 0 for absent classes.
-
-    Parameters
-    ----------
-    y : numpy.ndarray
-        Class indices (``NO_LABEL`` is ignored).
-    n_classes : int
-        Number of classes ``K``.
-    power : float
-        1 is full inverse frequency, 0.5 (the default) its square root, 0 no weighting.
-
-    Returns
-    -------
-    numpy.ndarray
-        Dims ``(n_classes,)``, float32, mean 1 over the present classes.
-    """
-    y = np.asarray(y).ravel()
-    counts = np.bincount(y[y >= 0], minlength=n_classes).astype(float)
-    present = counts > 0
-    weights = np.zeros(n_classes)
-    weights[present] = (counts[present].sum() / (present.sum() * counts[present])) ** power
-    weights[present] /= weights[present].mean()
-    return weights.astype(np.float32)
-
-
-#: On-disk encoding of the streams: int16 with a scale (reflectance to 1e-4, as the
-#: Sentinel-2 L2A products store it; backscatter to 0.01 dB), decoded to float32 on read.
-COMPACT = {
-    "s2": {"dtype": "int16", "scale_factor": np.float32(1e-4), "_FillValue": -32768},
-    "enmap": {"dtype": "int16", "scale_factor": np.float32(1e-4), "_FillValue": -32768},
-    "s1": {"dtype": "int16", "scale_factor": np.float32(0.01), "_FillValue": -32768},
-}
-
-
-def save_dataset(ds: xr.Dataset, run: RunFolder, name: str = "pixels") -> Path:
-    """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one).
-
-    The store records its streams, sample count, test zones and patch size; replacing
-    one that differs warns with the change (:class:`cropkit.store.ProductReplacedWarning`).
-    The streams are stored compact (:data:`COMPACT`: int16 with a scale factor, half
-    the bytes of float32), labels as int16; :func:`open_dataset` gives float32 back.
-    """
-    folder = Path(run.path if hasattr(run, "path") else run) / "datasets"
-    folder.mkdir(parents=True, exist_ok=True)
-    ds = ds.copy()
-    for stream, encoding in COMPACT.items():
-        if stream in ds:
-            ds[stream].encoding.update(encoding)
-    for tier in TIERS:
-        if tier in ds:
-            ds[tier] = ds[tier].astype(np.int16)
-    settings = {  # what it holds: a replacement with fewer streams or samples is named
-        "streams": [stream for stream in ("s2", "s1", "enmap") if stream in ds],
-        "samples": int(ds.sizes.get("sample", ds.sizes.get("patch", 0))),
-        **{key: ds.attrs[key] for key in ("test_zones", "size") if key in ds.attrs},
-    }
-    return write_zarr(ds, folder / f"{name}.zarr", progress=False, settings=settings)
-
-
-def open_dataset(run: RunFolder, name: str = "pixels") -> xr.Dataset:
-    """Open ``<run>/datasets/<name>.zarr``; says which notebook makes it if missing."""
-    path = Path(run.path if hasattr(run, "path") else run) / "datasets" / f"{name}.zarr"
-    if not path.exists():
-        raise DataError(f"{path} does not exist yet: run notebook 04_model_training first.")
-    ds = open_zarr(path, remedy="rerun notebook 04_model_training")
-    for stream in COMPACT:  # the scale factor decodes to float64; streams are float32
-        if stream in ds:
-            ds[stream] = ds[stream].astype(np.float32)
-    return ds
-
-
 from .arrays import from_arrays  # noqa: E402  (re-exported; it uses the helpers above)
+from .sampling import class_weights  # noqa: E402
+from .saved import open_dataset, save_dataset  # noqa: E402
 from .worldcereal import from_worldcereal, read_worldcereal  # noqa: E402

@@ -28,13 +28,11 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
 import time
 import warnings
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +42,7 @@ import xarray as xr
 
 from ..datasets import to_dataset_classes
 from ..errors import DataError, TrainingError
+from ..loaders import make_loader
 from ..models import build_network, network_class
 from ..taxonomy import TIERS
 from ..torchdata import (
@@ -51,7 +50,6 @@ from ..torchdata import (
     StreamSpec,
     TensorStreams,
     loss_weights,
-    make_loader,
     stream_stats,
 )
 from .budget import quiet_lightning, sized_batches, stopped_by, time_budget
@@ -65,6 +63,7 @@ from .runtime import (
     remove_tree,
     val_subset,
 )
+from .saving import load_classifier, save_classifier
 from .settings import TrainerSettings, resolve_device, resolve_precision
 
 __all__ = ["DeepClassifier"]
@@ -467,50 +466,9 @@ class DeepClassifier:
     def save(self, folder: str | Path) -> Path:
         """Write ``model.json`` (settings, classes, training facts) and ``weights.pt``."""
         self._check_trained()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.module.state_dict(), folder / "weights.pt")
-        meta = {
-            "name": self.name,
-            "kind": self.kind,
-            "model_params": self.model_params,
-            "trainer_params": asdict(self.settings),
-            "inputs": list(self.inputs),
-            "seed": self.seed,
-            "spec": self.spec.to_dict(),
-            "info": self.info,
-        }
-        (folder / "model.json").write_text(json.dumps(meta, indent=2))
-        if len(self.history):
-            self.history.to_csv(folder / "history.csv", index=False)
-        return folder
+        return save_classifier(self, folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> DeepClassifier:
         """Read a model written by :meth:`save` (on the CPU)."""
-        folder = Path(folder)
-        meta = json.loads((folder / "model.json").read_text())
-        model = cls(
-            meta["name"], meta["model_params"], meta["trainer_params"], meta["inputs"], meta["seed"]
-        )
-        model.spec = StreamSpec.from_dict(meta["spec"])
-        network = build_network(model.name, model.spec, **model.model_params)
-        state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
-        stats = {
-            s: (
-                np.zeros(model.spec.channels[s], np.float32),
-                np.ones(model.spec.channels[s], np.float32),
-            )
-            for s in model.inputs
-        }
-        weights = {t: torch.zeros(n) for t, n in model.spec.n_classes.items()}
-        seen = torch.zeros(model.spec.n_classes["tier4"], dtype=torch.bool)
-        module = lightning_module(
-            network, Standardiser(stats), weights, seen, model.settings, 1, model.seed
-        )
-        module.load_state_dict(state)
-        model.module = module.eval()
-        model.info = meta["info"]
-        if (folder / "history.csv").exists():
-            model.history = pd.read_csv(folder / "history.csv")
-        return model
+        return load_classifier(cls, folder)
