@@ -19,7 +19,16 @@ import math
 import time
 from contextlib import contextmanager
 
-__all__ = ["time_budget", "sized_batches", "stopped_by", "quiet_lightning", "STOP_REASONS"]
+from lightning.pytorch.callbacks import Callback
+
+__all__ = [
+    "TimeBudget",
+    "time_budget",
+    "sized_batches",
+    "stopped_by",
+    "quiet_lightning",
+    "STOP_REASONS",
+]
 
 #: What can end a fit, as :func:`stopped_by` names it.
 STOP_REASONS = {
@@ -56,8 +65,8 @@ def sized_batches(n_train: int, batch_size, samples_per_epoch) -> tuple[int, int
     return int(batch_size), int(samples_per_epoch), info
 
 
-def time_budget(minutes: float, epochs: int):
-    """A Lightning callback that plans the epochs ``minutes`` allow and ends the schedule there.
+class TimeBudget(Callback):
+    """Plans the epochs ``minutes`` allow and ends the learning-rate schedule there.
 
     After the first epoch it plans ``min(epochs, the epochs the remaining time allows)``;
     after each later one it shortens the plan (never lengthens it) if the epochs run
@@ -72,34 +81,38 @@ def time_budget(minutes: float, epochs: int):
     epochs : int
         The most epochs (the config's ``epochs``).
     """
-    from lightning.pytorch.callbacks import Callback
 
-    class TimeBudget(Callback):
-        def __init__(self) -> None:
-            self.seconds = float(minutes) * 60
-            self._started = 0.0
-            self._first_epoch = 0
+    def __init__(self, minutes: float, epochs: int) -> None:
+        self.seconds = float(minutes) * 60
+        self.epochs = int(epochs)
+        self._started = 0.0
+        self._first_epoch = 0
 
-        def on_train_start(self, trainer, pl_module) -> None:
-            self._started = time.perf_counter()
-            self._first_epoch = trainer.current_epoch
-            if pl_module.plan.get("fitted"):  # resumed: the checkpoint's plan
-                trainer.fit_loop.max_epochs = pl_module.plan["epochs"]
+    def on_train_start(self, trainer, pl_module) -> None:
+        """Start the clock; a resumed fit takes its checkpoint's plan."""
+        self._started = time.perf_counter()
+        self._first_epoch = trainer.current_epoch
+        if pl_module.plan.get("fitted"):
+            trainer.fit_loop.max_epochs = pl_module.plan["epochs"]
 
-        def on_train_epoch_end(self, trainer, pl_module) -> None:
-            done = trainer.current_epoch + 1  # epochs finished, this one included
-            elapsed = time.perf_counter() - self._started
-            per_epoch = elapsed / max(done - self._first_epoch, 1)
-            affordable = done + int(max(self.seconds - elapsed, 0) // per_epoch)
-            plan = pl_module.plan
-            planned = min(int(epochs), plan["epochs"], max(done, affordable))
-            if plan.get("fitted") and planned >= plan["epochs"]:
-                return  # on schedule: the plan never grows
-            replanned = plan.get("replanned", -1) + 1
-            plan.update(epochs=int(planned), fitted=True, replanned=replanned)
-            trainer.fit_loop.max_epochs = int(planned)
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        """Plan the epochs the remaining time allows (the plan never grows)."""
+        done = trainer.current_epoch + 1  # epochs finished, this one included
+        elapsed = time.perf_counter() - self._started
+        per_epoch = elapsed / max(done - self._first_epoch, 1)
+        affordable = done + int(max(self.seconds - elapsed, 0) // per_epoch)
+        plan = pl_module.plan
+        planned = min(self.epochs, plan["epochs"], max(done, affordable))
+        if plan.get("fitted") and planned >= plan["epochs"]:
+            return  # on schedule
+        replanned = plan.get("replanned", -1) + 1
+        plan.update(epochs=int(planned), fitted=True, replanned=replanned)
+        trainer.fit_loop.max_epochs = int(planned)
 
-    return TimeBudget()
+
+def time_budget(minutes: float, epochs: int) -> TimeBudget:
+    """The :class:`TimeBudget` callback of a fit of at most ``epochs`` and ``minutes``."""
+    return TimeBudget(minutes, epochs)
 
 
 def stopped_by(epochs_run: int, planned: int, configured: int, early_stopped: bool) -> str:
