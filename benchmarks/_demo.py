@@ -23,9 +23,9 @@ from cropkit import datasets, labels, splits
 from cropkit.stages import composites as composite_stage
 from cropkit.stages import parcels as parcel_stage
 
-#: The area of a smoke run: inside the Chartres ``ci`` demo, six zones of 600 m.
-SMOKE_AOI = "1.52,48.395,1.536,48.402"
-SMOKE_ZONE_KM = 0.6
+#: The area of a smoke run (RunConfig arguments): inside the Chartres ``ci`` demo, six
+#: zones of 600 m.
+SMOKE_AREA = {"aoi": "1.52,48.395,1.536,48.402", "zone_km": 0.6, "stac": "demo", "profile": "ci"}
 
 
 def data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,14 +62,7 @@ def run_root(args: argparse.Namespace) -> Iterator[str]:
 def run_config(args: argparse.Namespace, root: str) -> ck.RunConfig:
     """The demo run measured (a small area of the ``ci`` demo with ``--smoke``)."""
     if args.smoke:
-        return ck.RunConfig(
-            aoi=SMOKE_AOI,
-            zone_km=SMOKE_ZONE_KM,
-            year=args.year,
-            stac="demo",
-            profile="ci",
-            run_root=root,
-        )
+        return ck.RunConfig(year=args.year, run_root=root, **SMOKE_AREA)
     return ck.RunConfig(region=args.region, year=args.year, profile=args.profile, run_root=root)
 
 

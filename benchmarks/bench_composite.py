@@ -16,7 +16,7 @@ import time
 import tracemalloc
 
 import numpy as np
-from _demo import SMOKE_AOI, SMOKE_ZONE_KM
+from _demo import SMOKE_AREA
 
 from cropkit import cloudmask, composite
 from cropkit.config import RunConfig
@@ -39,11 +39,11 @@ def timed(fn, repeat=3):
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--smoke", action="store_true", help="a small area of the demo (tests)")
 args = parser.parse_args()
-area = {"aoi": SMOKE_AOI, "zone_km": SMOKE_ZONE_KM, "stac": "demo"} if args.smoke else {}
+area = SMOKE_AREA if args.smoke else {"region": "chartres", "profile": "ci"}
 repeat = 1 if args.smoke else 3
 with tempfile.TemporaryDirectory() as cache:
     os.environ.setdefault("CROPKIT_CACHE_DIR", cache)
-    cfg = RunConfig(**({"region": "chartres"} | area), year=2023, profile="ci", run_root=cache)
+    cfg = RunConfig(year=2023, run_root=cache, **area)
     source = connect(cfg)
     items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
     cube = load_s2(items, source.provider, cfg.grid)

@@ -118,7 +118,9 @@ def main() -> None:
     if not args.table.exists():
         raise SystemExit(f"{args.table} is missing: the shared WorldCereal table is needed.")
     taxonomy = ck.load_taxonomy(args.taxonomy)
-    ds = ck.datasets.from_worldcereal(args.table, taxonomy, split=np.zeros(500, np.int8))
+    samples = ck.datasets.read_worldcereal(args.table)
+    split = np.zeros(len(samples.labels), np.int8)  # every sample trains; folds test
+    ds = ck.datasets.from_worldcereal(samples, taxonomy, split=split)
     folds = ck.splits.coordinate_folds(
         ds["lon"].values, ds["lat"].values, args.folds, 0.05, ds["tier4"].values, seed=0
     )

@@ -39,7 +39,7 @@ import numpy as np
 import rasterio
 import requests
 import stackstac
-from _demo import SMOKE_AOI, SMOKE_ZONE_KM
+from _demo import SMOKE_AREA
 from distributed import performance_report
 
 from cropkit import composite, gapfill
@@ -107,7 +107,7 @@ def main():
     warnings.simplefilter("ignore")  # skipped-item notes; the counts are reported below
     area = {"region": args.region, "profile": args.profile}
     if args.smoke:
-        area = {"aoi": SMOKE_AOI, "zone_km": SMOKE_ZONE_KM, "stac": "demo", "profile": "ci"}
+        area = SMOKE_AREA
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.smoke:

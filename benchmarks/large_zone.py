@@ -13,7 +13,7 @@ import json
 import tempfile
 import time
 
-from _demo import SMOKE_AOI, SMOKE_ZONE_KM
+from _demo import SMOKE_AREA
 from distributed.diagnostics import MemorySampler
 
 from cropkit import cloudmask, composite, gapfill
@@ -37,7 +37,7 @@ def main():
 
     area = {"region": args.region, "profile": "large"}
     if args.smoke:
-        area = {"aoi": SMOKE_AOI, "zone_km": SMOKE_ZONE_KM, "stac": "demo", "profile": "ci"}
+        area = SMOKE_AREA
         args.workers, args.memory_limit = 1, "2GiB"
     cfg = RunConfig(year=2023, max_cloud=100, **area)
     source = connect(cfg)

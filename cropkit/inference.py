@@ -224,7 +224,7 @@ def predict_zone(
         ``classes`` attribute) and ``proba_<tier>`` ``(y, x)`` float32 (probability of
         that class); coordinates ``y``, ``x`` of the grid; ``crs`` attribute.
     """
-    from .trainer import resolve_device
+    from .models.base import resolve_device
 
     device = resolve_device(device)
     if getattr(model, "spec", None) is None:

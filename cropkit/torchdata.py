@@ -151,6 +151,10 @@ class StreamSpec:
         """Tier -> number of classes."""
         return {tier: len(names) for tier, names in self.classes.items()}
 
+    def to_taxonomy(self) -> Taxonomy | None:
+        """The taxonomy the classes come from (None for datasets that carry none)."""
+        return Taxonomy.from_attrs(self.taxonomy)
+
     def to_dict(self) -> dict:
         """JSON-ready form (:meth:`from_dict` reads it back)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}

@@ -78,7 +78,11 @@ def _check_increasing(days: np.ndarray, pad: np.ndarray, name: str) -> None:
     """Refuse dates that do not increase, naming the first place they fail."""
     rows = days.reshape(-1, days.shape[-1])
     pads = np.broadcast_to(pad, days.shape).reshape(rows.shape)
-    for i, (row, skip) in enumerate(zip(rows, pads)):
+    # a date at or before the latest one before it (padding left out): all rows at once
+    latest = np.maximum.accumulate(np.where(pads, -np.inf, rows), axis=1)
+    wrong = (~pads[:, 1:] & (rows[:, 1:] <= latest[:, :-1])).any(axis=1)
+    for i in np.flatnonzero(wrong)[:1]:  # the first such row, for the message
+        row, skip = rows[i], pads[i]
         positions = np.flatnonzero(~skip)
         steps = np.diff(row[positions])
         if (steps <= 0).any():

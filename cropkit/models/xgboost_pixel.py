@@ -228,12 +228,7 @@ class XGBoostPixel:
         DataError
             If the training set has fewer than two classes.
         """
-        missing = [name for name in self.inputs if name not in train]
-        if missing:
-            raise DataError(
-                f"The training set has no {missing} inputs: build the dataset with those "
-                "composites (pixel_dataset(..., s1=..., enmap=...))."
-            )
+        check_inputs(train, self.inputs)
         if "s2" in self.inputs:
             check_feature_bands(train)
         y_all = train[self.tier].values
@@ -351,9 +346,7 @@ class XGBoostPixel:
     @property
     def taxonomy(self):
         """The taxonomy of the training set (build test sets against it)."""
-        from ..taxonomy import Taxonomy
-
-        return Taxonomy.from_attrs(self.spec.taxonomy) if self.spec else None
+        return self.spec.to_taxonomy() if self.spec else None
 
     def feature_importance(self, ds: xr.Dataset) -> dict[str, float]:
         """Total gain per named feature (names from :meth:`feature_names`)."""

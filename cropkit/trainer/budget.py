@@ -14,10 +14,8 @@ the number of training samples when the config says ``auto``.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
-from contextlib import contextmanager
 
 from lightning.pytorch.callbacks import Callback
 
@@ -26,7 +24,6 @@ __all__ = [
     "time_budget",
     "sized_batches",
     "stopped_by",
-    "quiet_lightning",
     "STOP_REASONS",
 ]
 
@@ -122,24 +119,3 @@ def stopped_by(epochs_run: int, planned: int, configured: int, early_stopped: bo
     if epochs_run < planned:
         return "time_cap"
     return "epochs" if planned >= configured else "time_budget"
-
-
-#: Loggers of Lightning's start and stop notes ("GPU available: ...", "`Trainer.fit` stopped").
-_CHATTY = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
-
-
-@contextmanager
-def quiet_lightning(quiet: bool = True):
-    """Hold back Lightning's informational notes while a fit runs (warnings still show)."""
-    if not quiet:
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in _CHATTY]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for log, level in zip(loggers, levels):
-            log.setLevel(level)

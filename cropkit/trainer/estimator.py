@@ -52,13 +52,14 @@ from ..torchdata import (
     loss_weights,
     stream_stats,
 )
-from .budget import quiet_lightning, sized_batches, stopped_by, time_budget
+from .budget import sized_batches, stopped_by, time_budget
 from .module import lightning_module
 from .runtime import (
     NOISE,
     QUIET,
     best_epoch,
     ddp_strategy,
+    quiet_lightning,
     read_history,
     remove_tree,
     val_subset,
@@ -207,7 +208,6 @@ class DeepClassifier:
         batch_size, samples_per_epoch, sized = sized_batches(
             len(streams), s.batch_size, s.samples_per_epoch
         )
-        self._batch_size = batch_size
         num_samples = samples_per_epoch or None
         loader = make_loader(
             streams,
@@ -371,14 +371,21 @@ class DeepClassifier:
         """Whether the network has a head per tier (else coarser tiers come by roll-up)."""
         return bool(self.network_class.hierarchical)
 
+    def _configured_batch_size(self) -> int:
+        """The config's batch size, or 512 where it is sized from the data (``auto``)."""
+        size = self.settings.batch_size
+        return size if isinstance(size, int) else 512
+
     def _forward_batches(self, ds, batch_size, return_attention, device):
-        """Yield ``(index, logits, attention)`` per batch of ``ds`` (tier-4 unseen masked)."""
+        """Yield ``(index, logits, attention)`` per batch of ``ds``.
+
+        Classes absent from training are already out of the softmax (the module's forward).
+        """
         self._check_trained()
         streams = TensorStreams(ds, self.inputs)
         device = resolve_device(device)
         module = self.module.to(device)
-        size = batch_size or 2 * getattr(self, "_batch_size", self.info.get("batch_size", 512))
-        seen = self.module.seen.view(1, -1, *[1] * (2 if self.kind == "patch" else 0))
+        size = batch_size or 2 * self.info.get("batch_size", self._configured_batch_size())
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
         with torch.inference_mode(), autocast:
             for index in torch.arange(len(streams)).split(size):
@@ -386,7 +393,6 @@ class DeepClassifier:
                 out = module(batch, return_attention=return_attention)
                 logits, attention = out if return_attention else (out, None)
                 logits = {k: v.float() for k, v in logits.items()}
-                logits["tier4"] = logits["tier4"].masked_fill(~seen.to(device), float("-inf"))
                 if attention is not None:
                     attention = {k: v.float().cpu() for k, v in attention.items()}
                 yield index, logits, attention
@@ -459,9 +465,7 @@ class DeepClassifier:
     @property
     def taxonomy(self):
         """The taxonomy of the training set (build test sets against it)."""
-        from ..taxonomy import Taxonomy
-
-        return Taxonomy.from_attrs(self.spec.taxonomy) if self.spec else None
+        return self.spec.to_taxonomy() if self.spec else None
 
     def save(self, folder: str | Path) -> Path:
         """Write ``model.json`` (settings, classes, training facts) and ``weights.pt``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,26 @@ class _DropNoise(logging.Filter):
 
 
 NOISE = _DropNoise()
+
+#: Loggers of Lightning's start and stop notes ("GPU available: ...", "`Trainer.fit` stopped").
+_CHATTY = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+@contextmanager
+def quiet_lightning(quiet: bool = True):
+    """Hold back Lightning's informational notes while a fit runs (warnings still show)."""
+    if not quiet:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _CHATTY]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
 
 
 def in_notebook() -> bool:
