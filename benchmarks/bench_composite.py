@@ -19,9 +19,9 @@ import numpy as np
 from _demo import SMOKE_AREA
 
 from cropkit import cloudmask, composite
+from cropkit.access.load import load_s2, load_scl
 from cropkit.config import RunConfig
 from cropkit.endpoint import connect
-from cropkit.load import load_s2, load_scl
 
 
 def timed(fn, repeat=3):

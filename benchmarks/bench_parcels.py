@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 import cropkit as ck
-from cropkit.splits import fold_codes
+from cropkit.compute.splits import fold_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT.parent / "shared/data/worldcereal/public_extractions_2017_SSD_UGA.parquet"

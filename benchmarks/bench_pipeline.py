@@ -43,11 +43,11 @@ from _demo import SMOKE_AREA
 from distributed import performance_report
 
 from cropkit import composite, gapfill
-from cropkit.cluster import THREADS, dask_client
+from cropkit.access.load import S2_BAND_NAMES, by_time
 from cropkit.config import RunConfig
+from cropkit.core.cluster import THREADS, dask_client
+from cropkit.core.run import RunFolder
 from cropkit.endpoint import connect
-from cropkit.load import S2_BAND_NAMES, by_time
-from cropkit.run import RunFolder
 from cropkit.server import demo_api
 from cropkit.server.asgi import SERVED_PATH
 from cropkit.stages import composites, masking

@@ -17,11 +17,11 @@ from _demo import SMOKE_AREA
 from distributed.diagnostics import MemorySampler
 
 from cropkit import cloudmask, composite, gapfill
-from cropkit.cluster import THREADS, dask_client
+from cropkit.access.load import load_s2, load_scl
 from cropkit.config import RunConfig
+from cropkit.core.cluster import THREADS, dask_client
+from cropkit.core.store import write_zarr
 from cropkit.endpoint import connect
-from cropkit.load import load_s2, load_scl
-from cropkit.store import write_zarr
 
 
 def main():

@@ -2,7 +2,7 @@
 
 1. **Radar under cloud** (Attention-3DCNN, source study 3): S2 + S1 against S2 alone,
    in a clear year and with June-August hidden by cloud
-   (:func:`cropkit.robustness.cloud_robustness`). The claim: radar gains more under
+   (:func:`cropkit.experiments.robustness.cloud_robustness`). The claim: radar gains more under
    cloud than in a clear year.
 2. **Hyperspectral adds F1** (dual-stream transformer, source study 1): S2 + EnMAP
    against S2 alone, macro F1 per tier (the source reports +4.2 points on average).

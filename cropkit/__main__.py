@@ -1,5 +1,5 @@
 """``python -m cropkit``: same as the ``cropkit`` command."""
 
-from .cli import main
+from .face.cli import main
 
 raise SystemExit(main())

@@ -15,11 +15,11 @@ import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, DataError
-from .providers import Provider, get_provider
-from .regions import Region, SceneGrid, get_region, load_regions
-from .seasons import Season, season_for
-from .studyarea import PROFILES, StudyArea, aoi_area, clip_to, region_area
+from .access.providers import Provider, get_provider
+from .core.errors import ConfigError, DataError
+from .core.regions import Region, SceneGrid, get_region, load_regions
+from .core.seasons import Season, season_for
+from .core.studyarea import PROFILES, StudyArea, aoi_area, clip_to, region_area
 
 __all__ = ["RunConfig"]
 
@@ -31,14 +31,14 @@ class RunConfig:
     Parameters
     ----------
     region : str
-        Region id or name (see :func:`cropkit.regions.region_names`): the study area
+        Region id or name (see :func:`cropkit.core.regions.region_names`): the study area
         when no ``aoi`` is given.
     year : int
         Year of the harvest (2017 to this year).
     season : str
         ``"calendar"`` (January-December of ``year``), ``"winter"`` (October of the year
         before to September), ``"summer"`` (March-November) or explicit dates
-        ``"YYYY-MM-DD/YYYY-MM-DD"``; see :mod:`cropkit.seasons`.
+        ``"YYYY-MM-DD/YYYY-MM-DD"``; see :mod:`cropkit.core.seasons`.
     aoi : str or list of float
         Area of interest instead of a region: ``[west, south, east, north]`` in degrees,
         ``"w,s,e,n"``, or a vector file. With ``stac="demo"`` it must lie within a demo
@@ -140,12 +140,12 @@ class RunConfig:
 
     @property
     def region_info(self) -> Region | None:
-        """The demo :class:`~cropkit.regions.Region` of the run (``None`` for a real AOI)."""
+        """The demo :class:`~cropkit.core.regions.Region` of the run (``None`` for a real AOI)."""
         return self._area.region
 
     @property
     def growing_season(self) -> Season:
-        """The season's first and last day (:class:`~cropkit.seasons.Season`)."""
+        """The season's first and last day (:class:`~cropkit.core.seasons.Season`)."""
         return self._season
 
     @property

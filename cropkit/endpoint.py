@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
-from .stac import StacSource, discover_collections, open_api
+from .access.stac import StacSource, discover_collections, open_api
+from .core.errors import ConfigError
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -91,7 +91,7 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     provider layout) and exports its address (``CROPKIT_STAC_API``...) so that the
     notebooks' :func:`connect` reuse it; stops it and restores the environment after.
     A real provider needs nothing: the block runs as is. When the environment already
-    names a running server (one that :func:`cropkit.reruns.rerun` shares between runs),
+    names a running server (one that :func:`cropkit.face.reruns.rerun` shares between runs),
     the run's demo is loaded into it instead.
 
     Yields

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .core.errors import ConfigError, CropkitError, DataError
+from .core.run import RunFolder
+from .core.store import open_zarr, recorded_settings, replacing, write_zarr
 from .datasets import open_dataset
-from .errors import ConfigError, CropkitError, DataError
-from .run import RunFolder
-from .store import open_zarr, recorded_settings, replacing, write_zarr
 
 __all__ = [
     "TRAINING",

@@ -51,7 +51,7 @@ def tiny_demo(private_cache):
 @pytest.fixture(scope="session")
 def stac_server(tiny_demo):
     """A local STAC API with the tiny demo loaded (skipped without PostGIS, unless CI)."""
-    from cropkit.errors import MissingDependencyError
+    from cropkit.core.errors import MissingDependencyError
     from cropkit.server import LocalStacServer
 
     try:
@@ -83,7 +83,7 @@ def toy_scene():
     import xarray as xr
     from shapely.geometry import box
 
-    from cropkit.labels import check_parcels, rasterize_labels
+    from cropkit.compute.labels import check_parcels, rasterize_labels
 
     x0, y0, size = 500000.0, 5400000.0, 100.0  # parcels of 10 x 10 pixels
     geoms, codes = [], []
@@ -161,8 +161,8 @@ FAST_XGBOOST = {"n_estimators": 30, "n_jobs": 1, "max_train_pixels": 0}
 
 def toy_pixels_of(toy_scene):
     """The toy scene as a pixel dataset: zone z2 held out, S1, four spatial folds."""
+    from cropkit.compute.splits import block_kfold, zone_holdout
     from cropkit.datasets import pixel_dataset
-    from cropkit.splits import block_kfold, zone_holdout
 
     labels = toy_scene["labels"]
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)
@@ -198,8 +198,8 @@ TINY = {
 @pytest.fixture(scope="session")
 def toy_train_side(toy_scene):
     """The training pixels of the toy scene, zone z2 held out."""
+    from cropkit.compute.splits import TRAIN, zone_holdout
     from cropkit.datasets import pixel_dataset, select_split
-    from cropkit.splits import TRAIN, zone_holdout
 
     labels = toy_scene["labels"]
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
@@ -210,8 +210,8 @@ def toy_train_side(toy_scene):
 @pytest.fixture(scope="session")
 def toy_patches(toy_scene):
     """The toy scene cut into 8 x 8 patches, zone z2 held out."""
+    from cropkit.compute.splits import zone_holdout
     from cropkit.datasets import patch_dataset
-    from cropkit.splits import zone_holdout
 
     labels = toy_scene["labels"]
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.0)
@@ -223,8 +223,8 @@ def toy_patches(toy_scene):
 @pytest.fixture(scope="session")
 def attention_patches(toy_scene):
     """The toy scene as 8 x 8 patches with S1 and EnMAP, zone z2 held out."""
+    from cropkit.compute.splits import zone_holdout
     from cropkit.datasets import patch_dataset
-    from cropkit.splits import zone_holdout
 
     split = zone_holdout(toy_scene["labels"], toy_scene["zones"], ["z2"], 0.0)
     return patch_dataset(
@@ -240,9 +240,9 @@ def attention_patches(toy_scene):
 @pytest.fixture(scope="session")
 def tiny_attention_models(toy_scene, attention_patches):
     """Name -> (trained model, its dataset) for every attention model, trained briefly."""
+    from cropkit.compute.splits import TRAIN
     from cropkit.datasets import select_split
     from cropkit.models import get_model
-    from cropkit.splits import TRAIN
 
     models = {}
     for name, settings in TINY.items():
@@ -268,7 +268,7 @@ def _hand_frame(true, pred, parcel):
     import numpy as np
     import pandas as pd
 
-    from cropkit.taxonomy import load_taxonomy
+    from cropkit.core.taxonomy import load_taxonomy
 
     tax = load_taxonomy()
     frame = pd.DataFrame({"row": 0, "col": np.arange(len(true)), "parcel": parcel, "split": 3})
@@ -303,7 +303,7 @@ def demo_run(tmp_path_factory):
     and the chaos tests (which work on copies of the run folder).
     """
     from cropkit.config import RunConfig
-    from cropkit.notebooks import run_notebooks
+    from cropkit.face.notebooks import run_notebooks
 
     cfg = RunConfig(
         aoi=DEMO_AOI,  # most of the Chartres "ci" demo, so the run takes the AOI path

@@ -48,9 +48,9 @@ def import_graph() -> nx.DiGraph:
 
 def test_the_import_graph_sees_known_edges():
     graph = import_graph()
-    assert graph.has_edge("cropkit.reruns", "cropkit.report")  # a deferred import
-    assert graph.has_edge("cropkit.report", "cropkit.run")
-    assert graph.has_edge("cropkit.stages.composites", "cropkit.composite")
+    assert graph.has_edge("cropkit.face.reruns", "cropkit.face.report")  # a deferred import
+    assert graph.has_edge("cropkit.face.report", "cropkit.core.run")
+    assert graph.has_edge("cropkit.stages.composites", "cropkit.compute.composite")
 
 
 def test_no_module_imports_itself_back():

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cropkit.area_estimation import stratified_estimates
-from cropkit.errors import DataError
+from cropkit.analysis.area_estimation import stratified_estimates
+from cropkit.core.errors import DataError
 
 # Olofsson et al. (2014), section 5, table 8: sample counts (map rows, reference columns)
 # for deforestation, forest gain, stable forest, stable non-forest; mapped pixels of
@@ -72,7 +72,7 @@ def test_bad_input_is_named(counts, mapped, match):
 
 
 def test_the_reference_sample_is_drawn_per_map_class():
-    from cropkit.area_estimation import area_sample
+    from cropkit.analysis.area_estimation import area_sample
 
     mapped = np.array([[0, 0, 1, 1], [0, 2, 2, 2]])  # map class index per pixel
     frame = pd.DataFrame(

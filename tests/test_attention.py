@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from cropkit.attention import (
+from cropkit.analysis.attention import (
     attention_models,
     attention_on_observed,
     busiest_patch,
@@ -15,10 +15,10 @@ from cropkit.attention import (
     key_stages,
     ndvi_by_class,
 )
+from cropkit.compute.splits import TEST
+from cropkit.core.errors import ConfigError
 from cropkit.datasets import select_split
-from cropkit.errors import ConfigError
 from cropkit.models import get_model
-from cropkit.splits import TEST
 
 
 def test_the_models_with_attention_are_listed():
@@ -111,7 +111,7 @@ def test_a_model_without_attention_names_those_with_it(toy_pixels):
 
 
 def test_an_empty_section_names_the_model_to_add():
-    from cropkit.attention import missing_attention
+    from cropkit.analysis.attention import missing_attention
 
     temporal_only = {"ltae": xr.Dataset({"temporal": ("sample", [0.5])})}
     note = missing_attention(temporal_only, "channel")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from cropkit.attribution import (
+from cropkit.analysis.attribution import (
     attribution_profiles,
     integrated_gradients,
     peak_agreement,
@@ -15,9 +15,9 @@ from cropkit.attribution import (
     rank_agreement,
     truth_scores,
 )
+from cropkit.compute.splits import TEST
+from cropkit.core.errors import MissingExtraError
 from cropkit.datasets import select_split
-from cropkit.errors import MissingExtraError
-from cropkit.splits import TEST
 
 
 def test_integrated_gradients_add_up_to_the_logit_change(tiny_attention_models):
@@ -28,7 +28,7 @@ def test_integrated_gradients_add_up_to_the_logit_change(tiny_attention_models):
     attr = integrated_gradients(model, data, max_samples=8, n_steps=64)
     assert attr.dims == ("sample", "time", "band") and attr.sizes["band"] == 10
     # completeness: attributions sum to f(x) - f(baseline) for the reference class
-    from cropkit.torchdata import TensorStreams
+    from cropkit.datasets.torchdata import TensorStreams
 
     part = select_split(data, TEST)
     keep = np.unique(np.linspace(0, part.sizes["sample"] - 1, 8).round().astype(int))

@@ -17,10 +17,10 @@ import psutil
 import pytest
 from conftest import DEMO_AOI, DEMO_ZONE_KM
 
-from cropkit.cli import main
 from cropkit.config import RunConfig
-from cropkit.locks import RunLock, holder
-from cropkit.store import open_zarr
+from cropkit.core.locks import RunLock, holder
+from cropkit.core.store import open_zarr
+from cropkit.face.cli import main
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
@@ -34,7 +34,7 @@ FAST = {
 RUN_04 = """
 import json, sys
 from cropkit.config import RunConfig
-from cropkit.notebooks import run_notebooks
+from cropkit.face.notebooks import run_notebooks
 config, fast = (json.loads(arg) for arg in sys.argv[1:])
 run_notebooks(RunConfig(**config), ["04"], overrides={"04": fast})
 """

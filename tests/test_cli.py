@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from cropkit.cli import main
+from cropkit.face.cli import main
 
 
 def test_unknown_region_is_a_clean_error(capsys):
@@ -99,7 +99,7 @@ def test_a_damaged_manifest_is_one_clear_error_in_every_command(demo_run, tmp_pa
     err = capsys.readouterr().err
     assert err.startswith(f"cropkit: error: DamagedProductError: {copy / 'manifest.json'} is ")
     assert "damaged (not valid JSON" in err and "JSONDecodeError" not in err
-    from cropkit.reruns import summary_table
+    from cropkit.face.reruns import summary_table
 
     with pytest.raises(Exception, match="is damaged") as caught:
         summary_table([copy])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from cropkit.cloudmask import (
+from cropkit.compute.cloudmask import (
     SCL_CLASSES,
     apply_mask,
     class_breakdown,
@@ -11,7 +11,7 @@ from cropkit.cloudmask import (
     score_mask,
     valid_count,
 )
-from cropkit.errors import ConfigError
+from cropkit.core.errors import ConfigError
 
 
 def scl(values):

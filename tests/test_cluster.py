@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from cropkit.cluster import dask_client
-from cropkit.errors import ConfigError
+from cropkit.core.cluster import dask_client
+from cropkit.core.errors import ConfigError
 
 
 def test_local_cluster_has_the_asked_workers_and_memory():
@@ -69,7 +69,7 @@ def test_every_server_of_a_local_cluster_listens_on_loopback_only(address):
 
 
 def test_the_summary_shows_no_dead_dashboard_link():
-    from cropkit.cluster import summary
+    from cropkit.core.cluster import summary
 
     client = dask_client("threads", n_workers=2, memory_limit="1GiB")
     try:

@@ -5,8 +5,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from cropkit.composite import clearest, period_bounds, period_mean_db, period_median, period_starts
-from cropkit.errors import ConfigError
+from cropkit.compute.composite import (
+    clearest,
+    period_bounds,
+    period_mean_db,
+    period_median,
+    period_starts,
+)
+from cropkit.core.errors import ConfigError
 
 
 def cube(values, times, bands=("B04",)):
@@ -140,8 +146,8 @@ def test_partial_observations_are_left_out():
 
 
 def test_a_season_across_new_year_composites_like_numpy():
-    from cropkit.composite import OutsideSeasonWarning
-    from cropkit.seasons import season_for
+    from cropkit.compute.composite import OutsideSeasonWarning
+    from cropkit.core.seasons import season_for
 
     winter = season_for(2023, "winter")
     rng = np.random.default_rng(1)
@@ -178,12 +184,12 @@ def test_demo_composites_equal_a_plain_numpy_median(stac_server, scheduler, time
     monthly medians equal numpy's on the same pixels, whatever the chunks and scheduler."""
     import dask
 
-    from cropkit.cloudmask import apply_mask, clear_mask
-    from cropkit.errors import GridMismatchError
-    from cropkit.load import load_s2, load_scl
-    from cropkit.providers import PROVIDERS
-    from cropkit.regions import get_region
-    from cropkit.stac import StacSource, open_api
+    from cropkit.access.load import load_s2, load_scl
+    from cropkit.access.providers import PROVIDERS
+    from cropkit.access.stac import StacSource, open_api
+    from cropkit.compute.cloudmask import apply_mask, clear_mask
+    from cropkit.core.errors import GridMismatchError
+    from cropkit.core.regions import get_region
 
     grid = get_region("chartres").grid(64, (2, 1))
     source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))

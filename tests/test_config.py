@@ -1,7 +1,7 @@
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import ConfigError, UnknownRegionError
+from cropkit.core.errors import ConfigError, UnknownRegionError
 
 
 def test_defaults_and_derived_values():

@@ -6,7 +6,7 @@ from conftest import DURUM, MAIZE, MEADOW, WHEAT
 from scipy import stats
 from sklearn.metrics import f1_score
 
-from cropkit.confusion import (
+from cropkit.analysis.confusion import (
     bootstrap_f1,
     confusion_counts,
     long_confusions,
@@ -17,8 +17,8 @@ from cropkit.confusion import (
     row_normalised,
     tier_confusions,
 )
-from cropkit.errors import DataError
-from cropkit.taxonomy import load_taxonomy
+from cropkit.core.errors import DataError
+from cropkit.core.taxonomy import load_taxonomy
 
 
 def test_counts_shares_and_the_most_confused_pairs(frame):
@@ -132,7 +132,7 @@ def test_every_matrix_in_one_long_table(frame):
 
 
 def test_mcnemar_shows_as_one_row_with_the_models_named():
-    from cropkit.confusion import mcnemar_table
+    from cropkit.analysis.confusion import mcnemar_table
 
     result = mcnemar([1, 1, 1, 0, 1, 0], [0, 0, 1, 0, 1, 1])
     table = mcnemar_table(("xgboost", "ltae"), result)

@@ -2,6 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cropkit.compute.labels import NO_LABEL
+from cropkit.compute.splits import TEST, TRAIN, UNUSED, zone_holdout
+from cropkit.core.errors import DataError
 from cropkit.datasets import (
     class_names,
     class_weights,
@@ -12,9 +15,6 @@ from cropkit.datasets import (
     save_dataset,
     select_split,
 )
-from cropkit.errors import DataError
-from cropkit.labels import NO_LABEL
-from cropkit.splits import TEST, TRAIN, UNUSED, zone_holdout
 
 
 @pytest.fixture(scope="module")

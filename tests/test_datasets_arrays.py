@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cropkit.compute.splits import TEST, TRAIN, UNUSED, SplitWarning
+from cropkit.core.errors import DataError, TaxonomyError
+from cropkit.core.taxonomy import Taxonomy, flat_taxonomy, load_taxonomy
 from cropkit.datasets import from_arrays, select_split
 from cropkit.datasets.arrays import BandNamesWarning, days_of_year
-from cropkit.errors import DataError, TaxonomyError
+from cropkit.experiments.fit import fit_and_score
 from cropkit.models import NETWORKS, network_class
-from cropkit.splits import TEST, TRAIN, UNUSED, SplitWarning
-from cropkit.taxonomy import Taxonomy, flat_taxonomy, load_taxonomy
-from cropkit.train import fit_and_score
 
 BANDS4 = ["B02", "B03", "B04", "B08"]
 

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from cropkit.confusion import tier_confusions
+from cropkit.analysis.confusion import tier_confusions
+from cropkit.compute.metrics import classification_report
+from cropkit.core.errors import ClassMismatchError, DataError, TaxonomyError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import (
     ClassesRemappedWarning,
     check_taxonomy,
@@ -12,11 +15,8 @@ from cropkit.datasets import (
     from_arrays,
     to_dataset_classes,
 )
-from cropkit.errors import ClassMismatchError, DataError, TaxonomyError
-from cropkit.metrics import classification_report
+from cropkit.experiments.fit import fit_and_score, predictions_frame
 from cropkit.models import get_model
-from cropkit.taxonomy import load_taxonomy
-from cropkit.train import fit_and_score, predictions_frame
 
 LEVEL = {"BTH": 0.1, "MIS": 0.3, "CZH": 0.5, "a": 0.1, "b": 0.3, "c": 0.5}
 BANDS = ["B04", "B08"]

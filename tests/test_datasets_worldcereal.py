@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cropkit.compute.metrics import classification_report
+from cropkit.compute.splits import TEST, coordinate_folds, fold_codes
+from cropkit.core.errors import DataError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import from_worldcereal, read_worldcereal
 from cropkit.datasets.worldcereal import OPTICAL, RADAR
-from cropkit.errors import DataError
-from cropkit.metrics import classification_report
-from cropkit.splits import TEST, coordinate_folds, fold_codes
-from cropkit.taxonomy import load_taxonomy
-from cropkit.train import fit_and_score
+from cropkit.experiments.fit import fit_and_score
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT.parent / "shared/data/worldcereal/public_extractions_2017_SSD_UGA.parquet"

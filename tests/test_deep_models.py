@@ -3,12 +3,12 @@
 import pytest
 import torch
 
+from cropkit.compute.splits import TRAIN, zone_holdout
+from cropkit.core.errors import ConfigError, DataError
 from cropkit.datasets import patch_dataset, pixel_dataset, select_split
-from cropkit.errors import ConfigError, DataError
+from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
 from cropkit.models import NETWORKS, build_network, get_model, network_class
 from cropkit.models.layers import DateEncoding, LightweightTemporalAttention
-from cropkit.splits import TRAIN, zone_holdout
-from cropkit.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
 
 PIXEL_NETWORKS = sorted(n for n in NETWORKS if network_class(n).kind == "pixel")
 PATCH_NETWORKS = sorted(n for n in NETWORKS if network_class(n).kind == "patch")

@@ -6,9 +6,9 @@ import pystac
 import pytest
 import rasterio
 
+from cropkit.core.errors import ConfigError, UnknownRegionError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.demo import PROFILES, build_demo, demo_spec
-from cropkit.errors import ConfigError, UnknownRegionError
-from cropkit.taxonomy import load_taxonomy
 
 
 def _digest(root):
@@ -123,8 +123,8 @@ def test_cloud_cover_property_matches_the_scl(tiny_demo):
 def test_crops_green_up_in_their_season(tiny_demo):
     parcels = tiny_demo.parcels()
     tier4 = load_taxonomy().table.loc[parcels["CODE_CULTU"], "tier4"].to_numpy()
+    from cropkit.core.regions import get_region
     from cropkit.demo.landscape import rasterize_landscape
-    from cropkit.regions import get_region
 
     grid = get_region("chartres").grid(64, (2, 1))
     pidx, _ = rasterize_landscape(parcels, tiny_demo.land_cover(), grid)
@@ -208,7 +208,7 @@ def test_bad_demo_settings_are_explained(kwargs, message):
 def test_editing_a_table_changes_the_cache_key(tmp_path, monkeypatch):
     import shutil
 
-    from cropkit.paths import data_dir
+    from cropkit.core.paths import data_dir
 
     before = demo_spec("riom", 2023).key
     copy = tmp_path / "data"

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from cropkit.core.regions import get_region
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.demo.landscape import LAND_COVER_CODES, simulate_landscape
-from cropkit.regions import get_region
-from cropkit.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")

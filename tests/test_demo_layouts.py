@@ -5,12 +5,12 @@ import pystac
 import pytest
 
 from cropkit import load
+from cropkit.access.providers import DEMO_EARTH_SEARCH_L2A, get_provider, reflectance_scale_offset
+from cropkit.access.reflectance_check import SuspectReflectanceWarning, check_reflectance
+from cropkit.access.static_catalog import read_static_catalog
 from cropkit.config import RunConfig
-from cropkit.errors import ConfigError
-from cropkit.providers import DEMO_EARTH_SEARCH_L2A, get_provider, reflectance_scale_offset
-from cropkit.reflectance_check import SuspectReflectanceWarning, check_reflectance
-from cropkit.regions import get_region
-from cropkit.static_catalog import read_static_catalog
+from cropkit.core.errors import ConfigError
+from cropkit.core.regions import get_region
 
 
 def _s2_items(catalog_path, collection_id, dates=None):
@@ -99,7 +99,7 @@ def test_older_earth_search_layout_with_a_wrong_flag_is_caught(tiny_demo, grid):
 
 @pytest.mark.server
 def test_each_layout_takes_its_providers_path_through_the_api(stac_server, tiny_demo, grid):
-    from cropkit.stac import StacSource, open_api
+    from cropkit.access.stac import StacSource, open_api
     from cropkit.stages.masking import masked_s2
 
     found = {}

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from cropkit.core.errors import ConfigError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.demo.truth import canopy_separation
-from cropkit.errors import ConfigError
-from cropkit.taxonomy import load_taxonomy
 
 
 def test_the_simulator_knows_when_look_alike_crops_differ():
@@ -42,8 +42,8 @@ def test_the_demo_records_what_its_parcel_file_hides(tiny_demo):
 def test_a_demo_from_an_older_cropkit_says_how_to_rebuild(tiny_demo, tmp_path):
     import shutil
 
+    from cropkit.core.errors import DataError
     from cropkit.demo import DemoData
-    from cropkit.errors import DataError
 
     old = tmp_path / "old"
     shutil.copytree(tiny_demo.root, old, ignore=shutil.ignore_patterns("*.tif"))

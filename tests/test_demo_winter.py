@@ -6,10 +6,10 @@ import pystac
 import pytest
 
 from cropkit import cloudmask, composite, gapfill, load, profiles
-from cropkit.providers import PROVIDERS
-from cropkit.regions import get_region
-from cropkit.seasons import season_for
-from cropkit.static_catalog import read_static_catalog
+from cropkit.access.providers import PROVIDERS
+from cropkit.access.static_catalog import read_static_catalog
+from cropkit.core.regions import get_region
+from cropkit.core.seasons import season_for
 
 
 @pytest.fixture(scope="module")

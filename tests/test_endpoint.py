@@ -5,8 +5,8 @@ import os
 import pytest
 
 from cropkit.config import RunConfig
+from cropkit.core.errors import ConfigError
 from cropkit.endpoint import connect, demo_data, shared_api
-from cropkit.errors import ConfigError
 
 
 def test_a_real_provider_has_no_demo_and_needs_no_server():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cropkit.error_analysis import (
+from cropkit.analysis.error_analysis import (
     accuracy_by,
     border_distance,
     error_kinds,
@@ -90,7 +90,7 @@ def test_tier_disagreement_counts_heads_that_leave_the_roll_up():
 
 
 def test_a_run_without_a_hierarchical_model_is_told_which_to_add():
-    from cropkit.error_analysis import no_hierarchical_model
+    from cropkit.analysis.error_analysis import no_hierarchical_model
 
     note = no_hierarchical_model({"xgboost": False, "ltae": False})
     assert "add dual_stream to notebook 04's models" in note

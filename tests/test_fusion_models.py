@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
+from cropkit.compute.splits import TRAIN
+from cropkit.core.errors import DataError, TaxonomyError
 from cropkit.datasets import select_split
-from cropkit.errors import DataError, TaxonomyError
+from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
+from cropkit.experiments.fit import fit_and_score
+from cropkit.experiments.robustness import occlude_periods
 from cropkit.models import build_network, get_model, model_inputs
 from cropkit.models.dual_stream import to_patch_grid
 from cropkit.models.hierarchy import HierarchicalHeads, check_nesting, tier_agreement
-from cropkit.robustness import occlude_periods
-from cropkit.splits import TRAIN
-from cropkit.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
-from cropkit.train import fit_and_score
 
 # four tier-4 classes: a, b under A (under I), c under C, d under D (both under II)
 CLASSES = {

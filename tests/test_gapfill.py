@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from cropkit.errors import ConfigError
-from cropkit.gapfill import FLAGS, fill_gaps, fill_gaps_array
+from cropkit.compute.gapfill import FLAGS, fill_gaps, fill_gaps_array
+from cropkit.core.errors import ConfigError
 
 nan = np.nan
 

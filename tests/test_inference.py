@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import rasterio
 
+from cropkit.compute.splits import TRAIN, zone_holdout
+from cropkit.core.errors import ConfigError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import patch_dataset, pixel_dataset, select_split
-from cropkit.errors import ConfigError
-from cropkit.inference import blend_weights, predict_zone, save_prediction_map
+from cropkit.experiments.inference import blend_weights, predict_zone, save_prediction_map
 from cropkit.models import get_model
-from cropkit.splits import TRAIN, zone_holdout
-from cropkit.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,8 @@ def test_xgboost_with_enmap_maps_a_dask_composite(toy_scene, split):
 
 
 def test_sample_probabilities_follow_the_labelled_pixels(toy_scene, split, pixel_model):
-    from cropkit.inference import sample_probabilities
-    from cropkit.splits import TEST
+    from cropkit.compute.splits import TEST
+    from cropkit.experiments.inference import sample_probabilities
 
     model, ds = pixel_model
     frame = sample_probabilities(model, ds, TEST)

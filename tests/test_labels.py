@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from cropkit.errors import DataError
-from cropkit.labels import NO_LABEL, check_parcels, rasterize_labels, read_parcels
-from cropkit.taxonomy import Taxonomy, load_taxonomy
+from cropkit.compute.labels import NO_LABEL, check_parcels, rasterize_labels, read_parcels
+from cropkit.core.errors import DataError
+from cropkit.core.taxonomy import Taxonomy, load_taxonomy
 
 
 @pytest.fixture()
@@ -142,8 +142,8 @@ def test_a_csv_given_as_parcels_says_it_has_no_geometry(tmp_path):
 def test_parcels_off_the_area_are_refused_with_both_extents():
     from affine import Affine
 
-    from cropkit.labels import within_grid
-    from cropkit.regions import SceneGrid
+    from cropkit.compute.labels import within_grid
+    from cropkit.core.regions import SceneGrid
 
     grid = SceneGrid(32631, Affine(10, 0, 500000, 0, -10, 5000060), (6, 8), ())
 

@@ -7,11 +7,18 @@ from affine import Affine
 from pyproj import Transformer
 
 from cropkit import native
-from cropkit.errors import DataError
-from cropkit.load import SkippedItemsWarning, load_enmap, load_s1, load_s2, load_scl, usable_items
-from cropkit.providers import PROVIDERS
-from cropkit.regions import SceneGrid, get_region
-from cropkit.stac import StacSource, open_api
+from cropkit.access.load import (
+    SkippedItemsWarning,
+    load_enmap,
+    load_s1,
+    load_s2,
+    load_scl,
+    usable_items,
+)
+from cropkit.access.providers import PROVIDERS
+from cropkit.access.stac import StacSource, open_api
+from cropkit.core.errors import DataError
+from cropkit.core.regions import SceneGrid, get_region
 
 pytestmark = pytest.mark.server
 

@@ -18,16 +18,16 @@ import rasterio
 import xarray as xr
 from affine import Affine
 
-from cropkit.cloudmask import apply_mask
-from cropkit.errors import DataError, GridMismatchError
-from cropkit.load import (
+from cropkit.access.load import (
     SkippedItemsWarning,
     load_s2,
     load_scl,
 )
-from cropkit.providers import get_provider
-from cropkit.reflectance_check import SuspectReflectanceWarning, check_reflectance
-from cropkit.regions import get_region
+from cropkit.access.providers import get_provider
+from cropkit.access.reflectance_check import SuspectReflectanceWarning, check_reflectance
+from cropkit.compute.cloudmask import apply_mask
+from cropkit.core.errors import DataError, GridMismatchError
+from cropkit.core.regions import get_region
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GRID = get_region("chartres").grid(32, (1, 1))

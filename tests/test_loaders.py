@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from cropkit.errors import DataError
-from cropkit.loaders import BatchIndexSampler, balanced_weights, make_loader
-from cropkit.torchdata import TensorStreams, loss_weights
+from cropkit.core.errors import DataError
+from cropkit.datasets.loaders import BatchIndexSampler, balanced_weights, make_loader
+from cropkit.datasets.torchdata import TensorStreams, loss_weights
 
 
 def test_balanced_draws_bring_rare_classes_up_as_often():

@@ -6,13 +6,13 @@ import textwrap
 
 import pytest
 
-from cropkit.errors import RunLockedError
-from cropkit.locks import LOCK_FILE, RunLock, holder, sweep_leftovers, temporary_sibling
+from cropkit.core.errors import RunLockedError
+from cropkit.core.locks import LOCK_FILE, RunLock, holder, sweep_leftovers, temporary_sibling
 
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from cropkit.locks import RunLock
+    from cropkit.core.locks import RunLock
     with RunLock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(60)
@@ -50,7 +50,7 @@ def test_the_lock_of_a_killed_holder_is_taken_over(tmp_path, other_holder):
 
 def test_locks_are_reentrant_and_shared_with_child_processes(tmp_path):
     folder = tmp_path / "run"
-    child = "from cropkit.locks import RunLock; import sys; RunLock(sys.argv[1]).acquire()"
+    child = "from cropkit.core.locks import RunLock; import sys; RunLock(sys.argv[1]).acquire()"
     with RunLock(folder), RunLock(folder):
         done = subprocess.run([sys.executable, "-c", child, str(folder)], timeout=60)
         assert done.returncode == 0  # the kernel of a notebook run writes under the CLI's lock

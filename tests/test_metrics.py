@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cropkit.errors import DataError
-from cropkit.metrics import classification_report, tier_reports, tier_summary
+from cropkit.compute.metrics import classification_report, tier_reports, tier_summary
+from cropkit.core.errors import DataError
 
 
 def test_scores_match_hand_computed_values():

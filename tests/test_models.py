@@ -1,16 +1,16 @@
 import numpy as np
 import pytest
 
+from cropkit.compute.splits import TEST, TRAIN, VAL, zone_holdout
+from cropkit.core.errors import ConfigError, DataError, UnknownModelError
 from cropkit.datasets import pixel_dataset, select_split
 from cropkit.datasets.sampling import balanced_subsample
-from cropkit.errors import ConfigError, DataError, UnknownModelError
 from cropkit.models import get_model, load_model, model_config, model_names
 from cropkit.models.xgboost_pixel import (
     pixel_feature_names,
     pixel_features,
     resolve_device,
 )
-from cropkit.splits import TEST, TRAIN, VAL, zone_holdout
 
 
 @pytest.fixture(scope="module")

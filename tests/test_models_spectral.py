@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cropkit.errors import DataError
+from cropkit.core.errors import DataError
 from cropkit.models.spectral import SpectralProjection
 
 

@@ -6,10 +6,10 @@ import nbformat
 import pytest
 from conftest import DEMO_AOI
 
+from cropkit.access.static_catalog import read_static_catalog
 from cropkit.config import RunConfig
 from cropkit.demo import build_demo
-from cropkit.notebooks import notebook_paths
-from cropkit.static_catalog import read_static_catalog
+from cropkit.face.notebooks import notebook_paths
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
@@ -78,8 +78,8 @@ def test_01_executed_copy_shows_its_products(demo_run):
 
 
 def test_notebooks_are_found_by_name():
-    from cropkit.errors import ConfigError
-    from cropkit.notebooks import resolve_notebooks
+    from cropkit.core.errors import ConfigError
+    from cropkit.face.notebooks import resolve_notebooks
 
     assert [p.stem for p in resolve_notebooks(["01"])] == ["01_stac_discovery"]
     assert resolve_notebooks(["01_stac_discovery"]) == resolve_notebooks(None)[:1]
@@ -90,8 +90,8 @@ def test_notebooks_are_found_by_name():
 
 
 def test_a_misspelt_override_is_named_before_anything_runs(tmp_path):
-    from cropkit.errors import ConfigError
-    from cropkit.notebooks import run_notebooks
+    from cropkit.core.errors import ConfigError
+    from cropkit.face.notebooks import run_notebooks
 
     cfg = RunConfig(run_root=str(tmp_path))
     with pytest.raises(
@@ -278,7 +278,7 @@ def test_06_scores_pixels_parcels_and_areas_with_intervals(demo_run):
 
 
 def test_a_notebook_records_its_parameters_as_the_run_used_them():
-    from cropkit.notebooks import notebook_parameters, parameter_names
+    from cropkit.face.notebooks import notebook_parameters, parameter_names
 
     names = parameter_names("04")
     assert names[:3] == ["region", "year", "season"] and names[-2:] == ["training", "studies"]

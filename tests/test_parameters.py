@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cropkit.errors import ConfigError, CropkitError
-from cropkit.notebooks import notebook_paths, parameter_names
-from cropkit.parameters import (
+from cropkit.core.errors import ConfigError, CropkitError
+from cropkit.face.notebooks import notebook_paths, parameter_names
+from cropkit.face.parameters import (
     COMMON,
     GROUPS,
     NOTEBOOK_RULES,

@@ -60,9 +60,9 @@ def test_training_plots(toy_scene):
     import holoviews as hv
     import pandas as pd
 
-    from cropkit.metrics import classification_report
+    from cropkit.compute.metrics import classification_report
+    from cropkit.compute.splits import split_summary, zone_holdout
     from cropkit.plot import class_balance, confusion_matrix, per_class_scores, split_map
-    from cropkit.splits import split_summary, zone_holdout
 
     labels = toy_scene["labels"]
     split = zone_holdout(labels, toy_scene["zones"], ["z2"], 0.25, block_px=20)

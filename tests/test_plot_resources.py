@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import ConfigError
+from cropkit.core.errors import ConfigError
 from cropkit.plot import resources
 from cropkit.plot.discovery import area_map
 

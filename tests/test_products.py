@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from cropkit.errors import ConfigError, DataError
+from cropkit.core.errors import ConfigError, DataError
+from cropkit.core.run import RunFolder
 from cropkit.products import (
     check_pair,
     check_trained,
@@ -14,7 +15,6 @@ from cropkit.products import (
     save_summary,
     trained_models,
 )
-from cropkit.run import RunFolder
 
 
 @pytest.fixture()
@@ -77,9 +77,9 @@ def test_a_dataset_rewritten_since_training_is_refused_with_the_change(run):
     import numpy as np
     import xarray as xr
 
+    from cropkit.core.store import ProductReplacedWarning
     from cropkit.datasets import save_dataset
     from cropkit.products import model_dataset
-    from cropkit.store import ProductReplacedWarning
 
     def dataset(streams):
         data = {s: (("sample", "time"), np.zeros((3, 2), np.float32)) for s in streams}

@@ -5,8 +5,8 @@ import pytest
 import xarray as xr
 from shapely.geometry import box
 
-from cropkit.errors import DataError
-from cropkit.profiles import crop_profiles, crop_spectra, ndvi, parcel_raster
+from cropkit.compute.profiles import crop_profiles, crop_spectra, ndvi, parcel_raster
+from cropkit.core.errors import DataError
 
 
 @pytest.fixture()

@@ -4,8 +4,13 @@ from pathlib import Path
 import pystac
 import pytest
 
-from cropkit.errors import ConfigError
-from cropkit.providers import PROVIDERS, S2_BAND_NAMES, get_provider, reflectance_scale_offset
+from cropkit.access.providers import (
+    PROVIDERS,
+    S2_BAND_NAMES,
+    get_provider,
+    reflectance_scale_offset,
+)
+from cropkit.core.errors import ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -79,7 +84,7 @@ def test_asset_names_per_provider():
 
 
 def test_demo_items_use_earth_search_names(tiny_demo):
-    from cropkit.static_catalog import read_static_catalog
+    from cropkit.access.static_catalog import read_static_catalog
 
     demo = PROVIDERS["demo"]
     for collection, items in read_static_catalog(tiny_demo.catalog_path):

@@ -5,10 +5,10 @@ from affine import Affine
 from rasterio.enums import Resampling
 from stackstac.rio_reader import AutoParallelRioReader
 
-from cropkit.providers import PROVIDERS
-from cropkit.reader import AlignedReader, pixel_offset
-from cropkit.regions import SceneGrid, get_region
-from cropkit.stac import StacSource, open_api
+from cropkit.access.providers import PROVIDERS
+from cropkit.access.reader import AlignedReader, pixel_offset
+from cropkit.access.stac import StacSource, open_api
+from cropkit.core.regions import SceneGrid, get_region
 
 GRID = get_region("chartres").grid(64, (2, 1))
 

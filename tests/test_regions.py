@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cropkit.errors import ConfigError, UnknownRegionError
-from cropkit.regions import get_region, load_regions, region_names
+from cropkit.core.errors import ConfigError, UnknownRegionError
+from cropkit.core.regions import get_region, load_regions, region_names
 
 
 def test_eight_regions_at_their_places():

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from browser import artifacts, chromium, console_errors, page_content, pixels, sliders
 
-from cropkit.cli import main
-from cropkit.errors import DataError
-from cropkit.report import export_notebook, write_run_report
+from cropkit.core.errors import DataError
+from cropkit.face.cli import main
+from cropkit.face.report import export_notebook, write_run_report
 
 TINY = Path(__file__).parent / "fixtures" / "tiny_notebooks"
 
@@ -65,7 +65,7 @@ def test_inline_plots_render_offline_and_cdn_ones_do_not(tmp_path):
         str(executed),
         kernel_name="python3",
         progress_bar=False,
-        kernel_manager_class="cropkit.notebooks.LocalKernelManager",
+        kernel_manager_class="cropkit.face.notebooks.LocalKernelManager",
     )
     page = export_notebook(executed, tmp_path / "report")["html"]
     with chromium(offline=True) as browser:
@@ -168,7 +168,7 @@ def test_a_page_shows_the_parameters_the_run_used_once(tmp_path):
 
 
 def test_the_index_shows_every_notebooks_metrics_as_rounded_tables():
-    from cropkit.report import _metrics_html
+    from cropkit.face.report import _metrics_html
 
     scalars = _metrics_html({"mean_clear_share": 0.564110476077991, "scenes": 95})
     assert "<td>0.564</td>" in scalars and "0.5641104" not in scalars

@@ -8,9 +8,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from cropkit.cli import main
-from cropkit.errors import ConfigError
-from cropkit.reruns import RunSpec, batch_from, load_batch, read_batch_file, rerun, summary_table
+from cropkit.core.errors import ConfigError
+from cropkit.face.cli import main
+from cropkit.face.reruns import (
+    RunSpec,
+    batch_from,
+    load_batch,
+    read_batch_file,
+    rerun,
+    summary_table,
+)
 
 #: Two notebooks that write, read and record a product each; ``fail_in`` makes one fail.
 TINY = sorted(

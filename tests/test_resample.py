@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
 
-from cropkit.resample import bilinear_double, native_chunks, native_window, tile_crops
+from cropkit.access.resample import bilinear_double, native_chunks, native_window, tile_crops
 
 NAN = np.nan
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from cropkit.compute.splits import zone_holdout
+from cropkit.core.errors import DataError
 from cropkit.datasets import pixel_dataset
-from cropkit.errors import DataError
-from cropkit.robustness import cloud_robustness, occlude_periods
-from cropkit.splits import zone_holdout
+from cropkit.experiments.robustness import cloud_robustness, occlude_periods
 
 
 @pytest.fixture(scope="module")

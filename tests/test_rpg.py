@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cropkit.errors import DataError, ServiceConnectionError
-from cropkit.rpg import fetch_rpg, rpg_layer
+from cropkit.access.rpg import fetch_rpg, rpg_layer
+from cropkit.core.errors import DataError, ServiceConnectionError
 
 
 def rpg_feature(i):
@@ -87,7 +87,7 @@ def test_fetch_pages_through_the_service_and_renames_columns(wfs):
 
 
 def test_fetched_parcels_go_through_the_parcel_check(wfs):
-    from cropkit.labels import check_parcels
+    from cropkit.compute.labels import check_parcels
 
     parcels = fetch_rpg((1.40, 48.39, 1.42, 48.41), 2023, url=wfs)
     with pytest.warns(UserWarning, match=r"5 of 7 parcels kept.*XYZ: 2"):

@@ -5,8 +5,8 @@ import pystac
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import DataError
-from cropkit.run import RunFolder, software_versions
+from cropkit.core.errors import DataError
+from cropkit.core.run import RunFolder, software_versions
 
 
 def test_manifest_accumulates_notebook_entries(tmp_path):

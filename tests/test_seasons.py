@@ -3,8 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from cropkit.errors import ConfigError
-from cropkit.seasons import Season, season_for
+from cropkit.core.errors import ConfigError
+from cropkit.core.seasons import Season, season_for
 
 
 def test_named_seasons():

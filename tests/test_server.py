@@ -5,11 +5,11 @@ import pytest
 import rasterio
 import requests
 
-from cropkit.errors import MissingDependencyError
+from cropkit.access.static_catalog import read_static_catalog
+from cropkit.core.errors import MissingDependencyError
 from cropkit.server import LocalStacServer
 from cropkit.server import postgres as pg_module
 from cropkit.server.reaper import alive
-from cropkit.static_catalog import read_static_catalog
 
 pytestmark = pytest.mark.server
 

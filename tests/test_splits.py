@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from cropkit.errors import DataError
-from cropkit.splits import (
+from cropkit.compute.splits import (
     TEST,
     TRAIN,
     UNUSED,
@@ -19,6 +18,7 @@ from cropkit.splits import (
     zone_holdout,
     zone_layer,
 )
+from cropkit.core.errors import DataError
 
 
 def sides_of_each_parcel(split, labels):

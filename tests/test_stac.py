@@ -4,11 +4,18 @@ from pathlib import Path
 import pystac
 import pytest
 
+from cropkit.access.providers import PROVIDERS, get_provider
+from cropkit.access.stac import (
+    StacSource,
+    items_table,
+    load_items,
+    normalize_bbox,
+    open_api,
+    save_items,
+)
 from cropkit.config import RunConfig
-from cropkit.errors import ConfigError, EmptySearchError, StacConnectionError
-from cropkit.providers import PROVIDERS, get_provider
+from cropkit.core.errors import ConfigError, EmptySearchError, StacConnectionError
 from cropkit.server.postgres import free_port
-from cropkit.stac import StacSource, items_table, load_items, normalize_bbox, open_api, save_items
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -95,7 +102,7 @@ def test_a_url_that_is_not_a_stac_api_is_explained(stac_server):
 
 @pytest.mark.server
 def test_a_custom_url_offers_the_collections_it_serves(stac_server):
-    from cropkit.stac import discover_collections
+    from cropkit.access.stac import discover_collections
 
     provider = discover_collections(get_provider(stac_server.url), open_api(stac_server.url))
     assert provider.collections == {

@@ -3,16 +3,16 @@
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import DataError
-from cropkit.run import RunFolder
+from cropkit.core.errors import DataError
+from cropkit.core.run import RunFolder
 
 
 def test_composites_of_another_study_area_are_refused(tmp_path):
     import numpy as np
     import xarray as xr
 
+    from cropkit.core.store import write_zarr
     from cropkit.stages.composites import load_composites
-    from cropkit.store import write_zarr
 
     cfg = RunConfig(run_root=str(tmp_path))
     run = RunFolder.for_config(cfg)
@@ -51,8 +51,8 @@ def test_composite_names_follow_the_period_except_enmap(tmp_path):
 
 
 def test_a_sensor_the_provider_lacks_is_skipped_with_a_note(tmp_path):
-    from cropkit.providers import SensorSkippedWarning
-    from cropkit.run import RunFolder
+    from cropkit.access.providers import SensorSkippedWarning
+    from cropkit.core.run import RunFolder
     from cropkit.stages.composites import composite_products, offers
 
     es = RunConfig(stac="demo:earth-search", run_root=str(tmp_path))

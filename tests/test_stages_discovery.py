@@ -3,14 +3,14 @@
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import DataError
-from cropkit.run import RunFolder
+from cropkit.core.errors import DataError
+from cropkit.core.run import RunFolder
 
 
 @pytest.mark.server
 def test_run_items_search_when_notebook_01_did_not_run(stac_server, tmp_path):
-    from cropkit.providers import PROVIDERS
-    from cropkit.stac import StacSource, open_api
+    from cropkit.access.providers import PROVIDERS
+    from cropkit.access.stac import StacSource, open_api
     from cropkit.stages.discovery import run_items
 
     source = StacSource(stac_server.url, PROVIDERS["demo"], open_api(stac_server.url))

@@ -1,6 +1,6 @@
 """Notebook 02's stage: the mask settings later notebooks follow."""
 
-from cropkit.run import RunFolder
+from cropkit.core.run import RunFolder
 from cropkit.stages.masking import PRODUCTS, mask_settings
 
 

@@ -4,8 +4,8 @@ import geopandas as gpd
 import pytest
 
 from cropkit.config import RunConfig
-from cropkit.errors import DataError
-from cropkit.run import RunFolder
+from cropkit.core.errors import DataError
+from cropkit.core.run import RunFolder
 from cropkit.stages.parcels import run_parcels, trained_parcels
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from cropkit.access.providers import SensorSkippedWarning
 from cropkit.config import RunConfig
-from cropkit.errors import ConfigError
-from cropkit.providers import SensorSkippedWarning
+from cropkit.core.errors import ConfigError
 from cropkit.stages.training import training_inputs
 
 

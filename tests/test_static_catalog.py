@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from cropkit.errors import DataError
-from cropkit.static_catalog import read_static_catalog, write_static_catalog
+from cropkit.access.static_catalog import read_static_catalog, write_static_catalog
+from cropkit.core.errors import DataError
 
 
 def _item(item_id, day, epsg=32631):

@@ -6,15 +6,15 @@ import pytest
 import xarray as xr
 from filesystems import tmpfs
 
-from cropkit.errors import CropkitError, StorageError
-from cropkit.storage import (
+from cropkit.core.errors import CropkitError, StorageError
+from cropkit.core.storage import (
     check_writable,
     describe_bytes,
     explain_os_failure,
     storage_error,
     storage_errors,
 )
-from cropkit.store import write_zarr
+from cropkit.core.store import write_zarr
 
 
 @pytest.mark.parametrize(

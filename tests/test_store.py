@@ -3,8 +3,8 @@ import pytest
 import xarray as xr
 from affine import Affine
 
-from cropkit.errors import DamagedProductError, DataError
-from cropkit.store import (
+from cropkit.core.errors import DamagedProductError, DataError
+from cropkit.core.store import (
     ProductRebuiltWarning,
     ProductReplacedWarning,
     cached_zarr,

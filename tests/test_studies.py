@@ -3,8 +3,8 @@
 import pytest
 from conftest import FAST_XGBOOST as FAST
 
-from cropkit.errors import DataError
-from cropkit.studies import compare_inputs, cross_validate, leakage_report
+from cropkit.core.errors import DataError
+from cropkit.experiments.studies import compare_inputs, cross_validate, leakage_report
 
 
 def test_leakage_report_random_split_mixes_parcels(toy_pixels):
@@ -19,7 +19,7 @@ def test_leakage_report_reuses_the_spatial_model_it_is_given(toy_pixels, monkeyp
     """Notebook 04 has trained the spatial model already: only the random split trains,
     and the spatial row is that model's score."""
     from cropkit import studies
-    from cropkit.train import fit_and_score
+    from cropkit.experiments.fit import fit_and_score
 
     spatial = fit_and_score("xgboost", toy_pixels, seed=0, **FAST)
     trained = []

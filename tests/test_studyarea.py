@@ -2,9 +2,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Polygon, box
 
-from cropkit.errors import ConfigError
-from cropkit.regions import get_region
-from cropkit.studyarea import (
+from cropkit.core.errors import ConfigError
+from cropkit.core.regions import get_region
+from cropkit.core.studyarea import (
     PROFILES,
     LargeAreaWarning,
     aoi_area,

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cropkit.errors import TaxonomyError
-from cropkit.regions import load_regions
-from cropkit.taxonomy import load_taxonomy
+from cropkit.core.errors import TaxonomyError
+from cropkit.core.regions import load_regions
+from cropkit.core.taxonomy import load_taxonomy
 
 
 def test_every_region_crop_is_in_the_taxonomy():

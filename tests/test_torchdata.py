@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from cropkit.core.errors import DataError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import from_arrays
-from cropkit.errors import DataError
-from cropkit.taxonomy import load_taxonomy
-from cropkit.torchdata import (
+from cropkit.datasets.torchdata import (
     Standardiser,
     StreamSpec,
     TensorStreams,

@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 from conftest import FAST_XGBOOST as FAST
 
+from cropkit.compute.splits import TEST, TRAIN, zone_holdout
+from cropkit.core.errors import DataError
+from cropkit.core.run import RunFolder
 from cropkit.datasets import class_names, pixel_dataset
-from cropkit.errors import DataError
-from cropkit.run import RunFolder
-from cropkit.splits import TEST, TRAIN, zone_holdout
-from cropkit.train import fit_and_score, fit_models, save_result
+from cropkit.experiments.fit import fit_and_score, fit_models, save_result
 
 
 def test_fit_and_score_reports_every_tier(toy_pixels):

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
+from cropkit.compute.splits import TRAIN, VAL, zone_holdout
+from cropkit.core.errors import ConfigError, TrainingError
 from cropkit.datasets import pixel_dataset, save_dataset, select_split
-from cropkit.errors import ConfigError, TrainingError
 from cropkit.models import get_model, load_model
-from cropkit.splits import TRAIN, VAL, zone_holdout
 from cropkit.trainer import TrainerSettings, resolve_precision
 
 FAST = {"epochs": 3, "samples_per_epoch": 1024, "batch_size": 128}

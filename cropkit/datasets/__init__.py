@@ -6,7 +6,7 @@ from the gap-filling flags, day of year, optional Sentinel-1 ``(sample, time, po
 and EnMAP ``(sample, wavelength)``, the labels of every tier, the parcel id and the
 split. :func:`patch_dataset` cuts the same inputs into ``(patch, time, band, h, w)``
 windows for spatial models. Both are saved in the run folder (``datasets/*.zarr``) so
-the later notebooks and models reuse them; :mod:`cropkit.torchdata` wraps them for
+the later notebooks and models reuse them; :mod:`cropkit.datasets.torchdata` wraps them for
 PyTorch. :func:`~cropkit.datasets.arrays.from_arrays` builds a pixel dataset from your own
 arrays instead.
 
@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError
-from ..gapfill import FLAGS
-from ..labels import NO_LABEL
-from ..splits import UNUSED
-from ..taxonomy import TIERS
+from ..compute.gapfill import FLAGS
+from ..compute.labels import NO_LABEL
+from ..compute.splits import UNUSED
+from ..core.errors import DataError
+from ..core.taxonomy import TIERS
 from .classes import (
     ClassesRemappedWarning,
     check_taxonomy,
@@ -108,10 +108,10 @@ def pixel_dataset(
         Sentinel-2 composite with ``median`` ``(period, band, y, x)`` and ``flags``
         ``(period, y, x)`` (see :func:`cropkit.stages.composites.s2_composite`).
     labels : xarray.Dataset
-        From :func:`cropkit.labels.rasterize_labels` on the same grid.
+        From :func:`cropkit.compute.labels.rasterize_labels` on the same grid.
     split : xarray.DataArray
-        Split codes ``(y, x)`` (see :mod:`cropkit.splits`); pixels marked
-        :data:`~cropkit.splits.UNUSED` are left out.
+        Split codes ``(y, x)`` (see :mod:`cropkit.compute.splits`); pixels marked
+        :data:`~cropkit.compute.splits.UNUSED` are left out.
     s1 : xarray.Dataset, optional
         Sentinel-1 composite with ``mean`` ``(period, band, y, x)`` on the same grid and
         periods.
@@ -119,7 +119,7 @@ def pixel_dataset(
         EnMAP ``reflectance`` ``(band, y, x)`` on its own grid; each pixel takes the
         nearest EnMAP pixel.
     folds : xarray.DataArray, optional
-        Spatial fold index ``(y, x)`` from :func:`cropkit.splits.block_kfold`.
+        Spatial fold index ``(y, x)`` from :func:`cropkit.compute.splits.block_kfold`.
 
     Returns
     -------
@@ -271,7 +271,7 @@ def patch_dataset(
 
     The grid is cut into non-overlapping ``size`` x ``size`` windows. A window goes to
     the split that holds most of its labelled pixels; labels of pixels from another
-    split are set to :data:`~cropkit.labels.NO_LABEL` so no loss ever sees them.
+    split are set to :data:`~cropkit.compute.labels.NO_LABEL` so no loss ever sees them.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 :func:`from_arrays` gives the same layout as :func:`cropkit.datasets.pixel_dataset`
 (streams, dates, observed mask, the four tiers, parcel, split), so every pixel model
-and :func:`cropkit.train.fit_and_score` take it as they take the pipeline's datasets.
+and :func:`cropkit.experiments.fit.fit_and_score` take it as they take the pipeline's datasets.
 The dataset carries the taxonomy its labels were mapped with, and numbers its classes
 by that taxonomy, so datasets built in separate calls score each other correctly.
 """
@@ -15,10 +15,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError, TaxonomyError
-from ..indices import NDVI_BANDS
-from ..splits import SPLIT_NAMES, UNUSED, SplitWarning
-from ..taxonomy import CODE_MAPPINGS, TIERS, Taxonomy, flat_taxonomy, load_taxonomy, plain_names
+from ..compute.indices import NDVI_BANDS
+from ..compute.splits import SPLIT_NAMES, UNUSED, SplitWarning
+from ..core.errors import DataError, TaxonomyError
+from ..core.taxonomy import (
+    CODE_MAPPINGS,
+    TIERS,
+    Taxonomy,
+    flat_taxonomy,
+    load_taxonomy,
+    plain_names,
+)
 
 __all__ = ["from_arrays", "BandNamesWarning", "days_of_year"]
 
@@ -98,7 +105,7 @@ def _check_increasing(days: np.ndarray, pad: np.ndarray, name: str) -> None:
 
 
 def _split_codes(split, parcel: np.ndarray, test_fraction: float, val_fraction: float, seed):
-    from ..splits import random_codes
+    from ..compute.splits import random_codes
 
     if split is None:  # whole parcels to one side: no leak between pixels of a field
         train = 1 - test_fraction - val_fraction
@@ -278,14 +285,14 @@ def from_arrays(
         ``(sample,)`` positive parcel (field) ids; every sample its own by default.
     split : numpy.ndarray, optional
         ``(sample,)`` ``"train"``/``"val"``/``"test"``/``"unused"`` or the codes of
-        :mod:`cropkit.splits` (0, 1, 2, -1; unused samples stay in the dataset but
+        :mod:`cropkit.compute.splits` (0, 1, 2, -1; unused samples stay in the dataset but
         on no side). By default whole parcels are drawn at random (70/10/20 % with the
-        default fractions), announced with a :class:`~cropkit.splits.SplitWarning`.
+        default fractions), announced with a :class:`~cropkit.compute.splits.SplitWarning`.
     fold : numpy.ndarray, optional
         ``(sample,)`` cross-validation fold of each sample (0, 1, ...; -1 for none).
     taxonomy : Taxonomy, str, DataFrame or xarray.Dataset, optional
         How labels map to the four tiers and number their classes: a
-        :class:`~cropkit.taxonomy.Taxonomy`, ``"rpg"``/``"hcat3"``, the path of a
+        :class:`~cropkit.core.taxonomy.Taxonomy`, ``"rpg"``/``"hcat3"``, the path of a
         table, a DataFrame (``code, tier4 ... tier1``), ``"flat"`` (every label a class
         of its own at every tier) or another dataset (its taxonomy: build the test set
         with ``taxonomy=train``). By default cropkit's table when every label is one of

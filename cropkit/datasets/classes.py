@@ -1,7 +1,7 @@
 """The classes a dataset holds and a model answers, and how their indices line up.
 
 A dataset records its class list per tier (attributes ``classes_tier4`` ...) and the
-taxonomy it was built against (:meth:`cropkit.taxonomy.Taxonomy.to_attrs`); a model
+taxonomy it was built against (:meth:`cropkit.core.taxonomy.Taxonomy.to_attrs`); a model
 records the class list it was trained on. Datasets built against one taxonomy share
 its class indices, so scoring needs no re-mapping. When the lists differ (a dataset
 built against another taxonomy, a flat taxonomy made from other labels),
@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from ..errors import ClassMismatchError, DataError, TaxonomyError
-from ..taxonomy import TIERS, Taxonomy, load_taxonomy, plain_names
+from ..core.errors import ClassMismatchError, DataError, TaxonomyError
+from ..core.taxonomy import TIERS, Taxonomy, load_taxonomy, plain_names
 
 __all__ = [
     "ClassesRemappedWarning",

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from ..errors import DataError
-from ..store import open_zarr, write_zarr
-from ..taxonomy import TIERS
+from ..core.errors import DataError
+from ..core.store import open_zarr, write_zarr
+from ..core.taxonomy import TIERS
 
 if TYPE_CHECKING:
-    from ..run import RunFolder
+    from ..core.run import RunFolder
 
 __all__ = ["COMPACT", "save_dataset", "open_dataset"]
 
@@ -34,7 +34,7 @@ def save_dataset(ds: xr.Dataset, run: RunFolder, name: str = "pixels") -> Path:
     """Write a dataset to ``<run>/datasets/<name>.zarr`` (replacing an older one).
 
     The store records its streams, sample count, test zones and patch size; replacing
-    one that differs warns with the change (:class:`cropkit.store.ProductReplacedWarning`).
+    one that differs warns with the change (:class:`cropkit.core.store.ProductReplacedWarning`).
     The streams are stored compact (:data:`COMPACT`: int16 with a scale factor, half
     the bytes of float32), labels as int16; :func:`open_dataset` gives float32 back.
     """

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 __all__ = ["WorldCerealSamples", "read_worldcereal", "from_worldcereal", "OPTICAL", "RADAR"]
 

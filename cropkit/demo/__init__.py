@@ -31,12 +31,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, DataError
-from ..paths import cache_dir, data_file
-from ..regions import get_region
-from ..static_catalog import write_static_catalog
-from ..studyarea import PROFILES
-from ..taxonomy import load_taxonomy
+from ..access.static_catalog import write_static_catalog
+from ..core.errors import ConfigError, DataError
+from ..core.paths import cache_dir, data_file
+from ..core.regions import get_region
+from ..core.studyarea import PROFILES
+from ..core.taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
 from .catalog import collections, enmap_item, s1_item, s2_item
 from .landscape import declared_parcels, simulate_landscape
@@ -57,7 +57,7 @@ class DemoSpec:
     Attributes
     ----------
     region : str
-        Region id (see :func:`cropkit.regions.region_names`).
+        Region id (see :func:`cropkit.core.regions.region_names`).
     year : int
         Calendar year.
     zone_px : int
@@ -103,7 +103,7 @@ def demo_spec(region: str, year: int, profile: str = "ci", seed: int = 0, **over
     ------
     ConfigError
         For an unknown profile or override, a year outside 2017-2030, a negative
-        seed, or a zone layout that :meth:`cropkit.regions.Region.grid` rejects.
+        seed, or a zone layout that :meth:`cropkit.core.regions.Region.grid` rejects.
     UnknownRegionError
         For an unknown region.
     """

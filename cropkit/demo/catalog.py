@@ -28,7 +28,7 @@ from rasterio import features
 from shapely.geometry import mapping, shape
 from shapely.ops import unary_union
 
-from ..regions import Region, SceneGrid
+from ..core.regions import Region, SceneGrid
 from .spectra import S2_BANDS, enmap_bands
 
 __all__ = ["write_cog", "s2_item", "s1_item", "enmap_item", "collections"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, special
 
-from .. import indices
+from ..compute import indices
 
 __all__ = [
     "TRUTH_CODES",

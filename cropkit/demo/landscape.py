@@ -20,9 +20,9 @@ from shapely import affinity
 from shapely.geometry import LineString, Polygon, box
 from shapely.ops import split, unary_union
 
-from ..errors import TaxonomyError
-from ..regions import Region, SceneGrid
-from ..taxonomy import Taxonomy
+from ..core.errors import TaxonomyError
+from ..core.regions import Region, SceneGrid
+from ..core.taxonomy import Taxonomy
 
 __all__ = ["Landscape", "LAND_COVER_CODES", "simulate_landscape"]
 

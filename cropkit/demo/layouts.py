@@ -9,7 +9,7 @@ providers do, so that ``stac="demo:<layout>"`` takes each provider's code path:
   processing baseline >= 04.00 from ``s2:processing_baseline``. The assets point to the
   Collection 1 files (same digital numbers).
 * ``earth-search-l2a``: Earth Search's older ``sentinel-2-l2a`` (served as
-  :data:`~cropkit.providers.DEMO_EARTH_SEARCH_L2A`, since Planetary Computer's collection
+  :data:`~cropkit.access.providers.DEMO_EARTH_SEARCH_L2A`, since Planetary Computer's collection
   has the same id). Every asset says ``offset=-0.1`` in ``raster:bands``, but items
   acquired from 1 July on were reprocessed with the offset already subtracted from their
   pixels and flagged ``earthsearch:boa_offset_applied: true``, and one of them carries
@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from ..errors import ConfigError
-from ..providers import DEMO_EARTH_SEARCH_L2A, DEMO_LAYOUTS, PROVIDERS, S2_BAND_NAMES
-from ..static_catalog import read_static_catalog, write_static_catalog
+from ..access.providers import DEMO_EARTH_SEARCH_L2A, DEMO_LAYOUTS, PROVIDERS, S2_BAND_NAMES
+from ..access.static_catalog import read_static_catalog, write_static_catalog
+from ..core.errors import ConfigError
 from .catalog import S2_OFFSET_DN, write_cog
 
 __all__ = ["layout_catalog", "planetary_computer_item", "earth_search_l2a_item", "offset_applied"]

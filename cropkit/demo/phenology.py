@@ -19,8 +19,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..paths import data_file
+from ..core.errors import DataError
+from ..core.paths import data_file
 
 __all__ = [
     "Trajectories",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..regions import Region, SceneGrid
-from ..taxonomy import Taxonomy
+from ..core.regions import Region, SceneGrid
+from ..core.taxonomy import Taxonomy
 from . import clouds, sar
 from .acquisitions import sun_angles
 from .landscape import LAND_COVER_CODES, Landscape

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import prosail
 
-from ..paths import cache_dir, data_file
+from ..core.paths import cache_dir, data_file
 from .phenology import crop_parameters, land_cover_parameters
 
 __all__ = [

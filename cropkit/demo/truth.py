@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .phenology import crop_parameters, parcel_trajectories
 
 __all__ = ["canopy_separation"]

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, UnknownModelError
+from ..core.errors import ConfigError, UnknownModelError
 
 __all__ = [
     "MODELS",
@@ -105,7 +105,7 @@ def model_inputs(name: str) -> tuple[str, ...]:
     _check_name(name)
     if name in NETWORKS:
         return tuple(network_class(name).supported_inputs)
-    from ..torchdata import STREAMS
+    from ..datasets.torchdata import STREAMS
 
     return tuple(STREAMS)
 
@@ -174,7 +174,7 @@ def get_model(name: str, **overrides: Any):
 
 
 def build_network(name: str, spec, **model_params: Any):
-    """The bare network of deep model ``name`` for a :class:`~cropkit.torchdata.StreamSpec`.
+    """The bare network of deep model ``name`` for a ``StreamSpec``.
 
     ``model_params`` override the ``model:`` section of its config.
     """

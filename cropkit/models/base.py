@@ -1,13 +1,13 @@
 """The contract every deep model keeps, and helpers shared by all of them.
 
 A deep model is a :class:`torch.nn.Module` built from a
-:class:`~cropkit.torchdata.StreamSpec` and its ``model:`` config section::
+:class:`~cropkit.datasets.torchdata.StreamSpec` and its ``model:`` config section::
 
     net = LTAE(spec, d_model=128, n_head=16, ...)
     logits = net(batch)                                  # {"tier4": (B, K4)}
     logits, attention = net(batch, return_attention=True)
 
-``batch`` is a dict of named streams (:mod:`cropkit.torchdata`), already standardised.
+``batch`` is a dict of named streams (:mod:`cropkit.datasets.torchdata`), already standardised.
 Pixel models return logits ``(B, K)``, patch models ``(B, K, H, W)``. Single-head models
 return ``"tier4"`` only (the coarser tiers come by roll-up); hierarchical models return
 every tier. ``attention`` maps names to tensors whose dims each model documents.
@@ -21,8 +21,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..errors import ConfigError, DataError
-from ..torchdata import StreamSpec
+from ..core.errors import ConfigError, DataError
+from ..datasets.torchdata import StreamSpec
 
 __all__ = ["CropModel", "PixelStreamModel", "count_parameters", "resolve_device"]
 

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import DataError
-from ..torchdata import StreamSpec
+from ..core.errors import DataError
+from ..datasets.torchdata import StreamSpec
 from .base import CropModel
 from .hierarchy import HierarchicalHeads
 from .utae import UTAEEncoder, check_halving, conv_block

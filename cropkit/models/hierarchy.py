@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import TaxonomyError
-from ..taxonomy import TIERS
-from ..torchdata import StreamSpec
+from ..core.errors import TaxonomyError
+from ..core.taxonomy import TIERS
+from ..datasets.torchdata import StreamSpec
 
 __all__ = ["HierarchicalHeads", "check_nesting", "tier_agreement"]
 
@@ -67,7 +67,7 @@ def tier_agreement(
         Tier -> predicted class indices, all of one shape (``(N,)`` or ``(B, H, W)``).
     parents : dict
         Tier -> ``(n_tier4,)`` the tier-``k`` class of each tier-4 class
-        (:attr:`~cropkit.torchdata.StreamSpec.parents`).
+        (:attr:`~cropkit.datasets.torchdata.StreamSpec.parents`).
 
     Returns
     -------

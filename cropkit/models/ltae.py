@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..torchdata import StreamSpec
+from ..datasets.torchdata import StreamSpec
 from .base import PixelStreamModel
 from .layers import LightweightTemporalAttention
 

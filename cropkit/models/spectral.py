@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 __all__ = ["SpectralProjection"]
 

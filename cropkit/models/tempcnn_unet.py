@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..torchdata import StreamSpec
+from ..datasets.torchdata import StreamSpec
 from .base import CropModel
 from .layers import TemporalConvEncoder
 from .utae import check_halving, conv_block

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
-from ..torchdata import StreamSpec
+from ..core.errors import ConfigError
+from ..datasets.torchdata import StreamSpec
 from .base import CropModel
 from .layers import LightweightTemporalAttention
 

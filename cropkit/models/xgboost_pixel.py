@@ -19,11 +19,11 @@ import joblib
 import numpy as np
 import xarray as xr
 
+from ..compute.indices import NDVI_BANDS, ndvi
+from ..core.errors import ConfigError, DataError
 from ..datasets import class_names, class_weights, to_dataset_classes
 from ..datasets.sampling import balanced_subsample
-from ..errors import ConfigError, DataError
-from ..indices import NDVI_BANDS, ndvi
-from ..torchdata import StreamSpec, check_inputs
+from ..datasets.torchdata import StreamSpec, check_inputs
 from .base import checked_number, resolve_device
 from .spectral import SpectralProjection
 

@@ -1,6 +1,6 @@
 """Plots of what the models attend to (notebook 05): phenology, channels, patches.
 
-They take the labelled results of :mod:`cropkit.attention` and draw with matplotlib
+They take the labelled results of :mod:`cropkit.analysis.attention` and draw with matplotlib
 (static figures that render in any saved notebook, no JavaScript needed).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import indices
+from ..compute import indices
 
 _STAGE_COLORS = {
     "sowing": "#8c564b",
@@ -35,11 +35,12 @@ def attention_on_phenology(profiles, ndvi, stages, classes=None, cols: int = 4):
     ----------
     profiles : xarray.DataArray
         ``(class, head, time)`` mean attention per class
-        (:func:`cropkit.attention.class_profiles`).
+        (:func:`cropkit.analysis.attention.class_profiles`).
     ndvi : xarray.DataArray
-        ``(class, quantile, time)`` NDVI quartiles (:func:`cropkit.attention.ndvi_by_class`).
+        ``(class, quantile, time)`` NDVI quartiles
+        (:func:`cropkit.analysis.attention.ndvi_by_class`).
     stages : pandas.DataFrame
-        Day of year of each crop's stages (:func:`cropkit.attention.key_stages`).
+        Day of year of each crop's stages (:func:`cropkit.analysis.attention.key_stages`).
     classes : list of str, optional
         Classes to draw (by default every class with attention).
     cols : int
@@ -103,7 +104,7 @@ def channel_weights(table, title: str = "channel attention per class"):
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`cropkit.attention.channel_by_class`.
+        From :func:`cropkit.analysis.attention.channel_by_class`.
     title : str
         Axes title.
     """

@@ -83,7 +83,7 @@ def crop_curves(profiles, ylabel: str = "NDVI", title: str = "Crop phenology"):
     Parameters
     ----------
     profiles : pandas.DataFrame
-        From :func:`cropkit.profiles.crop_profiles`.
+        From :func:`cropkit.compute.profiles.crop_profiles`.
     ylabel, title : str
         Axis label and title.
     """

@@ -1,13 +1,13 @@
 """Plots of where and why a map errs (notebook 06): intervals, error maps, factors.
 
-They take the tables and grids of :mod:`cropkit.confusion` and draw with matplotlib.
+They take the tables and grids of :mod:`cropkit.analysis.confusion` and draw with matplotlib.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..indices import cube_ndvi
+from ..compute.indices import cube_ndvi
 
 #: Colours of the error kinds (right, wrong within the family, wrong family).
 ERROR_COLORS = ("#4daf4a", "#ff7f00", "#e41a1c")
@@ -19,7 +19,7 @@ def f1_intervals(tables, title: str = "tier-4 F1 with 95 % parcel-bootstrap inte
     Parameters
     ----------
     tables : mapping
-        Model name -> table from :func:`cropkit.confusion.bootstrap_f1`.
+        Model name -> table from :func:`cropkit.analysis.confusion.bootstrap_f1`.
     title : str
         Axes title.
     """
@@ -51,7 +51,7 @@ def composite_rgb(s2, window, gain: float = 3.5):
     s2 : xarray.Dataset
         Composite with ``median`` ``(period, band, y, x)``.
     window : tuple of slice
-        Rows and columns (:func:`cropkit.error_analysis.test_window`).
+        Rows and columns (:func:`cropkit.analysis.error_analysis.test_window`).
     gain : float
         Brightness of the RGB.
 
@@ -97,7 +97,7 @@ def error_map(kinds, background, parcel, title: str = "errors on the test zone",
     Parameters
     ----------
     kinds : numpy.ndarray
-        ``(y, x)`` codes 0-2 of :data:`cropkit.error_analysis.ERROR_KINDS`, 255 elsewhere.
+        ``(y, x)`` codes 0-2 of :data:`cropkit.analysis.error_analysis.ERROR_KINDS`, 255 elsewhere.
     background : numpy.ndarray
         ``(y, x, 3)`` RGB in 0-1 (:func:`cropkit.plot.rgb`).
     parcel : numpy.ndarray
@@ -110,7 +110,7 @@ def error_map(kinds, background, parcel, title: str = "errors on the test zone",
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    from ..error_analysis import ERROR_KINDS
+    from ..analysis.error_analysis import ERROR_KINDS
 
     ax = _on_background(background, ax)
     shown = np.ma.masked_where(kinds > 2, kinds)
@@ -153,7 +153,7 @@ def accuracy_factors(tables, cols: int = 2):
     Parameters
     ----------
     tables : mapping
-        Factor name -> table from :func:`cropkit.error_analysis.accuracy_by`.
+        Factor name -> table from :func:`cropkit.analysis.error_analysis.accuracy_by`.
     cols : int
         Panels per row.
     """

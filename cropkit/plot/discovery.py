@@ -9,7 +9,7 @@ import geopandas as gpd
 import pystac
 from shapely.geometry import shape
 
-from ..stac import items_table
+from ..access.stac import items_table
 from .resources import folium_map, hvplot
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ def scl_breakdown(breakdown):
     Parameters
     ----------
     breakdown : xarray.DataArray
-        From :func:`cropkit.cloudmask.class_breakdown`, dims ``(time, scl_class)``.
+        From :func:`cropkit.compute.cloudmask.class_breakdown`, dims ``(time, scl_class)``.
     """
     frame = breakdown.to_pandas()
     frame.columns = [f"{c} {breakdown['scl_name'].values[i]}" for i, c in enumerate(frame.columns)]
@@ -102,7 +102,10 @@ def scene_and_mask(s2, when, axes=None):
 
 
 def clear_fraction_timeline(fraction):
-    """Clear share of the area per date (hvplot), from :func:`~cropkit.cloudmask.clear_fraction`."""
+    """Clear share of the area per date (hvplot).
+
+    From :func:`~cropkit.compute.cloudmask.clear_fraction`.
+    """
     frame = fraction.to_pandas().rename("clear share").to_frame()
     return hvplot(frame).line(
         y="clear share",

@@ -20,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 __all__ = ["MODES", "use_resources", "resources_mode", "holoviews_ready", "hvplot", "folium_map"]
 

@@ -13,7 +13,7 @@ def class_balance(tables):
     Parameters
     ----------
     tables : mapping
-        Tier -> table from :func:`cropkit.splits.split_summary` (classes x train/val/test).
+        Tier -> table from :func:`cropkit.compute.splits.split_summary` (classes x train/val/test).
 
     Returns
     -------
@@ -44,7 +44,7 @@ def split_map(split, title: str = "spatial split"):
     Parameters
     ----------
     split : xarray.DataArray
-        Split codes ``(y, x)`` from :mod:`cropkit.splits`.
+        Split codes ``(y, x)`` from :mod:`cropkit.compute.splits`.
     title : str
         Plot title.
 
@@ -72,7 +72,7 @@ def confusion_matrix(confusion, normalize: bool = True, ax=None, title: str = ""
     Parameters
     ----------
     confusion : pandas.DataFrame
-        Counts from :class:`cropkit.metrics.ClassificationReport`.
+        Counts from :class:`cropkit.compute.metrics.ClassificationReport`.
     normalize : bool
         Show each row as shares of its reference pixels (the diagonal is recall).
     ax : matplotlib.axes.Axes, optional
@@ -185,9 +185,9 @@ def prediction_map(crop_map, labels, split, tier: str = "tier4", ax=None):
     Parameters
     ----------
     crop_map : xarray.Dataset
-        From :func:`cropkit.inference.predict_zone` (``class_<tier>`` ``(y, x)``).
+        From :func:`cropkit.experiments.inference.predict_zone` (``class_<tier>`` ``(y, x)``).
     labels : xarray.Dataset
-        From :func:`cropkit.labels.rasterize_labels` on the same grid.
+        From :func:`cropkit.compute.labels.rasterize_labels` on the same grid.
     split : xarray.DataArray
         Split codes ``(y, x)``; only the test side is drawn.
     tier : str
@@ -203,7 +203,7 @@ def prediction_map(crop_map, labels, split, tier: str = "tier4", ax=None):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..splits import TEST
+    from ..compute.splits import TEST
 
     test = split.values == TEST
     cols = np.flatnonzero(test.any(axis=0))

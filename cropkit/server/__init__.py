@@ -30,9 +30,9 @@ from pathlib import Path
 
 import requests
 
-from ..errors import ServerError
-from ..paths import cache_dir
-from ..static_catalog import read_static_catalog
+from ..access.static_catalog import read_static_catalog
+from ..core.errors import ServerError
+from ..core.paths import cache_dir
 from .postgres import PostgresCluster, free_port
 
 __all__ = ["LocalStacServer", "demo_api", "NUMERIC_QUERYABLES"]

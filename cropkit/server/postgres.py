@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import MissingDependencyError, ServerError
+from ..core.errors import MissingDependencyError, ServerError
 
 __all__ = ["PostgresCluster", "find_postgres", "free_port"]
 

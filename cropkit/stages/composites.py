@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import xarray as xr
 
-from .. import composite, gapfill, load
-from ..errors import DataError
-from ..providers import offered_sensors
-from ..regions import SceneGrid
-from ..run import RunFolder
-from ..stac import StacSource
-from ..store import cached_zarr, open_zarr
+from ..access import load
+from ..access.providers import offered_sensors
+from ..access.stac import StacSource
+from ..compute import composite, gapfill
+from ..core.errors import DataError
+from ..core.regions import SceneGrid
+from ..core.run import RunFolder
+from ..core.store import cached_zarr, open_zarr
 from .discovery import run_items
 from .masking import MaskedS2, run_masked_s2
 

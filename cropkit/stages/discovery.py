@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pystac
 
-from ..errors import DataError
-from ..run import RunFolder
-from ..stac import StacSource
+from ..access.stac import StacSource
+from ..core.errors import DataError
+from ..core.run import RunFolder
 
 if TYPE_CHECKING:
     from ..config import RunConfig

@@ -18,13 +18,14 @@ import pandas as pd
 import pystac
 import xarray as xr
 
-from .. import cloudmask, load
-from ..providers import Provider
-from ..reflectance_check import check_reflectance
-from ..regions import SceneGrid
-from ..run import RunFolder
-from ..stac import StacSource
-from ..store import write_zarr
+from ..access import load
+from ..access.providers import Provider
+from ..access.reflectance_check import check_reflectance
+from ..access.stac import StacSource
+from ..compute import cloudmask
+from ..core.regions import SceneGrid
+from ..core.run import RunFolder
+from ..core.store import write_zarr
 from .discovery import run_items
 
 if TYPE_CHECKING:
@@ -62,9 +63,9 @@ class MaskedS2:
         Dims ``(time, y, x)``, bool.
     items : pystac.ItemCollection
         The items, in time order.
-    grid : cropkit.regions.SceneGrid, optional
+    grid : cropkit.core.regions.SceneGrid, optional
         The study area's grid.
-    provider : cropkit.providers.Provider, optional
+    provider : cropkit.access.providers.Provider, optional
         The items' provider (asset names and reflectance convention).
     """
 
@@ -128,10 +129,11 @@ def masked_s2(
 
     Items with a missing asset, or (with ``check_readable``, which opens every COG
     header first) an unreadable COG, or that do not reach the study area, are skipped
-    with a :class:`~cropkit.load.SkippedItemsWarning` that names and counts them.
+    with a :class:`~cropkit.access.load.SkippedItemsWarning` that names and counts them.
     Without the check an unreadable COG becomes NaN when computed.
 
-    ``check_offsets`` runs :func:`cropkit.reflectance_check.check_reflectance` on a sample of pixels
+    ``check_offsets`` runs :func:`cropkit.access.reflectance_check.check_reflectance` on a
+    sample of pixels
     (by default only for providers whose offset convention is a per-item flag, which is
     known to be wrong on some items).
     """
@@ -176,7 +178,7 @@ def mask_summary(s2: MaskedS2) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray
     -------
     breakdown : xarray.DataArray
         Share of each SCL class per date, dims ``(time, scl_class)``
-        (:func:`cropkit.cloudmask.class_breakdown`).
+        (:func:`cropkit.compute.cloudmask.class_breakdown`).
     fraction : xarray.DataArray
         Clear share of the observed pixels per date, dims ``(time,)``.
     count : xarray.DataArray

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
-from .. import labels
-from ..errors import DataError
-from ..run import RunFolder
-from ..store import replacing
-from ..taxonomy import load_taxonomy
+from ..compute import labels
+from ..core.errors import DataError
+from ..core.run import RunFolder
+from ..core.store import replacing
+from ..core.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -46,13 +46,13 @@ def run_parcels(
     crop_codes : str
         How codes map into the four tiers: ``"rpg"`` (French ``CODE_CULTU``), ``"hcat3"``
         (EuroCrops HCAT3, any EU country) or the path of your own table (see
-        :func:`cropkit.taxonomy.load_taxonomy`). Codes the mapping lacks are counted and
+        :func:`cropkit.core.taxonomy.load_taxonomy`). Codes the mapping lacks are counted and
         dropped with a warning.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        With columns ``tier4`` ... ``tier1`` (see :func:`cropkit.labels.check_parcels`,
+        With columns ``tier4`` ... ``tier1`` (see :func:`cropkit.compute.labels.check_parcels`,
         which also warns about and counts dropped parcels).
 
     Raises
@@ -61,7 +61,7 @@ def run_parcels(
         Without ``parcels_path`` for real data.
     """
     if parcels_path == "ign-wfs":
-        from ..rpg import fetch_rpg
+        from ..access.rpg import fetch_rpg
 
         west, south, east, north = config.bbox
         name = f"rpg_{west:.4f}_{south:.4f}_{east:.4f}_{north:.4f}.parquet"  # one per area

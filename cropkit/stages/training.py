@@ -1,7 +1,7 @@
 """Notebook 04's stage: which composites a training run needs.
 
-Training itself lives in :mod:`cropkit.train` and :mod:`cropkit.trainer`; its products
-are saved by :func:`cropkit.train.save_result` and opened with :mod:`cropkit.products`.
+Training itself lives in :mod:`cropkit.experiments.fit` and :mod:`cropkit.trainer`; its products
+are saved by :func:`cropkit.experiments.fit.save_result` and opened with :mod:`cropkit.products`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..providers import offered_sensors
+from ..access.providers import offered_sensors
 
 if TYPE_CHECKING:
     from ..config import RunConfig

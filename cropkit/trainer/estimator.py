@@ -2,7 +2,7 @@
 
 :class:`DeepClassifier` gives a deep network the same contract as the XGBoost baseline
 (``fit(train, val)``, ``predict``, ``predict_proba``, ``save``, ``load``), so notebook 04
-and :mod:`cropkit.train` treat every model alike. Underneath, Lightning runs the loop:
+and :mod:`cropkit.experiments.fit` treat every model alike. Underneath, Lightning runs the loop:
 
 - precision ``bf16-mixed`` on a GPU and fp32 on a CPU (``precision: auto``), optional
   ``torch.compile``;
@@ -40,18 +40,18 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from ..core.errors import DataError, TrainingError
+from ..core.taxonomy import TIERS
 from ..datasets import to_dataset_classes
-from ..errors import DataError, TrainingError
-from ..loaders import make_loader
-from ..models import build_network, network_class
-from ..taxonomy import TIERS
-from ..torchdata import (
+from ..datasets.loaders import make_loader
+from ..datasets.torchdata import (
     Standardiser,
     StreamSpec,
     TensorStreams,
     loss_weights,
     stream_stats,
 )
+from ..models import build_network, network_class
 from .budget import sized_batches, stopped_by, time_budget
 from .module import lightning_module
 from .runtime import (
@@ -422,7 +422,7 @@ class DeepClassifier:
 
         Hierarchical networks answer every tier (the answers may disagree; see
         :func:`cropkit.models.hierarchy.tier_agreement`); single-head networks tier 4
-        only (their coarser tiers come by roll-up, :mod:`cropkit.train`).
+        only (their coarser tiers come by roll-up, :mod:`cropkit.experiments.fit`).
 
         Returns
         -------

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassF1Score
 
-from ..errors import TrainingError
-from ..torchdata import IGNORE_INDEX
+from ..core.errors import TrainingError
+from ..datasets.torchdata import IGNORE_INDEX
 from .settings import TrainerSettings
 
 __all__ = ["CropLightningModule", "lightning_module", "masked_loss"]
@@ -40,7 +40,7 @@ class CropLightningModule(L.LightningModule):
         A registered network (:func:`cropkit.models.network_class`): ``forward(batch,
         return_attention=False)`` gives logits per tier, ``(sample, class[, h, w])``.
     standardiser : torch.nn.Module
-        Scales each stream of a batch (:class:`cropkit.torchdata.Standardiser`).
+        Scales each stream of a batch (:class:`cropkit.datasets.torchdata.Standardiser`).
     weights : dict
         Tier -> class loss weights ``(class,)``; a weight of 0 marks a class absent from
         training (left out of the softmax).

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..datasets.torchdata import Standardiser, StreamSpec
 from ..models import build_network
-from ..torchdata import Standardiser, StreamSpec
 from .module import lightning_module
 
 Classifier = TypeVar("Classifier")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from ..models.base import checked_number, resolve_device
 
 __all__ = ["TrainerSettings", "resolve_device", "resolve_precision", "PRECISIONS"]

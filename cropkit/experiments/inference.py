@@ -1,0 +1,288 @@
+"""Whole-zone inference: a crop map per tier from the composites, saved as COG and Zarr.
+
+Pixel models classify every pixel of the grid in batches of rows; patch models slide a
+window over the grid with overlap and blend the overlapping predictions with a smooth
+weight (high in the window's middle, low at its edges, where context is missing).
+Coarser tiers sum the tier-4 probabilities of their children, except for hierarchical
+models, whose heads answer every tier (blended the same way).
+
+Examples
+--------
+>>> crop_map = predict_zone(model, composites["s2"], composites.get("s1"))   # +SKIP
+>>> save_prediction_map(crop_map, run, "ltae")                                  # +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from ..core.errors import ConfigError
+from ..core.store import replacing, write_zarr
+from ..core.taxonomy import TIERS
+from ..datasets import grid_pixels
+
+if TYPE_CHECKING:
+    from ..core.run import RunFolder
+
+__all__ = ["predict_zone", "save_prediction_map", "blend_weights", "sample_probabilities"]
+
+
+def blend_weights(size: int) -> np.ndarray:
+    """Window weights ``(size, size)``: a separable raised cosine, never zero."""
+    ramp = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2
+    return (np.outer(ramp, ramp) + 1e-3).astype(np.float32)
+
+
+def _starts(length: int, size: int, stride: int) -> list[int]:
+    starts = list(range(0, max(length - size, 0) + 1, stride))
+    if starts[-1] + size < length:
+        starts.append(length - size)
+    return starts
+
+
+def _patch_tensors(s2: xr.Dataset, s1, enmap, inputs) -> dict[str, torch.Tensor]:
+    if "enmap" in inputs and enmap is None:
+        raise ConfigError("The model reads EnMAP: pass the EnMAP composite (enmap=...).")
+    from ..compute.gapfill import FLAGS
+    from ..datasets import period_doy
+
+    full = {
+        "s2": torch.from_numpy(
+            s2["median"].transpose("period", "band", "y", "x").values.astype(np.float32)
+        ),
+        "s2_valid": torch.from_numpy(
+            s2["flags"].transpose("period", "y", "x").values == FLAGS["observed"]
+        ),
+    }
+    doy = torch.as_tensor(period_doy(s2["period"]).astype(np.int64))
+    full["s2_doy"] = doy
+    if "s1" in inputs:
+        full["s1"] = torch.from_numpy(
+            s1["mean"].transpose("period", "band", "y", "x").values.astype(np.float32)
+        )
+        full["s1_doy"] = doy
+    return full
+
+
+def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, device):
+    size = model.spec.patch_size
+    height, width = s2.sizes["y"], s2.sizes["x"]
+    if size > min(height, width):
+        raise ConfigError(f"The grid ({height} x {width}) is smaller than the patch ({size}).")
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"overlap must be in [0, 1), not {overlap!r}.")
+    stride = max(int(round(size * (1 - overlap))), 1)
+    full = _patch_tensors(s2, s1, enmap, model.inputs)
+    corners = [(r, c) for r in _starts(height, size, stride) for c in _starts(width, size, stride)]
+    totals: dict[str, np.ndarray] = {}
+    weight_sum = np.zeros((height, width), dtype=np.float32)
+    weight = blend_weights(size)
+    module = model.module.to(device)
+    seen = module.seen.view(1, -1, 1, 1)
+    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
+    with torch.inference_mode(), autocast:
+        for i in range(0, len(corners), batch_size):
+            chunk = corners[i : i + batch_size]
+            batch = {}
+            for key in ("s2", "s2_valid", "s1"):
+                if key in full:
+                    batch[key] = torch.stack(
+                        [full[key][..., r : r + size, c : c + size] for r, c in chunk]
+                    )
+            for key in ("s2_doy", "s1_doy"):
+                if key in full:
+                    batch[key] = full[key].expand(len(chunk), -1)
+            batch["s2_pad"] = torch.zeros(len(chunk), full["s2_doy"].numel(), dtype=torch.bool)
+            if "enmap" in model.inputs:
+                batch.update(_enmap_batch(enmap, s2, chunk, size))
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits = module(batch)
+            logits["tier4"] = logits["tier4"].float().masked_fill(~seen, float("-inf"))
+            for tier, out in logits.items():
+                proba = out.float().softmax(1).cpu().numpy()
+                total = totals.setdefault(
+                    tier, np.zeros((proba.shape[1], height, width), dtype=np.float32)
+                )
+                for (r, c), p in zip(chunk, proba):
+                    total[:, r : r + size, c : c + size] += p * weight
+            for r, c in chunk:
+                weight_sum[r : r + size, c : c + size] += weight
+    return {tier: total / weight_sum for tier, total in totals.items()}
+
+
+def _enmap_batch(enmap, s2, chunk, size) -> dict[str, torch.Tensor]:
+    """EnMAP windows ``(B, W, eh, ew)`` and offsets ``(B, 2)`` of the patches at ``chunk``."""
+    from ..datasets import enmap_windows
+
+    r0 = np.array([r for r, _ in chunk])
+    c0 = np.array([c for _, c in chunk])
+    window, offset, _ = enmap_windows(enmap, s2, r0, c0, size)
+    return {
+        "enmap": torch.from_numpy(np.asarray(window.values, dtype=np.float32)),
+        "enmap_offset": torch.from_numpy(np.asarray(offset.values, dtype=np.float32)),
+    }
+
+
+def _every_class(model, proba: np.ndarray) -> np.ndarray:
+    """``(sample, class)`` over every tier-4 class (XGBoost answers its trained ones only)."""
+    if getattr(model, "classes_", None) is None:
+        return proba
+    full = np.zeros((len(proba), model.spec.n_classes["tier4"]), dtype=np.float32)
+    full[:, model.classes_] = proba
+    return full
+
+
+def sample_probabilities(model, ds: xr.Dataset, split: int | None = None) -> pd.DataFrame:
+    """Tier-4 probabilities of every labelled pixel of a saved dataset (one split).
+
+    Parameters
+    ----------
+    model : DeepClassifier or XGBoostPixel
+        A trained model and ...
+    ds : xarray.Dataset
+        ... the pixel or patch dataset of its kind.
+    split : int, optional
+        Split code (e.g. :data:`cropkit.compute.splits.TEST`); every sample by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per labelled pixel: ``row``, ``col`` (zone grid) and one column per
+        tier-4 class (``model.spec.classes["tier4"]`` order).
+    """
+    from ..datasets import select_split
+
+    part = select_split(ds, split) if split is not None else ds
+    if model.kind == "patch":
+        proba = model.predict_proba(part)  # (patch, class, h, w)
+        p, h, w = np.nonzero(part["tier4"].values >= 0)
+        values = proba[p, :, h, w]
+        rows, cols = part["row0"].values[p] + h, part["col0"].values[p] + w
+    else:
+        values = _every_class(model, model.predict_proba(part))
+        rows, cols = part["row"].values, part["col"].values
+    frame = pd.DataFrame(np.asarray(values), columns=list(model.spec.classes["tier4"]))
+    frame.insert(0, "col", np.asarray(cols, dtype=np.int32))
+    frame.insert(0, "row", np.asarray(rows, dtype=np.int32))
+    return frame
+
+
+def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
+    height, width = s2.sizes["y"], s2.sizes["x"]
+    n_classes = model.spec.n_classes["tier4"]
+    out = np.zeros((n_classes, height, width), dtype=np.float32)
+    for start in range(0, height, rows_per_block):
+        rows = slice(start, min(start + rows_per_block, height))
+        block = grid_pixels(
+            s2,
+            s1 if "s1" in model.inputs else None,
+            enmap if "enmap" in model.inputs else None,
+            rows,
+        )
+        proba = _every_class(model, model.predict_proba(block))  # (sample, class), row-major
+        out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
+    return {"tier4": out}
+
+
+def predict_zone(
+    model,
+    s2: xr.Dataset,
+    s1: xr.Dataset | None = None,
+    enmap: xr.Dataset | None = None,
+    overlap: float = 0.5,
+    batch_size: int = 16,
+    rows_per_block: int = 64,
+    device: str = "auto",
+) -> xr.Dataset:
+    """A crop map of the whole grid at every tier.
+
+    Parameters
+    ----------
+    model : DeepClassifier or XGBoostPixel
+        A trained model: a deep pixel or patch model, or the XGBoost baseline.
+    s2, s1, enmap : xarray.Dataset
+        The composites of notebook 03 (those the model reads).
+    overlap : float
+        Patch models: share of a window that overlaps the next (0.5: half).
+    batch_size : int
+        Patch models: windows per batch.
+    rows_per_block : int
+        Pixel models: grid rows classified at a time (bounds memory).
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        For each tier, ``class_<tier>`` ``(y, x)`` int16 (class index; names in the
+        ``classes`` attribute) and ``proba_<tier>`` ``(y, x)`` float32 (probability of
+        that class); coordinates ``y``, ``x`` of the grid; ``crs`` attribute.
+    """
+    from ..models.base import resolve_device
+
+    device = resolve_device(device)
+    if getattr(model, "spec", None) is None:
+        raise ConfigError(f"{model!r} is not trained yet: fit it (or load a saved one) first.")
+    if model.kind == "patch":
+        probas = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)
+    else:
+        probas = _pixel_probabilities(model, s2, s1, enmap, rows_per_block)
+    proba4 = probas["tier4"]
+    coords = {"y": s2["y"].values, "x": s2["x"].values}
+    data = {}
+    for tier in TIERS:
+        parents = np.asarray(model.spec.parents[tier])
+        classes = model.spec.classes[tier]
+        if tier in probas:  # the model's own answer (tier 4, or a hierarchical head)
+            proba = probas[tier]
+        else:  # rolled up from tier 4
+            proba = np.zeros((len(classes), *proba4.shape[1:]), dtype=np.float32)
+            for child, parent in enumerate(parents):
+                if parent >= 0:
+                    proba[parent] += proba4[child]
+        data[f"class_{tier}"] = xr.DataArray(
+            proba.argmax(0).astype(np.int16),
+            dims=("y", "x"),
+            coords=coords,
+            attrs={"classes": [str(c) for c in classes]},
+        )
+        data[f"proba_{tier}"] = xr.DataArray(proba.max(0), dims=("y", "x"), coords=coords)
+    return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})
+
+
+def save_prediction_map(crop_map: xr.Dataset, run: RunFolder, name: str) -> dict[str, Path]:
+    """Write the map as Zarr and as one two-band COG per tier.
+
+    Writes ``<run>/maps/<name>.zarr`` and ``<run>/maps/<name>_<tier>.tif`` (band 1:
+    class index, 255 for none; band 2: probability in percent; uint8).
+
+    Returns
+    -------
+    dict
+        Product name -> path, ready for :meth:`cropkit.core.run.RunFolder.record`.
+    """
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    folder = Path(run.path if hasattr(run, "path") else run) / "maps"
+    folder.mkdir(parents=True, exist_ok=True)
+    products = {f"map_{name}": write_zarr(crop_map, folder / f"{name}.zarr", progress=False)}
+    for tier in TIERS:
+        classes = crop_map[f"class_{tier}"]
+        percent = np.rint(crop_map[f"proba_{tier}"].values * 100).astype(np.uint8)
+        stack = xr.DataArray(
+            np.stack([classes.values.astype(np.uint8), percent]),
+            dims=("band", "y", "x"),
+            coords={"band": [1, 2], "y": classes["y"], "x": classes["x"]},
+        )
+        stack = stack.rio.write_crs(crop_map.attrs["crs"]).rio.write_nodata(255)
+        path = folder / f"{name}_{tier}.tif"
+        with replacing(path) as tmp:
+            stack.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
+        products[f"map_{name}_{tier}"] = path
+    return products

@@ -1,0 +1,434 @@
+"""Each notebook's parameters, checked all at once before the notebook writes anything.
+
+A notebook's first code cell hands its namespace to :func:`check`, which checks every
+parameter of its ``parameters`` cell (types, ranges, names of models, sensors, zones)
+and returns the run's :class:`~cropkit.config.RunConfig`. A wrong value stops the
+notebook there with a :class:`~cropkit.core.errors.ConfigError` naming the parameter, what
+it got and what it takes, before a product of the run folder is touched.
+
+Examples
+--------
+In a notebook, after its ``parameters`` cell:
+
+>>> cfg = check("02_cloud_masking", globals())  # doctest: +SKIP
+ConfigError: buffer_px must be a whole number from 0 to 50, not -1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..access.providers import SENSOR_NAMES
+from ..config import RunConfig
+from ..core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "check",
+    "rules",
+    "settings",
+    "settings_frame",
+    "with_defaults",
+    "Setting",
+    "COMMON",
+    "GROUPS",
+    "NOTEBOOK_RULES",
+    "STUDIES",
+    "TRAINING",
+]
+
+Rule = Callable[[str, object], None]
+
+#: Parameters of every notebook: those of :class:`~cropkit.config.RunConfig`.
+COMMON = (
+    "region",
+    "year",
+    "season",
+    "aoi",
+    "zone_km",
+    "epsg",
+    "stac",
+    "max_cloud",
+    "profile",
+    "run_root",
+    "seed",
+)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _real(value) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def integer(low: int, high: int | None = None, exclude: tuple[int, ...] = ()) -> Rule:
+    """A whole number in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    span = f"from {low} to {high}" if high is not None else f">= {low}"
+
+    def rule(name, value):
+        ok = _whole(value) and value >= low and (high is None or value <= high)
+        if not ok or value in exclude:
+            but = f" other than {', '.join(map(str, exclude))}" if exclude else ""
+            raise ConfigError(f"{name} must be a whole number {span}{but}, not {value!r}.")
+
+    return rule
+
+
+def number(low: float, high: float | None = None, open_low: bool = False) -> Rule:
+    """A finite number in ``[low, high]`` (``(low, high]`` with ``open_low``)."""
+    bracket = "(" if open_low else "["
+    span = (
+        f"in {bracket}{low}, {high}]" if high is not None else f"{'>' if open_low else '>='} {low}"
+    )
+
+    def rule(name, value):
+        ok = _real(value) and (value > low if open_low else value >= low)
+        if not ok or (high is not None and value > high):
+            raise ConfigError(f"{name} must be a number {span}, not {value!r}.")
+
+    return rule
+
+
+def fraction(name, value) -> None:
+    """A share in ``[0, 1)``."""
+    if not _real(value) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a share in [0, 1), such as 0.2, not {value!r}.")
+
+
+def boolean(name, value) -> None:
+    """``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, not {value!r}.")
+
+
+def text(name, value) -> None:
+    """Any string (empty allowed)."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, not {value!r}.")
+
+
+def word(name, value) -> None:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name} must be a non-empty string, not {value!r}.")
+
+
+def choice(*allowed: str | Callable[[], tuple]) -> Rule:
+    """One of ``allowed`` (or of the tuple a function gives, looked up when checking)."""
+
+    def rule(name, value):
+        known = allowed[0]() if len(allowed) == 1 and callable(allowed[0]) else allowed
+        if not isinstance(value, str) or value not in known:
+            raise ConfigError(f"{name} must be one of {list(known)}, not {value!r}.")
+
+    return rule
+
+
+def date_or_empty(name, value) -> None:
+    """``""`` or a date ``YYYY-MM-DD``."""
+    text(name, value)
+    if value:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a date YYYY-MM-DD (or empty), not {value!r}."
+            ) from None
+
+
+def listing(
+    of: Callable[[], tuple] | tuple | None = None,
+    empty: bool = False,
+    single: bool = False,
+    every: str | None = None,
+    kind: type | tuple = str,
+    what: str = "names",
+) -> Rule:
+    """A list of ``kind`` values, each among ``of`` (a tuple, or a function giving one).
+
+    ``single`` also takes one value alone; ``every`` names a string meaning all of them.
+    """
+
+    def rule(name, value):
+        known = of() if callable(of) else of
+        if every is not None and value == every:
+            return
+        values = [value] if single and isinstance(value, kind) else value
+        takes = f"a list of {what}" + (f" or {every!r}" if every else "")
+        if known is not None:
+            takes += f" among {list(known)}"
+        if (
+            not isinstance(values, (list, tuple))
+            or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
+            or (known is not None and not set(values) <= set(known))
+            or (not values and not empty)
+            or len(set(values)) != len(values)
+        ):
+            unknown = []
+            if known is not None and isinstance(values, (list, tuple)):
+                unknown = [v for v in values if v not in known]
+            why = f" ({', '.join(map(repr, unknown))} unknown)" if unknown else ""
+            raise ConfigError(f"{name} must be {takes} (each once), not {value!r}{why}.")
+
+    return rule
+
+
+def _model_names() -> tuple[str, ...]:
+    from ..models import model_names
+
+    return tuple(model_names())
+
+
+def _periods() -> tuple[str, ...]:
+    from ..compute.composite import PERIODS
+
+    return tuple(PERIODS)
+
+
+_SENSORS = ("s2", "s1", "enmap")
+_PARCELS = {"parcels_path": text, "code_column": word, "crop_codes": word}
+_SCHEDULER = {"scheduler": text}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of a grouped parameter: its default, its rule and what it does."""
+
+    default: object
+    rule: Rule
+    doc: str
+
+
+#: Notebook 04's ``training`` parameter: how labels and datasets are made, how long models train.
+TRAINING: dict[str, Setting] = {
+    "buffer_m": Setting(
+        10.0, number(0, 500), "shrink parcels by this many metres (drops mixed borders)"
+    ),
+    "min_area_m2": Setting(2000.0, number(0), "drop parcels smaller than this after the buffer"),
+    "val_fraction": Setting(0.2, fraction, "share of the training zones kept for early stopping"),
+    "patch_size": Setting(32, integer(16), "side of the patches of spatial models (pixels)"),
+    "max_train_pixels": Setting(20000, integer(0), "XGBoost's class-balanced subsample (0: all)"),
+    "epochs": Setting(
+        20, integer(1, 10_000), "deep models: most epochs (early stopping ends sooner)"
+    ),
+    "train_minutes": Setting(
+        2.0, number(0, open_low=True), "deep models: training budget of each, in minutes"
+    ),
+}
+
+#: Notebook 04's ``studies`` parameter: the studies after training, and their model.
+STUDIES: dict[str, Setting] = {
+    "study_model": Setting(
+        "xgboost", choice(_model_names), "model of the studies (leakage and CV: pixel models only)"
+    ),
+    "leakage_report": Setting(True, boolean, "also score a random pixel split (the leak)"),
+    "folds": Setting(0, integer(0, 20, exclude=(1,)), "spatial cross-validation folds (0: none)"),
+    "block_px": Setting(64, integer(8), "side of the cross-validation blocks (pixels)"),
+    "compare_inputs": Setting(
+        False, boolean, "also train with Sentinel-1 and EnMAP and compare (1 min)"
+    ),
+    "cloud_study": Setting(
+        False, boolean, "also train under cloudy seasons, with and without radar (2 min)"
+    ),
+}
+
+
+def settings(table: dict[str, Setting]) -> Rule:
+    """A dict of some of ``table``'s keys (the others keep their defaults), each checked."""
+
+    def rule(name, value):
+        if not isinstance(value, Mapping):
+            key, setting = next(iter(table.items()))
+            raise ConfigError(
+                f"{name} must be a dict of the settings it changes, such as "
+                f"{{{key!r}: {setting.default!r}}}, not {value!r}; its settings are {list(table)}."
+            )
+        unknown = sorted(set(value) - set(table))
+        if unknown:
+            raise ConfigError(
+                f"{name} has no setting {', '.join(map(repr, unknown))}; its settings are "
+                f"{list(table)}."
+            )
+        for key, given in value.items():
+            table[key].rule(f"{name}[{key!r}]", given)
+
+    return rule
+
+
+def with_defaults(table: dict[str, Setting], given: Mapping[str, object]) -> dict[str, object]:
+    """Every key of ``table``: the value ``given`` sets, else its default.
+
+    Examples
+    --------
+    >>> with_defaults(STUDIES, {"folds": 4})["folds"], with_defaults(STUDIES, {})["folds"]
+    (4, 0)
+    """
+    return {key: given.get(key, setting.default) for key, setting in table.items()}
+
+
+#: Grouped parameters by name.
+GROUPS = {"training": TRAINING, "studies": STUDIES}
+
+
+def settings_frame(groups: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
+    """Every setting of grouped parameters: its value, its default and what it does.
+
+    Parameters
+    ----------
+    groups : mapping
+        Parameter name (``"training"``, ``"studies"``) -> its settings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (parameter, setting), with columns ``value``, ``default`` (values
+        shown as text) and ``what``.
+    """
+    import pandas as pd
+
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        raise ConfigError(f"No grouped parameter {unknown}; they are {list(GROUPS)}.")
+    rows = []
+    for group, given in groups.items():
+        values = with_defaults(GROUPS[group], given)
+        for key, setting in GROUPS[group].items():
+            rows.append((group, key, repr(values[key]), repr(setting.default), setting.doc))
+    frame = pd.DataFrame(rows, columns=["parameter", "setting", "value", "default", "what"])
+    return frame.set_index(["parameter", "setting"])
+
+
+#: Parameter -> rule, per notebook (beyond :data:`COMMON`).
+NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
+    "01_stac_discovery": {},
+    "02_cloud_masking": {
+        "keep_classes": listing(tuple(range(12)), kind=numbers.Integral, what="SCL classes"),
+        "buffer_px": integer(0, 50),
+        "example_date": date_or_empty,
+        "check_cogs": boolean,
+        **_SCHEDULER,
+    },
+    "03_composites": {
+        "period": choice(_periods),
+        **_PARCELS,
+        "overwrite": boolean,
+        **_SCHEDULER,
+    },
+    "04_model_training": {
+        **_PARCELS,
+        "models": listing(_model_names, single=True, what="model names"),
+        "inputs": listing(_SENSORS, what="sensors"),
+        "test_zones": listing(what="zone ids"),
+        "training": settings(TRAINING),
+        "studies": settings(STUDIES),
+    },
+    "05_attention_visualization": {
+        "models": listing(every="all", single=True, what="model names"),
+        "max_samples": integer(1),
+        "max_patches": integer(1),
+        "attribution_samples": integer(0),
+        "attribution_steps": integer(2, 1000),
+        "top_dates": integer(1, 100),
+        "classes": listing(empty=True, what="class names"),
+    },
+    "06_confusion_analysis": {
+        "models": listing(every="all", single=True, what="model names"),
+        "compare": listing(empty=True, what="model names"),
+        "n_boot": integer(0, 100_000),
+        "area_sample": integer(0),
+        "top_pairs": integer(1, 1000),
+    },
+}
+
+
+def rules(notebook: str) -> dict[str, Rule]:
+    """The rules of a notebook's own parameters (by name or number, e.g. ``"04"``)."""
+    for name, table in NOTEBOOK_RULES.items():
+        if notebook == name or name.split("_")[0] == str(notebook):
+            return table
+    raise ConfigError(f"No notebook called {notebook!r}; the notebooks are {list(NOTEBOOK_RULES)}.")
+
+
+def check(notebook: str, namespace: Mapping[str, object]) -> RunConfig:
+    """Check every parameter of ``notebook`` and return the run's configuration.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook (``"04_model_training"`` or ``"04"``).
+    namespace : mapping
+        Its parameters by name: ``globals()`` in the notebook.
+
+    Returns
+    -------
+    RunConfig
+        Made from the :data:`COMMON` parameters.
+
+    Raises
+    ------
+    ConfigError
+        The first parameter that is missing or wrong: its name, its value and what it
+        takes.
+    """
+    table = rules(notebook)
+    missing = [name for name in (*COMMON, *table) if name not in namespace]
+    if missing:
+        raise ConfigError(f"Parameters {missing} of {notebook} are not set.")
+    for name, rule in table.items():
+        rule(name, namespace[name])
+    common = {name: namespace[name] for name in COMMON}
+    for name in ("region", "profile", "run_root"):
+        word(name, common[name])
+    text("season", common["season"])
+    number(0.1, 300)("zone_km", common["zone_km"])
+    integer(0)("seed", common["seed"])
+    integer(0)("epsg", common["epsg"])
+    number(0, 100)("max_cloud", common["max_cloud"])
+    if not isinstance(common["aoi"], (str, list, tuple)):
+        raise ConfigError(f"aoi must be a bbox or a file path, not {common['aoi']!r}.")
+    if not isinstance(common["stac"], str):
+        raise ConfigError(f"stac must be a provider name or a URL, not {common['stac']!r}.")
+    config = RunConfig(**common)
+    _check_with_config(table, namespace, config)
+    return config
+
+
+def _check_with_config(table: dict, namespace: Mapping, config: RunConfig) -> None:
+    """The checks that need the run's grid or provider (zones, sensors)."""
+    if "test_zones" in table:
+        known = list(config.grid.zones_frame()["zone_id"])
+        zones = namespace["test_zones"]
+        if not set(zones) <= set(known) or set(zones) == set(known):
+            raise ConfigError(
+                f"test_zones must name some but not all of this area's zones {known}, not "
+                f"{list(zones)}."
+            )
+    if "inputs" in table:
+        if "s2" not in namespace["inputs"]:
+            raise ConfigError(f"inputs must include 's2', not {namespace['inputs']!r}.")
+        unknown = sorted(set(namespace["inputs"]) - set(SENSOR_NAMES))
+        if unknown:  # one the provider lacks is left out later, with a note
+            raise ConfigError(
+                f"inputs has no sensor {unknown}; the sensors are {list(SENSOR_NAMES)}."
+            )
+    if "training" in table:
+        size = with_defaults(TRAINING, namespace["training"])["patch_size"]
+        side = min(config.grid.shape)
+        if size % 16 or size > side:
+            raise ConfigError(
+                "training['patch_size'] must be a multiple of 16 (the U-Nets halve a patch four "
+                f"times) and at most the area's side of {side} px, not {size!r}."
+            )
