@@ -128,7 +128,7 @@ def model_benchmark(
     name, data, context, minutes: float, inputs=("s2",), smoke: bool = False
 ) -> dict:
     """Train one model on its dataset within ``minutes``; score it and map the zone."""
-    model_kind = ck.models.get_model(name).kind
+    model_kind = ck.get_model(name).kind
     ds = data[model_kind]
     settings = train.budget_settings(name, max_minutes=minutes)
     if smoke:  # a few batches of an epoch, a small subsample
@@ -176,10 +176,10 @@ def model_benchmark(
 def gpu_precisions(name, data, minutes: float = 1.0) -> dict:
     """Training samples/s in bf16 and fp32 on the GPU (deep models only)."""
     out = {}
-    kind = ck.models.get_model(name).kind
+    kind = ck.get_model(name).kind
     train_side = datasets.select_split(data[kind], splits.TRAIN)
     for precision in ("bf16-mixed", "32-true"):
-        model = ck.models.get_model(name, precision=precision, epochs=3, max_minutes=minutes)
+        model = ck.get_model(name, precision=precision, epochs=3, max_minutes=minutes)
         model.fit(train_side, progress=False)
         out[precision] = {
             "samples_per_s": model.info["samples_per_s"],

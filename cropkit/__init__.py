@@ -10,6 +10,7 @@ Main entry points
 ``ck.RunFolder``       the run folder and its manifest
 ``ck.build_demo``      simulate a demo region as COGs + STAC items
 ``ck.LocalStacServer`` a real STAC API (stac-fastapi-pgstac) on localhost
+``ck.get_model``       a model by name (``ck.load_model``: a saved one)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _LAZY = {
     "region_names": "cropkit.core.regions",
     "load_taxonomy": "cropkit.core.taxonomy",
     "get_provider": "cropkit.access.providers",
+    "get_model": "cropkit.experiments.classifiers",
+    "load_model": "cropkit.experiments.classifiers",
 }
 #: ``ck.<name>`` -> the module it names: the layers, and every module by its short name
 #: (``ck.composite`` is :mod:`cropkit.compute.composite`), as notebooks and README use them.

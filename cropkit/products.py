@@ -119,7 +119,7 @@ def check_pair(compare, names: list[str]) -> list[str]:
 
 def load_trained(run: RunFolder, name: str):
     """The saved model ``name`` of the run (on the CPU)."""
-    from .models import load_model
+    from .experiments.classifiers import load_model
 
     folder = run.path / "models" / name
     try:
@@ -148,7 +148,7 @@ def load_predictions(run: RunFolder, name: str) -> pd.DataFrame:
 
 def model_dataset(run: RunFolder, model) -> xr.Dataset:
     """The saved dataset a model reads: ``pixels`` for pixel models, ``patches`` else."""
-    name = "patches" if getattr(model, "kind", "pixel") == "patch" else "pixels"
+    name = "patches" if model.kind == "patch" else "pixels"
     try:
         ds = open_dataset(run, name)
     except CropkitError:
@@ -164,7 +164,7 @@ def model_dataset(run: RunFolder, model) -> xr.Dataset:
 
 def _check_trained_on(run: RunFolder, model, name: str) -> None:
     """Refuse a dataset rewritten (other streams, samples, zones) since the model was trained."""
-    record = run.path / "models" / getattr(model, "name", "") / "dataset.json"
+    record = run.path / "models" / model.name / "dataset.json"
     if not record.exists():
         return  # saved before cropkit recorded it
     then = json.loads(record.read_text()).get(name)

@@ -242,7 +242,7 @@ def tiny_attention_models(toy_scene, attention_patches):
     """Name -> (trained model, its dataset) for every attention model, trained briefly."""
     from cropkit.compute.splits import TRAIN
     from cropkit.datasets import select_split
-    from cropkit.models import get_model
+    from cropkit.experiments.classifiers import get_model
 
     models = {}
     for name, settings in TINY.items():

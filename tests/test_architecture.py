@@ -27,13 +27,24 @@ def imported(module: str, path: Path, node: ast.ImportFrom, modules: set[str]) -
     return found | ({target} & modules)
 
 
+def runtime_imports(tree: ast.AST):
+    """Import statements run at import or call time (those under ``if TYPE_CHECKING:`` not)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in runtime_imports(child))
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        yield from runtime_imports(node)
+
+
 def import_graph() -> nx.DiGraph:
     """Module -> the modules it imports, at the top or inside a function."""
     paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph = nx.DiGraph()
     graph.add_nodes_from(paths)
     for module, path in paths.items():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in runtime_imports(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 targets = imported(module, path, node, set(paths))
             elif isinstance(node, ast.Import):
@@ -56,3 +67,63 @@ def test_the_import_graph_sees_known_edges():
 def test_no_module_imports_itself_back():
     cycles = [sorted(c) for c in nx.strongly_connected_components(import_graph()) if len(c) > 1]
     assert cycles == []
+
+
+#: Layer -> the layers above it, which it must never import (ARCHITECTURE.md's one-way rules).
+ABOVE = {
+    "cropkit.core": (
+        "access",
+        "compute",
+        "analysis",
+        "experiments",
+        "face",
+        "datasets",
+        "models",
+        "trainer",
+        "stages",
+        "plot",
+        "demo",
+        "server",
+        "config",
+        "endpoint",
+        "products",
+    ),
+    "cropkit.compute": (
+        "access",
+        "analysis",
+        "experiments",
+        "face",
+        "models",
+        "trainer",
+        "stages",
+        "plot",
+        "demo",
+        "server",
+        "endpoint",
+    ),
+    "cropkit.access": (
+        "analysis",
+        "experiments",
+        "face",
+        "models",
+        "trainer",
+        "stages",
+        "plot",
+        "endpoint",
+    ),
+    "cropkit.datasets": ("analysis", "experiments", "face", "models", "trainer", "stages"),
+    "cropkit.models": ("trainer", "experiments", "analysis", "face", "stages", "plot"),
+    "cropkit.trainer": ("experiments", "analysis", "face", "stages", "plot"),
+    "cropkit.plot": ("models", "trainer", "experiments", "face"),
+}
+
+
+def test_layers_import_downwards_only():
+    graph = import_graph()
+    wrong = sorted(
+        (module, target)
+        for module, target in graph.edges
+        for layer, above in ABOVE.items()
+        if module.startswith(layer) and any(target.startswith(f"cropkit.{name}") for name in above)
+    )
+    assert wrong == []

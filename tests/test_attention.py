@@ -18,7 +18,7 @@ from cropkit.analysis.attention import (
 from cropkit.compute.splits import TEST
 from cropkit.core.errors import ConfigError
 from cropkit.datasets import select_split
-from cropkit.models import get_model
+from cropkit.experiments.classifiers import get_model
 
 
 def test_the_models_with_attention_are_listed():

@@ -15,8 +15,8 @@ from cropkit.datasets import (
     from_arrays,
     to_dataset_classes,
 )
+from cropkit.experiments.classifiers import get_model
 from cropkit.experiments.fit import fit_and_score, predictions_frame
-from cropkit.models import get_model
 
 LEVEL = {"BTH": 0.1, "MIS": 0.3, "CZH": 0.5, "a": 0.1, "b": 0.3, "c": 0.5}
 BANDS = ["B04", "B08"]

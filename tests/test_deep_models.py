@@ -7,7 +7,8 @@ from cropkit.compute.splits import TRAIN, zone_holdout
 from cropkit.core.errors import ConfigError, DataError
 from cropkit.datasets import patch_dataset, pixel_dataset, select_split
 from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
-from cropkit.models import NETWORKS, build_network, get_model, network_class
+from cropkit.experiments.classifiers import get_model
+from cropkit.models import NETWORKS, build_network, network_class
 from cropkit.models.layers import DateEncoding, LightweightTemporalAttention
 
 PIXEL_NETWORKS = sorted(n for n in NETWORKS if network_class(n).kind == "pixel")

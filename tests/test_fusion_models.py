@@ -8,9 +8,10 @@ from cropkit.compute.splits import TRAIN
 from cropkit.core.errors import DataError, TaxonomyError
 from cropkit.datasets import select_split
 from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
+from cropkit.experiments.classifiers import get_model
 from cropkit.experiments.fit import fit_and_score
 from cropkit.experiments.robustness import occlude_periods
-from cropkit.models import build_network, get_model, model_inputs
+from cropkit.models import build_network, model_inputs
 from cropkit.models.dual_stream import to_patch_grid
 from cropkit.models.hierarchy import HierarchicalHeads, check_nesting, tier_agreement
 

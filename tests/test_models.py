@@ -5,7 +5,8 @@ from cropkit.compute.splits import TEST, TRAIN, VAL, zone_holdout
 from cropkit.core.errors import ConfigError, DataError, UnknownModelError
 from cropkit.datasets import pixel_dataset, select_split
 from cropkit.datasets.sampling import balanced_subsample
-from cropkit.models import get_model, load_model, model_config, model_names
+from cropkit.experiments.classifiers import get_model, load_model
+from cropkit.models import model_config, model_names
 from cropkit.models.xgboost_pixel import (
     pixel_feature_names,
     pixel_features,
@@ -59,8 +60,10 @@ def test_deep_models_route_overrides_to_their_sections():
 def test_xgboost_fits_predicts_and_reloads_the_toy_scene(toy_pixels, tmp_path):
     train, val, test = (select_split(toy_pixels, c) for c in (TRAIN, VAL, TEST))
     model = get_model("xgboost", n_estimators=40, max_train_pixels=0, n_jobs=1).fit(train, val)
-    proba = model.predict_proba(test)
-    assert proba.shape == (test.sizes["sample"], 4)
+    proba = model.predict_proba(test)  # every class of the list; the 17 never grown get 0
+    assert proba.shape == (test.sizes["sample"], 21)
+    grown = np.unique(train["tier4"].values)
+    assert grown.size == 4 and not np.delete(proba, grown, axis=1).any()
     assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
     predicted = model.predict(test)
     assert (predicted == test["tier4"].values).mean() > 0.95  # four distinct seasons
@@ -145,8 +148,10 @@ def test_two_class_models_give_both_probabilities(toy_pixels):
     pair = np.unique(train["tier4"].values)[[0, 2]]  # two of the four grown classes
     two = train.isel(sample=np.flatnonzero(np.isin(train["tier4"].values, pair)))
     model = get_model("xgboost", n_estimators=20, n_jobs=1).fit(two)
-    proba = model.predict_proba(test)
-    assert proba.shape == (test.sizes["sample"], 2) and np.allclose(proba.sum(axis=1), 1)
+    proba = model.predict_proba(test)  # over every class of the taxonomy; unseen ones 0
+    assert proba.shape == (test.sizes["sample"], len(model.spec.classes["tier4"]))
+    assert np.allclose(proba.sum(axis=1), 1)
+    assert (proba[:, pair] > 0).all() and not np.delete(proba, pair, axis=1).any()
     seen = np.isin(test["tier4"].values, pair)
     assert (model.predict(test)[seen] == test["tier4"].values[seen]).mean() > 0.95
 
@@ -177,3 +182,13 @@ def test_every_package_module_is_reachable_from_the_top():
 
     names = {m.name for m in pkgutil.iter_modules(cropkit.__path__)} - {"__main__", "cli"}
     assert names <= set(dir(cropkit)), sorted(names - set(dir(cropkit)))
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_every_registered_model_keeps_the_one_classifier_contract(name):
+    from cropkit.models import Classifier, model_inputs, model_kind
+
+    model = get_model(name)
+    assert isinstance(model, Classifier)  # fit, predict, predict_proba, save, load, info ...
+    assert model.name == name and model.spec is None and model.is_global_zero
+    assert (model.kind, tuple(model.supported_inputs)) == (model_kind(name), model_inputs(name))

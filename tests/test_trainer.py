@@ -10,7 +10,7 @@ import torch
 from cropkit.compute.splits import TRAIN, VAL, zone_holdout
 from cropkit.core.errors import ConfigError, TrainingError
 from cropkit.datasets import pixel_dataset, save_dataset, select_split
-from cropkit.models import get_model, load_model
+from cropkit.experiments.classifiers import get_model, load_model
 from cropkit.trainer import TrainerSettings, resolve_precision
 
 FAST = {"epochs": 3, "samples_per_epoch": 1024, "batch_size": 128}
@@ -45,13 +45,17 @@ def _weights(model):
 
 def test_resume_after_a_kill_ends_at_the_same_weights(sides, tmp_path):
     train, val = sides
-    whole = get_model("ltae", **FAST).fit(train, val, tmp_path / "whole", progress=False)
+    whole = get_model("ltae", **FAST).fit(
+        train, val, checkpoint_dir=tmp_path / "whole", progress=False
+    )
     killed = get_model("ltae", **FAST)
     with pytest.raises(KeyError, match="killed"):
-        killed.fit(train, val, tmp_path / "killed", callbacks=[KillAt(2)], progress=False)
+        killed.fit(
+            train, val, checkpoint_dir=tmp_path / "killed", callbacks=[KillAt(2)], progress=False
+        )
     assert (tmp_path / "killed" / "last.ckpt").exists()
     resumed = get_model("ltae", **FAST).fit(
-        train, val, tmp_path / "killed", resume=True, progress=False
+        train, val, checkpoint_dir=tmp_path / "killed", resume=True, progress=False
     )
     assert resumed.info["resumed"] and resumed.info["epochs"] == whole.info["epochs"]
     a, b = _weights(whole), _weights(resumed)
@@ -61,16 +65,20 @@ def test_resume_after_a_kill_ends_at_the_same_weights(sides, tmp_path):
 
 def test_a_checkpoint_of_another_model_or_config_is_refused(sides, tmp_path):
     train, val = sides
-    get_model("ltae", **FAST).fit(train, val, tmp_path, progress=False)
+    get_model("ltae", **FAST).fit(train, val, checkpoint_dir=tmp_path, progress=False)
     with pytest.raises(TrainingError, match="written by model 'ltae' with other settings"):
-        get_model("tempcnn", **FAST).fit(train, val, tmp_path, resume=True, progress=False)
+        get_model("tempcnn", **FAST).fit(
+            train, val, checkpoint_dir=tmp_path, resume=True, progress=False
+        )
     with pytest.raises(TrainingError, match="model_params differ"):
-        get_model("ltae", d_model=64, **FAST).fit(train, val, tmp_path, resume=True, progress=False)
+        get_model("ltae", d_model=64, **FAST).fit(
+            train, val, checkpoint_dir=tmp_path, resume=True, progress=False
+        )
 
 
 def test_training_log_has_one_row_per_epoch(sides, tmp_path):
     train, val = sides
-    model = get_model("tempcnn", **FAST).fit(train, val, tmp_path, progress=False)
+    model = get_model("tempcnn", **FAST).fit(train, val, checkpoint_dir=tmp_path, progress=False)
     log = model.history
     assert log["epoch"].tolist() == [0, 1, 2]
     for column in ("train_loss", "val_loss", "val_f1", "samples_per_s", "data_wait_share", "lr"):
@@ -181,7 +189,9 @@ def test_a_failed_fit_leaves_no_checkpoint_folder_behind(sides, tmp_path):
     broken["s2"][:] = 1e30
     folder = tmp_path / "models" / "tempcnn" / "checkpoints"
     with pytest.raises(TrainingError):
-        get_model("tempcnn", learning_rate=1e9, **FAST).fit(broken, None, folder, progress=False)
+        get_model("tempcnn", learning_rate=1e9, **FAST).fit(
+            broken, None, checkpoint_dir=folder, progress=False
+        )
     assert not folder.exists()
 
 

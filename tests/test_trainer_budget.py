@@ -5,7 +5,7 @@ import pytest
 
 from cropkit.compute.splits import TRAIN, VAL, zone_holdout
 from cropkit.datasets import pixel_dataset, select_split
-from cropkit.models import get_model
+from cropkit.experiments.classifiers import get_model
 from cropkit.trainer import budget
 from cropkit.trainer.budget import sized_batches, stopped_by, time_budget
 

@@ -132,7 +132,7 @@ def _network(name: str):
 
 def check_attention_model(model) -> None:
     """Raise :class:`~cropkit.core.errors.ConfigError` unless ``model`` returns attention."""
-    name = getattr(model, "name", str(model))
+    name = model.name
     if name not in attention_models():
         raise ConfigError(
             f"{name} has no attention to show; the models with attention are "

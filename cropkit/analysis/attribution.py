@@ -22,7 +22,7 @@ from scipy import stats
 from ..compute.splits import TEST
 from ..core.errors import ConfigError, DataError, MissingExtraError
 from ..datasets import select_split
-from ..models import NETWORKS
+from ..models import NETWORKS, is_network
 from .attention import _time_coords
 
 __all__ = [
@@ -127,7 +127,7 @@ def integrated_gradients(
         raise MissingExtraError(CAPTUM_HINT) from err
     from ..datasets.torchdata import TensorStreams
 
-    if getattr(model, "module", None) is None:
+    if not is_network(model.name) or model.spec is None:
         raise ConfigError(f"{model!r} is not a trained deep model: Integrated Gradients need one.")
     first = "patch" if model.kind == "patch" else "sample"
     part = select_split(ds, split) if split is not None else ds

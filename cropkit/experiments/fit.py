@@ -31,8 +31,9 @@ from ..core.errors import DataError
 from ..core.store import recorded_settings, replacing
 from ..core.taxonomy import TIERS, Taxonomy
 from ..datasets import check_taxonomy, class_names, select_split
-from ..models import get_model, model_config
+from ..models import Classifier, check_model_names, model_config, model_inputs, model_kind
 from ..models.hierarchy import tier_agreement
+from .classifiers import get_model
 
 if TYPE_CHECKING:
     from ..core.run import RunFolder
@@ -56,8 +57,8 @@ class TrainResult:
 
     Attributes
     ----------
-    model : object
-        The fitted model (see :mod:`cropkit.models`).
+    model : Classifier
+        The fitted model (see :class:`cropkit.models.Classifier`).
     predictions : pandas.DataFrame
         One row per test sample (see :func:`predictions_frame`).
     reports : dict
@@ -66,7 +67,7 @@ class TrainResult:
         Training facts: pixels, features, seconds, device, best iteration.
     """
 
-    model: object
+    model: Classifier
     predictions: pd.DataFrame
     reports: dict[str, ClassificationReport]
     info: dict = field(default_factory=dict)
@@ -78,9 +79,9 @@ class TrainResult:
     def to_dict(self) -> dict:
         """Model settings, training facts and every tier's scores, JSON-ready."""
         return {
-            "model": getattr(self.model, "name", type(self.model).__name__),
-            "tier": getattr(self.model, "tier", "tier4"),
-            "inputs": list(getattr(self.model, "inputs", ())),
+            "model": self.model.name,
+            "tier": "tier4",
+            "inputs": list(self.model.inputs),
             "info": self.info,
             "test": {tier: report.to_dict() for tier, report in self.reports.items()},
         }
@@ -181,7 +182,7 @@ def predictions_frame(
 
 def _check_kind(model, ds: xr.Dataset) -> None:
     kind = "patch" if "patch" in ds.dims else "pixel"
-    if getattr(model, "kind", "pixel") != kind:
+    if model.kind != kind:
         wanted = "patches" if model.kind == "patch" else "pixels"
         raise DataError(
             f"{model.name} is a {model.kind} model but the dataset holds {kind}s: give it the "
@@ -190,7 +191,7 @@ def _check_kind(model, ds: xr.Dataset) -> None:
 
 
 def fit_and_score(
-    model_name: str,
+    model: str | Classifier,
     ds: xr.Dataset,
     inputs: tuple[str, ...] = ("s2",),
     taxonomy: Taxonomy | None = None,
@@ -199,7 +200,7 @@ def fit_and_score(
     progress: bool = False,
     **hyperparameters,
 ) -> TrainResult:
-    """Train ``model_name`` on the train side of ``ds``, stop on val, score on test.
+    """Train ``model`` on the train side of ``ds``, stop on val, score on test.
 
     Every registered model goes through here: the XGBoost baseline and the deep models,
     pixel models on a pixel dataset and patch models on a patch dataset (their
@@ -207,12 +208,14 @@ def fit_and_score(
 
     Parameters
     ----------
-    model_name : str
-        A registered model (see :func:`cropkit.models.model_names`).
+    model : str or Classifier
+        A registered model's name (see :func:`cropkit.models.model_names`), built with
+        ``inputs`` and ``hyperparameters``; or a model built already
+        (:func:`~cropkit.experiments.classifiers.get_model`, untrained).
     ds : xarray.Dataset
         Pixel or patch dataset (as the model's ``kind``) with a ``split`` variable.
     inputs : tuple of str
-        Streams the model reads.
+        Streams the model reads (a name only).
     taxonomy : Taxonomy, optional
         For rolling up predictions; the dataset's own by default (the one it was built
         against). Checked against the dataset's classes before training.
@@ -223,7 +226,7 @@ def fit_and_score(
     progress : bool
         Deep models: show the progress bar.
     **hyperparameters
-        Override the model's config.
+        Override the model's config (a name only).
 
     Returns
     -------
@@ -244,7 +247,13 @@ def fit_and_score(
             f"coarser tiers; drop tier={hyperparameters['tier']!r} (the tier-2 scores are in "
             "result.reports['tier2'])."
         )
-    model = get_model(model_name, inputs=inputs, **hyperparameters)
+    if isinstance(model, str):
+        model = get_model(model, inputs=inputs, **hyperparameters)
+    elif hyperparameters:
+        raise DataError(
+            f"{model.name} is built already: give its settings to get_model, not "
+            f"{sorted(hyperparameters)} here."
+        )
     _check_kind(model, ds)
     train, val, test = (select_split(ds, code) for code in (TRAIN, VAL, TEST))
     dim = "patch" if "patch" in ds.dims else "sample"
@@ -252,22 +261,15 @@ def fit_and_score(
         if part.sizes[dim] == 0:
             raise DataError(f"The split has no {name} sample; check the split before training.")
     _warn_unseen_classes(train, test)
-    if client is not None:
-        fit_kwargs = {"client": client}
-    elif hasattr(model, "settings"):  # a deep model
-        fit_kwargs = {"checkpoint_dir": checkpoint_dir, "progress": progress}
-    else:
-        fit_kwargs = {}
-    model.fit(train, val if val.sizes[dim] else None, **fit_kwargs)
+    options = {"checkpoint_dir": checkpoint_dir, "progress": progress, "client": client}
+    model.fit(train, val if val.sizes[dim] else None, **options)
     test = test.load()
-    info = dict(getattr(model, "info", {}))
-    if getattr(model, "hierarchical", False):  # every tier from its own head
-        tiers = model.predict_tiers(test)
-        frame = predictions_frame(test, tiers["tier4"], taxonomy, tiers)
+    info = dict(model.info)
+    tiers = model.predict_tiers(test)  # tier 4, and every tier with a head of its own
+    frame = predictions_frame(test, tiers["tier4"], taxonomy, tiers)
+    if model.hierarchical:
         scored = {tier: scored_pixels(test, v)[1] for tier, v in tiers.items()}
         info["tier_agreement"] = tier_agreement(scored, model.spec.parents)
-    else:
-        frame = predictions_frame(test, model.predict(test), taxonomy)
     reports = {t: classification_report(frame[f"true_{t}"], frame[f"pred_{t}"]) for t in TIERS}
     return TrainResult(model, frame, reports, info)
 
@@ -344,23 +346,23 @@ def fit_models(
     dict
         Model name -> :class:`TrainResult` (``info`` holds the training seconds).
     """
-    models = {name: get_model(name) for name in names}  # unknown names fail here, first
-    for name, model in models.items():
-        if model.kind not in datasets:
-            raise DataError(f"{name} is a {model.kind} model: give datasets[{model.kind!r}].")
+    check_model_names(names)  # unknown names fail here, before anything trains
+    for name in names:
+        kind = model_kind(name)
+        if kind not in datasets:
+            raise DataError(f"{name} is a {kind} model: give datasets[{kind!r}].")
     results = {}
-    for name, model in models.items():
-        supported = getattr(model, "network_class", None)
-        used = tuple(i for i in inputs if supported is None or i in supported.supported_inputs)
+    for name in names:
         settings = budget_settings(name, epochs, max_minutes, max_train_pixels)
         if seed is not None:
             settings["seed"] = seed
-        if hasattr(model, "settings"):  # deep
-            settings["progress"] = progress
-            if run is not None:
-                settings["checkpoint_dir"] = Path(run.path) / "models" / name / "checkpoints"
+        used = tuple(i for i in inputs if i in model_inputs(name))
+        model = get_model(name, inputs=used, **settings)
+        folder = Path(run.path) / "models" / name / "checkpoints" if run is not None else None
         started = time.perf_counter()
-        results[name] = fit_and_score(name, datasets[model.kind], used, **settings)
+        results[name] = fit_and_score(
+            model, datasets[model.kind], checkpoint_dir=folder, progress=progress
+        )
         results[name].info["train_seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -385,7 +387,7 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
         row["kappa"] = result.reports["tier4"].kappa
         for key in ("parameters", "train_seconds", "samples_per_s", "epochs", "stopped_by"):
             row[key] = result.info.get(key)
-        row["inputs"] = " + ".join(getattr(result.model, "inputs", ()))
+        row["inputs"] = " + ".join(result.model.inputs)
         row["tier_agreement"] = result.info.get("tier_agreement", {}).get("all")
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -421,10 +423,10 @@ def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) 
     dict
         Product name -> path, ready for :meth:`cropkit.core.run.RunFolder.record`.
     """
-    name = getattr(result.model, "name", "model")
+    name = result.model.name
     root = Path(run.path)
     model_dir = root / "models" / name
-    dataset = "patches" if getattr(result.model, "kind", "pixel") == "patch" else "pixels"
+    dataset = "patches" if result.model.kind == "patch" else "pixels"
     with replacing(model_dir) as tmp:  # the whole model folder, or none of it
         result.model.save(tmp)
         trained_on = recorded_settings(root / "datasets" / f"{dataset}.zarr")

@@ -129,15 +129,6 @@ def _enmap_batch(enmap, s2, chunk, size) -> dict[str, torch.Tensor]:
     }
 
 
-def _every_class(model, proba: np.ndarray) -> np.ndarray:
-    """``(sample, class)`` over every tier-4 class (XGBoost answers its trained ones only)."""
-    if getattr(model, "classes_", None) is None:
-        return proba
-    full = np.zeros((len(proba), model.spec.n_classes["tier4"]), dtype=np.float32)
-    full[:, model.classes_] = proba
-    return full
-
-
 def sample_probabilities(model, ds: xr.Dataset, split: int | None = None) -> pd.DataFrame:
     """Tier-4 probabilities of every labelled pixel of a saved dataset (one split).
 
@@ -165,7 +156,7 @@ def sample_probabilities(model, ds: xr.Dataset, split: int | None = None) -> pd.
         values = proba[p, :, h, w]
         rows, cols = part["row0"].values[p] + h, part["col0"].values[p] + w
     else:
-        values = _every_class(model, model.predict_proba(part))
+        values = model.predict_proba(part)
         rows, cols = part["row"].values, part["col"].values
     frame = pd.DataFrame(np.asarray(values), columns=list(model.spec.classes["tier4"]))
     frame.insert(0, "col", np.asarray(cols, dtype=np.int32))
@@ -185,7 +176,7 @@ def _pixel_probabilities(model, s2, s1, enmap, rows_per_block: int):
             enmap if "enmap" in model.inputs else None,
             rows,
         )
-        proba = _every_class(model, model.predict_proba(block))  # (sample, class), row-major
+        proba = model.predict_proba(block)  # (sample, class), row-major
         out[:, rows] = proba.T.reshape(n_classes, rows.stop - rows.start, width)
     return {"tier4": out}
 
@@ -227,7 +218,7 @@ def predict_zone(
     from ..models.base import resolve_device
 
     device = resolve_device(device)
-    if getattr(model, "spec", None) is None:
+    if model.spec is None:
         raise ConfigError(f"{model!r} is not trained yet: fit it (or load a saved one) first.")
     if model.kind == "patch":
         probas = _patch_probabilities(model, s2, s1, enmap, overlap, batch_size, device)

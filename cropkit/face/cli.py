@@ -188,7 +188,7 @@ def _train(args: argparse.Namespace) -> None:
 
     from ..core.errors import DataError
     from ..core.run import RunFolder
-    from ..models import get_model
+    from ..experiments.classifiers import get_model
 
     folder = Path(args.run)
     if not folder.is_dir():
@@ -220,14 +220,12 @@ def _train_in(args: argparse.Namespace, run, model, settings: dict) -> None:
     name = "patches" if model.kind == "patch" else "pixels"
     ds = open_dataset(run, name).load()
     result = fit_and_score(
-        args.model,
+        model,
         ds,
-        tuple(args.inputs),
         checkpoint_dir=run.path / "models" / args.model / "checkpoints",
         progress=not args.quiet,
-        **settings,
     )
-    if not getattr(result.model, "is_global_zero", True):
+    if not result.model.is_global_zero:
         return  # other DDP ranks: rank 0 writes
     products = save_result(result, run)
     run.record(

@@ -1,47 +1,51 @@
-"""Models by name: a plain registry of classifiers that share one contract.
+"""Models by name: a plain registry of classifiers and networks that share one contract.
 
-Every model is registered under a short name and built with its settings from
-``cropkit/models/configs/<name>.yaml``; keyword arguments override the file::
+Every model is registered under a short name with its settings in
+``cropkit/models/configs/<name>.yaml``; :func:`model_settings` merges overrides into
+them and checks their names. Two registries:
 
-    model = ck.models.get_model("xgboost", max_depth=8)
-    model = ck.models.get_model("ltae", d_model=256, epochs=50, inputs=("s2", "s1"))
+- :data:`MODELS`: classifiers with a training loop of their own (the XGBoost baseline);
+- :data:`NETWORKS`: deep networks (:class:`~cropkit.models.base.CropModel`,
+  ``forward(batch, return_attention=False)``), whose YAML has a ``model:`` section
+  (architecture) and a ``trainer:`` section (epochs, batch size, learning rate, ...).
+  :func:`build_network` gives the bare network; the trainer wraps it.
+
+Every trained model keeps one contract, :class:`~cropkit.models.contract.Classifier`.
+Assembling a trained model from a name (a network with its trainer, or a classifier) is
+the job of the layer above, :func:`cropkit.experiments.classifiers.get_model` (``ck.get_model``)::
+
+    model = ck.get_model("xgboost", max_depth=8)
+    model = ck.get_model("ltae", d_model=256, epochs=50, inputs=("s2", "s1"))
     model.fit(train, val)          # datasets from cropkit.datasets (one split side each)
     labels = model.predict(test)   # tier-4 class indices per sample (or per pixel)
 
-Every model has ``name``, ``kind`` (``"pixel"`` or ``"patch"``: which dataset it eats),
-``inputs`` (the streams it reads), ``fit(train, val=None)``, ``predict(ds)``,
-``predict_proba(ds)``, ``save(folder)`` and the class method ``load(folder)``.
-
-Deep models are :class:`~cropkit.models.base.CropModel` networks
-(``forward(batch, return_attention=False)``, see :mod:`cropkit.models.base`). Their
-YAML has a ``model:`` section (architecture) and a ``trainer:`` section (epochs, batch
-size, learning rate, precision, ...); :func:`get_model` wraps them in the trainer's
-:class:`cropkit.trainer.DeepClassifier`, looked up by name so that this package never
-imports the trainer. :func:`build_network` gives the bare network.
+This package imports neither the trainer nor the experiments.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..core.errors import ConfigError, UnknownModelError
+from .contract import Classifier
 
 __all__ = [
     "MODELS",
     "NETWORKS",
-    "get_model",
+    "Classifier",
     "model_config",
+    "model_settings",
     "model_names",
     "model_inputs",
     "model_kind",
+    "is_network",
     "check_model_names",
-    "load_model",
+    "check_model_name",
+    "classifier_class",
     "build_network",
     "network_class",
 ]
@@ -59,7 +63,6 @@ NETWORKS: dict[str, str] = {
     "attention3dcnn": "cropkit.models.attention3dcnn:Attention3DCNN",
     "dual_stream": "cropkit.models.dual_stream:DualStream",
 }
-_DEEP_ESTIMATOR = "cropkit.trainer:DeepClassifier"
 #: Arguments every model takes besides its config.
 COMMON_ARGUMENTS = ("inputs", "seed")
 
@@ -74,7 +77,8 @@ def _load(target: str):
     return getattr(importlib.import_module(module), cls)
 
 
-def _check_name(name: str) -> None:
+def check_model_name(name: str) -> None:
+    """An :class:`UnknownModelError` listing the registered models, unless ``name`` is one."""
     if name not in MODELS and name not in NETWORKS:
         raise UnknownModelError(f"Unknown model {name!r}; registered models: {model_names()}.")
 
@@ -90,19 +94,19 @@ def check_model_names(names) -> list[str]:
     for name in names:
         if not isinstance(name, str):
             raise ConfigError(f"Model names are strings, not {name!r}.")
-        _check_name(name)
+        check_model_name(name)
     return names
 
 
 def model_kind(name: str) -> str:
     """``"pixel"`` or ``"patch"``: which dataset model ``name`` trains on."""
-    _check_name(name)
-    return network_class(name).kind if name in NETWORKS else "pixel"
+    check_model_name(name)
+    return network_class(name).kind if name in NETWORKS else "pixel"  # XGBoost: pixels
 
 
 def model_inputs(name: str) -> tuple[str, ...]:
     """Streams model ``name`` can read (``s2`` always among them)."""
-    _check_name(name)
+    check_model_name(name)
     if name in NETWORKS:
         return tuple(network_class(name).supported_inputs)
     from ..datasets.torchdata import STREAMS
@@ -112,7 +116,7 @@ def model_inputs(name: str) -> tuple[str, ...]:
 
 def network_class(name: str):
     """The :class:`~cropkit.models.base.CropModel` class of a deep model."""
-    _check_name(name)
+    check_model_name(name)
     if name not in NETWORKS:
         raise ConfigError(f"{name!r} is not a deep model; deep models: {sorted(NETWORKS)}.")
     return _load(NETWORKS[name])
@@ -123,7 +127,7 @@ def model_config(name: str) -> dict[str, Any]:
 
     Deep models give ``{"model": {...}, "trainer": {...}}``; others a flat dict.
     """
-    _check_name(name)
+    check_model_name(name)
     text = resources.files(__name__).joinpath("configs", f"{name}.yaml").read_text()
     return dict(yaml.safe_load(text) or {})
 
@@ -147,8 +151,28 @@ def _split_overrides(name: str, config: dict, overrides: dict) -> tuple[dict, di
     return sections["model"], sections["trainer"], common
 
 
-def get_model(name: str, **overrides: Any):
-    """Build model ``name`` with its config, ``overrides`` replacing config values.
+def is_network(name: str) -> bool:
+    """Whether ``name`` is a deep network (trained by :mod:`cropkit.trainer`)."""
+    check_model_name(name)
+    return name in NETWORKS
+
+
+def classifier_class(name: str):
+    """The class of a classifier with its own training loop (:data:`MODELS`)."""
+    check_model_name(name)
+    if name not in MODELS:
+        raise ConfigError(f"{name!r} is a deep network; use network_class({name!r}).")
+    return _load(MODELS[name])
+
+
+def model_settings(name: str, **overrides: Any) -> dict[str, Any]:
+    """Model ``name``'s config with ``overrides`` in place, every name checked.
+
+    Returns
+    -------
+    dict
+        Deep networks: ``{"model": {...}, "trainer": {...}}`` plus the common arguments
+        given (``inputs``, ``seed``); other classifiers: their keyword arguments.
 
     Raises
     ------
@@ -156,21 +180,21 @@ def get_model(name: str, **overrides: Any):
         If the name is not registered (a ``ConfigError`` and a ``KeyError``; the message
         lists the known names).
     ConfigError
-        If an override names a setting the model does not have, or has a bad value.
+        If an override names a setting the model does not have.
     """
-    _check_name(name)
+    check_model_name(name)
     config = model_config(name)
     if name in NETWORKS:
         model, trainer, common = _split_overrides(name, config, dict(overrides))
-        return _load(_DEEP_ESTIMATOR)(name, model, trainer, **common)
-    cls = _load(MODELS[name])
-    unknown = sorted(set(overrides) - set(config) - set(getattr(cls, "extra_arguments", ())))
+        return {"model": model, "trainer": trainer, **common}
+    extra = classifier_class(name).extra_arguments
+    unknown = sorted(set(overrides) - set(config) - set(extra))
     if unknown:
         raise ConfigError(
             f"Model {name!r} has no hyperparameters {unknown}; its hyperparameters are "
             f"{sorted(config)}."
         )
-    return cls(**{**config, **overrides})
+    return {**config, **overrides}
 
 
 def build_network(name: str, spec, **model_params: Any):
@@ -186,14 +210,3 @@ def build_network(name: str, spec, **model_params: Any):
             f"{name} has no architecture settings {unknown}; it has {sorted(params)}."
         )
     return cls(spec, **{**params, **model_params})
-
-
-def load_model(folder) -> Any:
-    """Load a model saved with ``model.save(folder)`` (its ``model.json`` names it)."""
-    meta_path = Path(folder) / "model.json"
-    if not meta_path.exists():
-        raise ConfigError(f"{meta_path} does not exist: save a model there first.")
-    name = json.loads(meta_path.read_text())["name"]
-    _check_name(name)
-    cls = _load(_DEEP_ESTIMATOR) if name in NETWORKS else _load(MODELS[name])
-    return cls.load(folder)

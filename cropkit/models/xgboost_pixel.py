@@ -137,6 +137,9 @@ class XGBoostPixel:
 
     name = "xgboost"
     kind = "pixel"
+    supported_inputs = ("s2", "s1", "enmap")
+    hierarchical = False  # coarser tiers come by rolling tier 4 up
+    is_global_zero = True  # one process, always the writer
     extra_arguments = ("tier", "inputs", "seed")
 
     def __init__(
@@ -212,13 +215,24 @@ class XGBoostPixel:
             eval_metric="mlogloss",
         )
 
-    def fit(self, train: xr.Dataset, val: xr.Dataset | None = None, client=None) -> XGBoostPixel:
+    def fit(
+        self,
+        train: xr.Dataset,
+        val: xr.Dataset | None = None,
+        *,
+        checkpoint_dir: str | Path | None = None,
+        progress: bool = False,
+        client=None,
+    ) -> XGBoostPixel:
         """Train on ``train``; stop early on ``val`` when given.
 
         Parameters
         ----------
         train, val : xarray.Dataset
             Pixel datasets (:func:`cropkit.datasets.pixel_dataset`, one side each).
+        checkpoint_dir, progress
+            Part of the :class:`~cropkit.models.Classifier` contract; boosting keeps no
+            checkpoints and shows no progress bar, so they are ignored.
         client : distributed.Client, optional
             Train with xgboost's Dask interface on this cluster; the features stay
             dask arrays and the subsample is skipped.
@@ -316,12 +330,8 @@ class XGBoostPixel:
         names = pixel_feature_names(ds, tuple(name for name in self.inputs if name != "enmap"))
         return names + (self.projection_.feature_names() if self.projection_ else [])
 
-    def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
-        """Class probabilities, dims ``(sample, class)`` over ``classes_``.
-
-        ``classes_`` holds the training set's indices of the classes it saw
-        (``class_names_[classes_]`` names the columns).
-        """
+    def _trained_proba(self, ds: xr.Dataset) -> np.ndarray:
+        """``(sample, class)`` over the trained classes ``classes_`` only."""
         if self.booster_ is None:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
         x = self.features(ds)
@@ -332,6 +342,16 @@ class XGBoostPixel:
             proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
         return proba
 
+    def predict_proba(self, ds: xr.Dataset) -> np.ndarray:
+        """Tier-4 probabilities ``(sample, class)`` over ``spec.classes[tier]``.
+
+        A class absent from the training set has probability 0.
+        """
+        proba = self._trained_proba(ds)
+        full = np.zeros((len(proba), len(self.class_names_)), dtype=np.float32)
+        full[:, self.classes_] = proba
+        return full
+
     def predict(self, ds: xr.Dataset) -> np.ndarray:
         """Predicted class index of ``tier`` per sample, dims ``(sample,)``.
 
@@ -339,9 +359,13 @@ class XGBoostPixel:
         with a warning, when ``ds`` lists other classes than the training set (see
         :func:`cropkit.datasets.to_dataset_classes`).
         """
-        predicted = self.classes_[self.predict_proba(ds).argmax(axis=1)]
+        predicted = self.classes_[self._trained_proba(ds).argmax(axis=1)]
         seen = [self.class_names_[c] for c in self.classes_]
         return to_dataset_classes(predicted, self.class_names_, ds, self.tier, seen, self.name)
+
+    def predict_tiers(self, ds: xr.Dataset) -> dict[str, np.ndarray]:
+        """``{tier: predict(ds)}``: the one tier it answers (coarser ones by roll-up)."""
+        return {self.tier: self.predict(ds)}
 
     @property
     def taxonomy(self):

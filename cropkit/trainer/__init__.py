@@ -1,7 +1,7 @@
 """Training deep models with Lightning (see :mod:`cropkit.trainer.estimator`).
 
-:class:`DeepClassifier` is what :func:`cropkit.models.get_model` gives for a deep model;
-:class:`TrainerSettings` is the ``trainer:`` section of its config.
+:class:`DeepClassifier` is what :func:`cropkit.experiments.classifiers.get_model` gives for a
+deep model; :class:`TrainerSettings` is the ``trainer:`` section of its config.
 """
 
 from .estimator import DeepClassifier

@@ -21,7 +21,7 @@ and :mod:`cropkit.experiments.fit` treat every model alike. Underneath, Lightnin
 
 Examples
 --------
->>> model = ck.models.get_model("ltae", epochs=10)                       # doctest: +SKIP
+>>> model = ck.get_model("ltae", epochs=10)                              # doctest: +SKIP
 >>> model.fit(train, val, checkpoint_dir=run.path / "models/ltae/checkpoints")  # +SKIP
 >>> model.history.tail()                                                 # doctest: +SKIP
 """
@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from ..core.errors import DataError, TrainingError
+from ..core.errors import ConfigError, DataError, TrainingError
 from ..core.taxonomy import TIERS
 from ..datasets import to_dataset_classes
 from ..datasets.loaders import make_loader
@@ -73,7 +73,8 @@ __all__ = ["DeepClassifier"]
 class DeepClassifier:
     """A registered deep network with its trainer: the same contract as every model.
 
-    Built by :func:`cropkit.models.get_model`; not usually made by hand.
+    Built by :func:`cropkit.experiments.classifiers.get_model` (``ck.get_model``); not
+    usually made by hand. Keeps the :class:`~cropkit.models.Classifier` contract.
 
     Parameters
     ----------
@@ -150,10 +151,12 @@ class DeepClassifier:
         self,
         train: xr.Dataset,
         val: xr.Dataset | None = None,
+        *,
         checkpoint_dir: str | Path | None = None,
+        progress: bool = True,
+        client=None,
         resume: bool = False,
         callbacks: list | tuple = (),
-        progress: bool = True,
     ) -> DeepClassifier:
         """Train on ``train``; validate, stop early and keep the best epoch on ``val``.
 
@@ -164,12 +167,16 @@ class DeepClassifier:
         checkpoint_dir : path-like, optional
             Where ``best.ckpt``, ``last.ckpt`` and ``log/metrics.csv`` go. By default a
             temporary folder, removed once the best weights and the history are loaded.
+        progress : bool
+            Show the progress bar.
+        client : None
+            Part of the :class:`~cropkit.models.Classifier` contract: deep models run on
+            several GPUs through Lightning's DDP (``devices: N``), not on a Dask cluster,
+            so a client is refused.
         resume : bool
             Continue from ``checkpoint_dir/last.ckpt`` when it exists.
         callbacks : list
             More Lightning callbacks.
-        progress : bool
-            Show the progress bar.
 
         Raises
         ------
@@ -184,6 +191,11 @@ class DeepClassifier:
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
         from lightning.pytorch.loggers import CSVLogger
 
+        if client is not None:
+            raise ConfigError(
+                f"{self.name} trains with Lightning, on several GPUs through DDP "
+                "(devices: N in its trainer settings), not on a Dask cluster: drop client=."
+            )
         absent = [stream for stream in self.inputs if stream not in train]
         if absent:
             held = [stream for stream in ("s2", "s1", "enmap") if stream in train]
@@ -365,6 +377,11 @@ class DeepClassifier:
     def _check_trained(self) -> None:
         if self.module is None:
             raise DataError("The model is not trained yet: call fit() or load a saved one.")
+
+    @property
+    def supported_inputs(self) -> tuple[str, ...]:
+        """The streams the network can read."""
+        return tuple(self.network_class.supported_inputs)
 
     @property
     def hierarchical(self) -> bool:
