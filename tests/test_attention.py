@@ -56,10 +56,10 @@ def test_the_weights_are_the_networks_own_they_change_with_the_input(tiny_attent
 def test_channel_and_spatial_attention_are_labelled(tiny_attention_models, attention_patches):
     model, data = tiny_attention_models["attention3dcnn"]
     att = extract_attention(model, data, device="cpu")
-    channels = list(att["channel"].values)
-    assert att["channel_gate"].dims == ("sample", "channel")
+    channels = list(att["band"].values)
+    assert att["channel"].dims == ("sample", "band")
     assert channels[:2] == ["s2:B02", "s2:B03"] and channels[-2:] == ["s1:VV", "s1:VH"]
-    gate = att["channel_gate"].values
+    gate = att["channel"].values
     assert gate.shape[1] == 12 and ((gate > 0) & (gate < 1)).all()
     assert att["spatial"].dims == ("patch", "h", "w")
     assert att.sizes["patch"] == int((attention_patches["split"] == TEST).sum())
@@ -93,8 +93,8 @@ def test_per_class_summaries(tiny_attention_models, toy_pixels):
     assert (ndvi.sel(quantile=0.25) <= ndvi.sel(quantile=0.75)).all()
     stages = key_stages(["grain_maize", "not_a_crop"])
     assert list(stages.index) == ["grain_maize"] and stages.loc["grain_maize", "harvest"] > 250
-    with pytest.raises(ConfigError, match="no 'channel_gate' attention"):
-        class_profiles(att, "channel_gate")
+    with pytest.raises(ConfigError, match="no 'channel' attention"):
+        class_profiles(att, "channel")
 
 
 def test_spectral_attention_of_the_enmap_stream_sums_to_one(tiny_attention_models):
@@ -118,5 +118,5 @@ def test_an_empty_section_names_the_model_to_add():
     assert note.startswith("No model of this run has channel attention")
     assert "add attention3dcnn to notebook 04's models" in note
     assert missing_attention(temporal_only, "temporal") is None
-    gated = {"attention3dcnn": xr.Dataset({"channel_gate": ("sample", [0.5])})}
+    gated = {"attention3dcnn": xr.Dataset({"channel": ("sample", [0.5])})}
     assert missing_attention(gated, "channel") is None

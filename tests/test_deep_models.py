@@ -9,6 +9,7 @@ from cropkit.datasets import patch_dataset, pixel_dataset, select_split
 from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
 from cropkit.experiments.classifiers import get_model
 from cropkit.models import NETWORKS, build_network, network_class
+from cropkit.models.base import ATTENTION
 from cropkit.models.layers import DateEncoding, LightweightTemporalAttention
 
 PIXEL_NETWORKS = sorted(n for n in NETWORKS if network_class(n).kind == "pixel")
@@ -47,12 +48,15 @@ def test_forward_shapes_and_attention_dims(name, toy_sets):
         assert logits[tier].shape == ((4, n) if cls.kind == "pixel" else (4, n, 8, 8))
     out, attention = net(batch, return_attention=True)
     assert torch.allclose(out["tier4"], logits["tier4"])
-    assert set(cls.attention_names) <= set(attention) | {"temporal_s1"}
-    if "temporal" in attention:
-        weights = attention["temporal"]  # (B, T) or (B, heads, T, ...)
-        axis = 1 if weights.ndim == 2 else 2
-        assert weights.shape[0] == 4 and weights.shape[axis] == 12
-        assert torch.allclose(weights.sum(dim=axis), torch.ones(()), atol=1e-5)
+    assert set(attention) == set(cls.attention_for(inputs)) <= set(ATTENTION)
+    expected_ndim = {"temporal": 3, "temporal_s1": 3, "channel": 2, "spectral": 2, "spatial": 3}
+    for key, value in attention.items():  # the one documented shape per name
+        patch_series = cls.kind == "patch" and key.startswith("temporal")
+        assert value.shape[0] == 4 and value.ndim == expected_ndim[key] + 2 * patch_series
+    for key, steps in (("temporal", 12), ("temporal_s1", spec.steps.get("s1"))):
+        if key in attention:  # (B, head, T, ...): weights over the dates sum to one
+            assert attention[key].shape[2] == steps
+            assert torch.allclose(attention[key].sum(dim=2), torch.ones(()), atol=1e-5)
     assert 1_000 < net.n_parameters < 2_000_000
 
 

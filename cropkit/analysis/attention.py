@@ -8,8 +8,8 @@ saved dataset, batch by batch, and labels what comes back:
 - ``temporal`` ``(sample, head, time)`` weights over the Sentinel-2 dates (sum to one
   over ``time``; patch models' low-resolution maps are brought to every pixel), with
   ``temporal_s1`` ``(sample, head, time_s1)`` for a radar branch;
-- ``channel_gate`` ``(sample, channel)`` the gate of every Sentinel-2 band and Sentinel-1
-  polarisation (``attention3dcnn``);
+- ``channel`` ``(sample, band)`` the gate of every Sentinel-2 band and Sentinel-1
+  polarisation (``attention3dcnn``; bands named ``s2:B04``, ``s1:VV``, ...);
 - ``spectral`` ``(sample, group)`` weights over EnMAP band groups (``dual_stream``);
 - ``spatial`` ``(patch, h, w)`` the spatial gate over each test patch, with the zone
   grid's ``y``/``x`` of every cell.
@@ -72,10 +72,6 @@ def attention_models() -> list[str]:
     return [n for n in model_names() if getattr(_network(n), "attention_names", ())]
 
 
-#: Attention a network returns -> the variable of the labelled attention that holds it.
-_LABELLED = {"channel": "channel_gate", "spatial": "spatial", "temporal": "temporal"}
-
-
 def missing_attention(attention: dict[str, xr.Dataset], kind: str) -> str | None:
     """One line for a section that no model of the run can fill, naming those that would.
 
@@ -91,7 +87,7 @@ def missing_attention(attention: dict[str, xr.Dataset], kind: str) -> str | None
     str or None
         None when a model has that attention.
     """
-    if any(_LABELLED[kind] in att for att in attention.values()):
+    if any(kind in att for att in attention.values()):
         return None
     givers = [n for n in model_names() if kind in getattr(_network(n), "attention_names", ())]
     return (
@@ -204,8 +200,6 @@ def extract_attention(
         picked = _labelled(chunk) if model.kind == "patch" else None
         _collect(parts, "predicted", _per_pixel(proba.argmax(1, keepdim=True), picked)[:, 0])
         for key, value in attention.items():
-            if key == "temporal_s2":  # the same weights as "temporal"
-                continue
             if key == "spatial":
                 _collect(parts, key, value)
             else:
@@ -276,8 +270,6 @@ def _labelled_attention(got: dict, part: xr.Dataset, model, names: np.ndarray) -
     data = {"observed": (("sample", "time"), got.pop("valid").astype(bool))}
     for key, value in got.items():
         if key in ("temporal", "temporal_s1"):
-            if value.ndim == 2:  # one weight set: a single head
-                value = value[:, None, :]
             time = "time" if key == "temporal" else "time_s1"
             data[key] = (("sample", "head", time), value)
             if time != "time":
@@ -286,8 +278,8 @@ def _labelled_attention(got: dict, part: xr.Dataset, model, names: np.ndarray) -
             channel = [
                 f"{s}:{n}" for s in spec.inputs if s != "enmap" for n in spec.channel_names[s]
             ]
-            data["channel_gate"] = (("sample", "channel"), value)
-            coords["channel"] = channel[: value.shape[1]]
+            data["channel"] = (("sample", "band"), value)
+            coords["band"] = channel[: value.shape[1]]
         elif key == "spectral":
             data[key] = (("sample", "group"), value)
         elif key == "spatial":
@@ -314,7 +306,7 @@ def class_profiles(attention: xr.Dataset, var: str = "temporal", by: str = "tier
     attention : xarray.Dataset
         From :func:`extract_attention`.
     var : str
-        ``"temporal"``, ``"temporal_s1"``, ``"channel_gate"`` or ``"spectral"``.
+        ``"temporal"``, ``"temporal_s1"``, ``"channel"`` or ``"spectral"``.
     by : str
         ``"tier4"`` (reference class) or ``"predicted"``.
     """
@@ -391,7 +383,7 @@ def key_stages(classes) -> pd.DataFrame:
 
 def channel_by_class(attention: xr.Dataset) -> pd.DataFrame:
     """Mean channel gate per class (rows) and band or polarisation (columns)."""
-    return class_profiles(attention, "channel_gate").to_pandas()
+    return class_profiles(attention, "channel").to_pandas()
 
 
 def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFrame:
@@ -429,7 +421,7 @@ def channels_under_cloud(attention: xr.Dataset, bins=(-0.01, 0.05, 0.15, 0.3, 1.
     Parameters
     ----------
     attention : xarray.Dataset
-        From :func:`extract_attention` with ``channel_gate``.
+        From :func:`extract_attention` with ``channel``.
     bins : sequence
         Edges of the interpolated-date share (right-closed).
 
@@ -441,7 +433,7 @@ def channels_under_cloud(attention: xr.Dataset, bins=(-0.01, 0.05, 0.15, 0.3, 1.
         reads Sentinel-1: a model that leans on radar under cloud raises it in the
         cloudier bins.
     """
-    gate = attention["channel_gate"].to_pandas()
+    gate = attention["channel"].to_pandas()
     cloudy = 1 - attention["observed"].values.mean(axis=1)
     groups = gate.groupby(pd.cut(cloudy, list(bins)), observed=False)
     table = groups.mean()

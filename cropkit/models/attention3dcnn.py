@@ -133,8 +133,9 @@ class Attention3DCNN(CropModel):
 
     - ``channel``: ``(B, C)`` weight in (0, 1) per input channel, S2 bands then S1
       polarisations (``spec.channel_names``);
-    - ``temporal``: ``(B, T)`` weights over the S2 dates (sum to 1);
-      ``temporal_s1``: ``(B, T1)`` over the S1 dates when S1 is read;
+    - ``temporal``: ``(B, 1, T, 1, 1)`` weights over the S2 dates (sum to 1), one head
+      shared by the whole patch (the contract's ``(B, head, T, h', w')``);
+      ``temporal_s1``: ``(B, 1, T1, 1, 1)`` over the S1 dates when S1 is read;
     - ``spatial``: ``(B, H, W)`` gate in (0, 1).
     """
 
@@ -197,4 +198,7 @@ class Attention3DCNN(CropModel):
             parts.append(pooled)
         fused, attention["spatial"] = self.spatial(self.fuse(torch.cat(parts, dim=1)))
         logits = {"tier4": self.classifier(fused)}
+        for key in ("temporal", "temporal_s1"):  # one head, one weight set per patch
+            if key in attention:
+                attention[key] = attention[key][:, None, :, None, None]
         return self._out(logits, attention, return_attention)

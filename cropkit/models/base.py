@@ -16,7 +16,7 @@ every tier. ``attention`` maps names to tensors whose dims each model documents.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -24,7 +24,33 @@ from torch import nn
 from ..core.errors import ConfigError, DataError
 from ..datasets.torchdata import StreamSpec
 
-__all__ = ["CropModel", "PixelStreamModel", "count_parameters", "resolve_device"]
+__all__ = [
+    "ATTENTION",
+    "AttentionKind",
+    "CropModel",
+    "PixelStreamModel",
+    "count_parameters",
+    "resolve_device",
+]
+
+
+class AttentionKind(NamedTuple):
+    """One kind of attention a network may return: the stream it needs and its dims."""
+
+    stream: str
+    dims: str
+
+
+#: The attention dict's contract: one name per kind of attention across every model,
+#: the stream it is read from and its dims (``h'``, ``w'``: the network's own map size,
+#: which may be coarser than the patch). Temporal weights sum to 1 over the dates.
+ATTENTION: dict[str, AttentionKind] = {
+    "temporal": AttentionKind("s2", "(B, head, T); patch models (B, head, T, h', w')"),
+    "temporal_s1": AttentionKind("s1", "(B, head, T_s1); patch models (B, head, T_s1, h', w')"),
+    "channel": AttentionKind("s2", "(B, C): gate of each S2 band, then each S1 polarisation"),
+    "spectral": AttentionKind("enmap", "(B, G): weights over the EnMAP band groups"),
+    "spatial": AttentionKind("s2", "(B, h', w'): the spatial gate"),
+}
 
 
 def resolve_device(device: str) -> str:
@@ -100,7 +126,8 @@ class CropModel(nn.Module):
     hierarchical : bool
         Whether it predicts every tier with its own head.
     attention_names : tuple of str
-        Keys of the attention dict it returns (empty: none).
+        Kinds of attention it can return, names of :data:`ATTENTION` (empty: none);
+        :meth:`attention_for` gives those returned for a set of inputs.
     """
 
     name: ClassVar[str] = ""
@@ -133,6 +160,11 @@ class CropModel(nn.Module):
         missing = [s for s in cls.required_inputs if s not in spec.inputs]
         if missing:
             raise DataError(f"{cls.name} needs the {missing} stream; add it to the inputs.")
+
+    @classmethod
+    def attention_for(cls, inputs: tuple[str, ...]) -> tuple[str, ...]:
+        """The keys of the attention dict it returns when reading ``inputs``."""
+        return tuple(n for n in cls.attention_names if ATTENTION[n].stream in inputs)
 
     @property
     def n_parameters(self) -> int:
@@ -205,7 +237,7 @@ class PixelStreamModel(CropModel):
         raise NotImplementedError
 
     def forward(self, batch, return_attention=False):
-        """Logits ``{"tier4": (B, K4)}``; attention ``{"temporal_<stream>": ...}``."""
+        """Logits ``{"tier4": (B, K4)}``; attention ``temporal`` (S2), ``temporal_s1``."""
         parts, attention = [], {}
         for stream, module in self.encoders.items():
             if stream == "enmap":
@@ -214,8 +246,6 @@ class PixelStreamModel(CropModel):
             embedding, weights = self.encode_series(module, batch, stream)
             parts.append(embedding)
             if weights is not None:
-                attention[f"temporal_{stream}"] = weights
-        if "temporal_s2" in attention:
-            attention["temporal"] = attention["temporal_s2"]
+                attention["temporal" if stream == "s2" else f"temporal_{stream}"] = weights
         logits = {"tier4": self.head(torch.cat(parts, dim=1))}
         return self._out(logits, attention, return_attention)

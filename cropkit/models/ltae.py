@@ -29,12 +29,12 @@ class LTAE(PixelStreamModel):
 
     Notes
     -----
-    Attention: ``temporal`` (and ``temporal_s2``, ``temporal_s1``): ``(B, n_head, T)``, the softmax
-    weights of each head over the dates, summing to 1 (0 on padded dates).
+    Attention: ``temporal`` (Sentinel-2) and ``temporal_s1``: ``(B, n_head, T)``, the
+    softmax weights of each head over the dates, summing to 1 (0 on padded dates).
     """
 
     name = "ltae"
-    attention_names = ("temporal",)
+    attention_names = ("temporal", "temporal_s1")
 
     def __init__(
         self,
