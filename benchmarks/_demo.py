@@ -68,13 +68,13 @@ def run_config(args: argparse.Namespace, root: str) -> ck.RunConfig:
 
 def demo_inputs(cfg: ck.RunConfig) -> tuple[ck.RunFolder, dict, object]:
     """The run folder, its composites (notebook 03's, built if missing) and parcels."""
-    run = ck.RunFolder.for_config(cfg)
+    run, source = ck.RunFolder.for_config(cfg), ck.open_source(cfg)
     client = ck.cluster.dask_client(ck.cluster.THREADS)
     try:
-        composites = composite_stage.load_composites(cfg, run)
+        composites = composite_stage.load_composites(source, run)
     finally:
         client.close()
-    return run, composites, parcel_stage.run_parcels(cfg, run=run)
+    return run, composites, parcel_stage.run_parcels(source, run=run)
 
 
 def demo_datasets(cfg: ck.RunConfig, test_zone: str, patch_size: int = 32) -> tuple[dict, dict]:

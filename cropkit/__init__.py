@@ -6,6 +6,7 @@ The package backs a numbered sequence of notebooks. Submodules load on first use
 Main entry points
 -----------------
 ``ck.RunConfig``       validated run parameters (region, year, STAC endpoint, ...)
+``ck.open_source``     what a run reads: its STAC API, parcels and truth (the demo's door)
 ``ck.connect``         open the STAC API of a run (starts the local demo API)
 ``ck.RunFolder``       the run folder and its manifest
 ``ck.build_demo``      simulate a demo region as COGs + STAC items
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "RunConfig": "cropkit.config",
     "connect": "cropkit.endpoint",
+    "open_source": "cropkit.endpoint",
     "items_table": "cropkit.access.stac",
     "RunFolder": "cropkit.core.run",
     "build_demo": "cropkit.demo",

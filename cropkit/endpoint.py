@@ -1,7 +1,15 @@
 """The one door to the demo: the only module that says "if demo: build and serve".
 
-Everything else asks this module for a STAC source or for the demo's files of a run,
-so a real provider and the embedded demo take the same path after it.
+:func:`open_source` hands back a :class:`RunSource`: what a run reads, wherever it comes
+from. Its STAC API (a provider's, or the demo's served on localhost), the parcels that
+come with the data (the demo's; None for a provider: bring an RPG file), and what only a
+simulation knows (the truth per parcel, when two crops' canopies differ), else None.
+Stages and notebooks receive it and ask "is there a truth?", never "is this a demo?"::
+
+    source = ck.open_source(cfg)
+    items = ck.stages.discovery.run_items(source.stac, run, cfg)
+    if source.truth is not None:
+        ...  # score against what was really grown
 """
 
 from __future__ import annotations
@@ -9,18 +17,91 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .access.stac import StacSource, discover_collections, open_api
 from .core.errors import ConfigError
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+    import xarray as xr
+
     from .config import RunConfig
     from .demo import DemoData
 
-__all__ = ["connect", "demo_data", "shared_api"]
+__all__ = ["RunSource", "open_source", "connect", "demo_data", "shared_api"]
+
+
+@dataclass
+class RunSource:
+    """What a run reads: its STAC API, the parcels and truth that come with the data.
+
+    Made by :func:`open_source`; nothing is opened until asked for (the STAC API is
+    connected on first use of :attr:`stac`, so a stage whose products exist already
+    starts no server).
+
+    Attributes
+    ----------
+    config : RunConfig
+        The run.
+    """
+
+    config: RunConfig
+    _demo: DemoData | None = field(default=None, repr=False)
+
+    @cached_property
+    def stac(self) -> StacSource:
+        """The run's STAC API (the demo's is served on localhost, or reused)."""
+        return connect(self.config)
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the data is simulated: a truth exists beside what the sensors saw."""
+        return self._demo is not None
+
+    @cached_property
+    def parcels(self) -> gpd.GeoDataFrame | None:
+        """Parcels delivered with the data (RPG columns, the grid's CRS), or None.
+
+        A provider delivers imagery only: bring a parcel file (notebook 03's
+        ``parcels_path``).
+        """
+        return self._demo.parcels() if self._demo is not None else None
+
+    @cached_property
+    def truth(self) -> pd.DataFrame | None:
+        """What was really grown, per parcel, where the data is simulated; else None.
+
+        Columns ``ID_PARCEL``, ``grown``, ``declared``, ``false_declaration`` and
+        ``stressed`` (see :meth:`cropkit.demo.DemoData.truth`).
+        """
+        return self._demo.truth() if self._demo is not None else None
+
+    def canopy_separation(self, pairs, starts, seed: int = 0) -> xr.DataArray | None:
+        """When the canopies of each pair of crops differ most, where simulated; else None.
+
+        See :func:`cropkit.demo.truth.canopy_separation` (dims ``(pair, time)``).
+        """
+        if self._demo is None:
+            return None
+        from .demo import canopy_separation
+
+        return canopy_separation(pairs, starts, seed=seed)
+
+    @property
+    def basemap(self) -> str | None:
+        """A basemap for maps of the area: none over a simulated landscape."""
+        return None if self.simulated else "OpenStreetMap"
+
+
+def open_source(config: RunConfig) -> RunSource:
+    """The :class:`RunSource` of a run (builds the demo, or takes it from the cache)."""
+    return RunSource(config, demo_data(config) if config.is_demo else None)
 
 
 def demo_data(config: RunConfig) -> DemoData:
@@ -84,7 +165,7 @@ def connect(config: RunConfig) -> StacSource:
 
 
 @contextmanager
-def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
+def shared_api(config: RunConfig | Iterable[RunConfig]) -> Iterator[dict[str, float]]:
     """One STAC API for every notebook of a run, while the ``with`` block lasts.
 
     For a demo run, starts a local stac-fastapi-pgstac loaded with the demo (and its
@@ -94,19 +175,33 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     names a running server (one that :func:`cropkit.face.reruns.rerun` shares between runs),
     the run's demo is loaded into it instead.
 
+    Given several runs, their demos are all loaded into one API up front (runs in
+    parallel then only read).
+
     Yields
     ------
     dict
         ``server_start`` and ``catalog_load`` seconds (empty for a real provider).
     """
-    if not config.is_demo:
+    from .config import RunConfig
+
+    configs = [config] if isinstance(config, RunConfig) else list(config)
+    demos = [cfg for cfg in configs if cfg.is_demo]
+    if len(demos) > 1:
+        with shared_api(demos[0]) as timings:
+            for cfg in demos[1:]:
+                with shared_api(cfg):  # loads it into the shared API
+                    pass
+            yield timings
+        return
+    if not demos:
         yield {}
         return
     from .server import ENV_URL, LocalStacServer, demo_api
 
     if os.environ.get(ENV_URL):  # a server shared by the caller (cropkit rerun): load, reuse
         t0 = time.perf_counter()
-        _load_demo(demo_api(), config)
+        _load_demo(demo_api(), demos[0])
         yield {"catalog_load": round(time.perf_counter() - t0, 2)}
         return
 
@@ -114,7 +209,7 @@ def shared_api(config: RunConfig) -> Iterator[dict[str, float]]:
     try:
         with LocalStacServer() as api:
             t0 = time.perf_counter()
-            _load_demo(api, config)
+            _load_demo(api, demos[0])
             timings = {
                 "server_start": api.timings["start_s"],
                 "catalog_load": round(time.perf_counter() - t0, 2),

@@ -8,6 +8,7 @@ import pytest
 
 from cropkit.config import RunConfig
 from cropkit.core.errors import ConfigError
+from cropkit.endpoint import open_source
 from cropkit.plot import resources
 from cropkit.plot.discovery import area_map
 
@@ -38,7 +39,7 @@ def test_the_mode_comes_from_the_call_the_environment_or_the_default(mode):
 
 
 def test_an_inline_map_loads_nothing_from_the_internet(mode):
-    html = area_map(RunConfig()).get_root().render()
+    html = area_map(RunConfig(), basemap=open_source(RunConfig()).basemap).get_root().render()
     assert _external(html) == []
     assert html.count("data:text/javascript;base64,") == 1  # Leaflet, embedded once
     assert "tile.openstreetmap.org" not in html  # the demo is simulated: no basemap
@@ -51,7 +52,7 @@ def test_an_inline_map_loads_nothing_from_the_internet(mode):
 def test_a_cdn_map_links_leaflet_and_a_real_area_gets_a_basemap(mode):
     resources.use_resources("cdn")
     cfg = RunConfig(aoi="1.516,48.3917,1.5797,48.4105", stac="earth-search")
-    html = area_map(cfg).get_root().render()
+    html = area_map(cfg, basemap=open_source(cfg).basemap).get_root().render()
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in _external(html)
     assert "tile.openstreetmap.org" in html
 

@@ -6,14 +6,15 @@ import pytest
 from cropkit.config import RunConfig
 from cropkit.core.errors import DataError
 from cropkit.core.run import RunFolder
+from cropkit.endpoint import open_source
 from cropkit.stages.parcels import run_parcels, trained_parcels
 
 
 def test_parcels_need_a_file_for_real_data(tmp_path):
     with pytest.raises(DataError, match="Give parcels_path"):
-        run_parcels(RunConfig(stac="earth-search"))
+        run_parcels(open_source(RunConfig(stac="earth-search")))
     with pytest.raises(DataError, match="does not exist"):
-        run_parcels(RunConfig(), str(tmp_path / "rpg.gpkg"))
+        run_parcels(open_source(RunConfig()), str(tmp_path / "rpg.gpkg"))
 
 
 def test_user_parcels_are_checked_and_get_their_tiers(tmp_path):
@@ -29,7 +30,7 @@ def test_user_parcels_are_checked_and_get_their_tiers(tmp_path):
         crs=4326,
     ).to_file(path)
     with pytest.warns(UserWarning) as caught:
-        parcels = run_parcels(cfg, str(path))
+        parcels = run_parcels(open_source(cfg), str(path))
     messages = " ".join(str(w.message) for w in caught)
     assert "2 of 3 parcels kept" in messages and "XYZ: 1" in messages
     assert "1 of 2 parcels lie outside the study area" in messages
@@ -39,11 +40,11 @@ def test_user_parcels_are_checked_and_get_their_tiers(tmp_path):
         gpd.GeoDataFrame({"code": ["BTH"]}, geometry=[inside], crs=4326).to_json()
     )
     with pytest.raises(DataError, match="no 'CODE_CULTU' column .*'code'"):
-        run_parcels(cfg, str(tmp_path / "bad.geojson"))
+        run_parcels(open_source(cfg), str(tmp_path / "bad.geojson"))
     with pytest.raises(DataError, match="do not overlap the study area: none of the 1 parcels"):
         far = tmp_path / "far.geojson"
         gpd.GeoDataFrame({"CODE_CULTU": ["BTH"]}, geometry=[box(0, 0, 1, 1)], crs=4326).to_file(far)
-        run_parcels(cfg, str(far))
+        run_parcels(open_source(cfg), str(far))
 
 
 def test_eurocrops_parcels_map_through_hcat3(tmp_path):
@@ -58,7 +59,9 @@ def test_eurocrops_parcels_map_through_hcat3(tmp_path):
         crs=4326,
     ).to_crs(2154).to_file(path)
     with pytest.warns(UserWarning, match="3399999999: 1"):
-        parcels = run_parcels(cfg, str(path), code_column="EC_hcat_c", crop_codes="hcat3")
+        parcels = run_parcels(
+            open_source(cfg), str(path), code_column="EC_hcat_c", crop_codes="hcat3"
+        )
     assert parcels["tier4"].tolist() == ["winter_durum_wheat", "fruit_orchard"]
 
 
@@ -75,9 +78,9 @@ def test_later_notebooks_read_the_parcels_notebook_04_trained_on(tmp_path):
         crs=4326,
     ).to_file(path)
     with pytest.raises(DataError, match="Give parcels_path"):
-        trained_parcels(cfg, run)  # notebook 04 has not run
+        trained_parcels(open_source(cfg), run)  # notebook 04 has not run
     run.record(
         "04_model_training",
         {"parcels_path": str(path), "code_column": "EC_hcat_c", "crop_codes": "hcat3"},
     )
-    assert trained_parcels(cfg, run)["tier4"].tolist() == ["winter_durum_wheat"]
+    assert trained_parcels(open_source(cfg), run)["tier4"].tolist() == ["winter_durum_wheat"]

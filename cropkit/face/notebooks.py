@@ -422,11 +422,15 @@ def _unchanged(run, path: Path, key: str) -> bool:
 
 
 def searches_stac(path: Path) -> bool:
-    """Whether a notebook connects to the STAC API (``ck.connect``) in one of its cells."""
+    """Whether a notebook connects to the STAC API in one of its cells.
+
+    ``ck.connect(...)``, or ``source.stac`` of a :class:`~cropkit.endpoint.RunSource`.
+    """
     import json
 
     cells = json.loads(Path(path).read_text())["cells"]
-    return any("ck.connect(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    return any("ck.connect(" in text or "source.stac" in text for text in code)
 
 
 def _failure(notebook: str, err, executed: Path) -> NotebookFailedError:

@@ -308,7 +308,7 @@ def rerun(
     say(f"cropkit: {len(tasks)} runs, {'all notebooks again' if force else 'resuming'}")
     searches = any(searches_stac(path) for path in paths)
     demo_runs = [cfg for _, cfg, _ in checked] if searches else []
-    with _shared_demo_api(demo_runs, local=scheduler is None):
+    with _shared_api(demo_runs, local=scheduler is None):
         if jobs <= 1 and scheduler is None:
             results = [_run_one(*task, report=say) for task in tasks]
         else:
@@ -412,18 +412,14 @@ def _on_dask(tasks, jobs: int, scheduler: str | None, say) -> list[RunResult]:
 
 
 @contextlib.contextmanager
-def _shared_demo_api(configs: list[RunConfig], local: bool) -> Iterator[None]:
-    """One local STAC API for every demo run of the batch (loaded up front), if any."""
+def _shared_api(configs: list[RunConfig], local: bool) -> Iterator[None]:
+    """One local STAC API for every run of the batch that needs one (loaded up front)."""
     from ..server import ENV_URL
 
-    demo = [cfg for cfg in configs if cfg.is_demo]
-    if not demo or not local or os.environ.get(ENV_URL):
+    if not local or os.environ.get(ENV_URL):
         yield
         return
     from ..endpoint import shared_api
 
-    with shared_api(demo[0]):
-        for cfg in demo[1:]:  # load them all now: runs in parallel only read
-            with shared_api(cfg):
-                pass
+    with shared_api(configs):
         yield

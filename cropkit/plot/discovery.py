@@ -23,7 +23,7 @@ _COLORS = {
 }
 
 
-def area_map(config: RunConfig, height: str = "450px", basemap: str | None = "auto"):
+def area_map(config: RunConfig, height: str = "450px", basemap: str | None = "OpenStreetMap"):
     """An interactive map of the study area and its zones (leafmap, folium backend).
 
     Parameters
@@ -33,15 +33,14 @@ def area_map(config: RunConfig, height: str = "450px", basemap: str | None = "au
     height : str
         Height of the map (CSS).
     basemap : str or None
-        A leafmap basemap, ``None`` for none; ``"auto"``: OpenStreetMap, none for the
-        demo (its landscape is simulated: real fields under it would mislead).
+        A leafmap basemap, ``None`` for none: pass the run source's
+        (:attr:`cropkit.endpoint.RunSource.basemap`), none over a simulated landscape
+        where real fields under it would mislead.
 
     Returns
     -------
     leafmap.foliumap.Map
     """
-    if basemap == "auto":
-        basemap = None if config.is_demo else "OpenStreetMap"
     w, s, e, n = config.bbox
     m = folium_map(((s + n) / 2, (w + e) / 2), zoom=12, height=height, basemap=basemap)
     m.add_gdf(
@@ -55,7 +54,10 @@ def area_map(config: RunConfig, height: str = "450px", basemap: str | None = "au
 
 
 def footprints(
-    collections: Mapping[str, pystac.ItemCollection], config: RunConfig, height: str = "450px"
+    collections: Mapping[str, pystac.ItemCollection],
+    config: RunConfig,
+    height: str = "450px",
+    basemap: str | None = "OpenStreetMap",
 ):
     """Map the footprints of searched items over the study area.
 
@@ -67,8 +69,10 @@ def footprints(
         For the study area.
     height : str
         Height of the map (CSS).
+    basemap : str or None
+        As in :func:`area_map`.
     """
-    m = area_map(config, height=height)
+    m = area_map(config, height=height, basemap=basemap)
     for label, items in collections.items():
         frame = (
             gpd.GeoDataFrame(

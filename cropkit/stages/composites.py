@@ -28,6 +28,7 @@ from .masking import MaskedS2, run_masked_s2
 
 if TYPE_CHECKING:
     from ..config import RunConfig
+    from ..endpoint import RunSource
 
 __all__ = [
     "NOTEBOOK",
@@ -184,18 +185,18 @@ def _scenes(items) -> dict:
 
 
 def load_composites(
-    config: RunConfig,
+    source: RunSource,
     run: RunFolder,
     inputs: Iterable[str] = SENSORS,
     period: str | None = None,
-    source: StacSource | None = None,
 ) -> dict[str, xr.Dataset]:
     """The composites of notebook 03, built now if it has not run.
 
     Parameters
     ----------
-    config : RunConfig
-        The run.
+    source : RunSource
+        The run's data (:func:`cropkit.endpoint.open_source`); its STAC API is
+        connected only if a composite must be built.
     run : RunFolder
         The run folder.
     inputs : iterable of str
@@ -203,16 +204,13 @@ def load_composites(
     period : str, optional
         Compositing period; by default the one notebook 03 used for this run (see
         :func:`compositing_period`).
-    source : StacSource, optional
-        Where to fetch items if a composite must be built (by default
-        :func:`cropkit.endpoint.connect`, only when needed).
 
     Returns
     -------
     dict
         Input name -> composite dataset.
     """
-    inputs = list(inputs)
+    config, inputs = source.config, list(inputs)
     period = compositing_period(run) if period is None else period
     paths = {name: composite_path(run, name, period) for name in inputs}  # checks the names
     out = {}
@@ -221,16 +219,13 @@ def load_composites(
             stored = open_zarr(path, remedy=f"rerun notebook {NOTEBOOK}")
             out[name] = matching_grid(stored, config.grid, path)
             continue
-        if source is None:
-            from ..endpoint import connect
-
-            source = connect(config)
+        stac = source.stac
         if name == "s2":
-            out[name] = s2_composite(run_masked_s2(source, run, config), run, config, period)
+            out[name] = s2_composite(run_masked_s2(stac, run, config), run, config, period)
         elif name == "s1":
-            out[name] = s1_composite(source, run, config, period)
+            out[name] = s1_composite(stac, run, config, period)
         else:
-            out[name] = enmap_composite(source, run, config)
+            out[name] = enmap_composite(stac, run, config)
     return out
 
 

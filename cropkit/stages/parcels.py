@@ -1,4 +1,4 @@
-"""The run's checked parcels (notebooks 03 to 06): a user file, IGN's RPG or the demo's."""
+"""The run's checked parcels (notebooks 03 to 06): a user file, IGN's RPG or the data's own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..core.store import replacing
 from ..core.taxonomy import load_taxonomy
 
 if TYPE_CHECKING:
-    from ..config import RunConfig
+    from ..endpoint import RunSource
 
 __all__ = ["run_parcels", "trained_parcels"]
 
@@ -22,7 +22,7 @@ TRAINING = "04_model_training"
 
 
 def run_parcels(
-    config: RunConfig,
+    source: RunSource,
     parcels_path: str | None = None,
     run: RunFolder | None = None,
     code_column: str = "CODE_CULTU",
@@ -32,13 +32,15 @@ def run_parcels(
 
     Parameters
     ----------
-    config : RunConfig
-        The run.
+    source : RunSource
+        The run's data (:func:`cropkit.endpoint.open_source`): its config, and the
+        parcels that come with the data, if any.
     parcels_path : str, optional
         A GeoParquet, GeoPackage, Shapefile or GeoJSON file with a crop-code column,
         or ``"ign-wfs"`` to download the RPG of the study area from IGN's public WFS
         (saved in the run folder as ``rpg_<bbox>.parquet`` and reused for the same
-        area). Required for real providers; the demo's simulated parcels otherwise.
+        area). Required where the data brings no parcels (every real provider); the
+        data's own (the demo's simulated RPG) otherwise.
     run : RunFolder, optional
         Where ``"ign-wfs"`` keeps its download (the config's run folder by default).
     code_column : str
@@ -60,6 +62,7 @@ def run_parcels(
     DataError
         Without ``parcels_path`` for real data.
     """
+    config = source.config
     if parcels_path == "ign-wfs":
         from ..access.rpg import fetch_rpg
 
@@ -74,10 +77,8 @@ def run_parcels(
         taxonomy = load_taxonomy(crop_codes)
         parcels = labels.read_parcels(parcels_path, code_column, taxonomy)[0]
         return labels.within_grid(parcels, config.grid)
-    if config.is_demo:
-        from ..endpoint import demo_data
-
-        parcels = labels.check_parcels(demo_data(config).parcels())[0]
+    if source.parcels is not None:
+        parcels = labels.check_parcels(source.parcels)[0]
         return labels.within_grid(parcels, config.grid)
     raise DataError(
         "Give parcels_path (an RPG file with CODE_CULTU, or 'ign-wfs' to download the RPG "
@@ -85,11 +86,11 @@ def run_parcels(
     )
 
 
-def trained_parcels(config: RunConfig, run: RunFolder) -> gpd.GeoDataFrame:
+def trained_parcels(source: RunSource, run: RunFolder) -> gpd.GeoDataFrame:
     """The parcels notebook 04 trained on: its file, code column and code mapping."""
     params = run.notebook_parameters(TRAINING)
     return run_parcels(
-        config,
+        source,
         params.get("parcels_path") or None,
         run,
         params.get("code_column", "CODE_CULTU"),
