@@ -71,7 +71,8 @@ def demo_inputs(cfg: ck.RunConfig) -> tuple[ck.RunFolder, dict, object]:
     run, source = ck.RunFolder.for_config(cfg), ck.open_source(cfg)
     client = ck.cluster.dask_client(ck.cluster.THREADS)
     try:
-        composites = composite_stage.load_composites(source, run)
+        mask = ck.parameters.MaskingParameters()  # notebook 02's defaults
+        composites = composite_stage.load_composites(source, run, period="month", mask=mask)
     finally:
         client.close()
     return run, composites, parcel_stage.run_parcels(source, run=run)

@@ -4,10 +4,12 @@ import rasterio
 
 from cropkit.compute.splits import TRAIN, zone_holdout
 from cropkit.core.errors import ConfigError
+from cropkit.core.run import RunFolder
 from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import patch_dataset, pixel_dataset, select_split
 from cropkit.experiments.classifiers import get_model
-from cropkit.experiments.inference import blend_weights, predict_zone, save_prediction_map
+from cropkit.experiments.inference import blend_weights, predict_zone
+from cropkit.stages.training import save_map
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_pixel_map_matches_the_model_on_every_labelled_pixel(toy_scene, pixel_mo
 def test_the_map_is_saved_as_cog_and_zarr(toy_scene, pixel_model, tmp_path):
     model, _ = pixel_model
     crop_map = predict_zone(model, toy_scene["s2"], toy_scene["s1"])
-    products = save_prediction_map(crop_map, tmp_path, "ltae")
+    products = save_map(crop_map, RunFolder(tmp_path), "ltae")
     with rasterio.open(products["map_ltae_tier4"]) as src:
         assert src.count == 2 and src.crs.to_epsg() == 32631 and src.nodata == 255
         assert src.profile["dtype"] == "uint8"

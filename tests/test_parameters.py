@@ -6,14 +6,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cropkit.core.errors import ConfigError, CropkitError
-from cropkit.face.notebooks import notebook_paths, parameter_names
-from cropkit.face.parameters import (
+from cropkit.core.errors import ConfigError, CropkitError, DataError
+from cropkit.core.run import RunFolder
+from cropkit.face.notebooks import notebook_paths, parameter_names, resolve_notebooks
+from cropkit.stages.parameters import (
     COMMON,
     GROUPS,
     NOTEBOOK_RULES,
     STUDIES,
     TRAINING,
+    AttentionParameters,
+    CompositeParameters,
+    ConfusionParameters,
+    MaskingParameters,
+    TrainingParameters,
     check,
     settings_frame,
     with_defaults,
@@ -169,3 +175,34 @@ def test_any_wrong_value_is_a_cropkit_error_never_another(case, value):
         assert isinstance(value, (list, tuple)) or isinstance(value, str)
     elif isinstance(default, dict):
         assert isinstance(value, dict) and not value  # no key of these is a grouped setting
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        MaskingParameters,
+        CompositeParameters,
+        TrainingParameters,
+        AttentionParameters,
+        ConfusionParameters,
+    ],
+)
+def test_each_notebook_declares_its_parameters_once(declared, tmp_path):
+    """The notebook's cell, the check, the manifest record and the reader are one declaration."""
+    (path,) = resolve_notebooks([declared.notebook])
+    (cell,) = [
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if "parameters" in c["metadata"].get("tags", [])
+    ]
+    namespace: dict = {}
+    exec("".join(cell["source"]), namespace)  # the literals of the parameters cell
+    own = {k: v for k, v in namespace.items() if k not in COMMON and not k.startswith("__")}
+    assert own == declared.defaults()
+    assert NOTEBOOK_RULES[declared.notebook] == declared.rules()
+    params = declared.of({**namespace})
+    run = RunFolder(tmp_path / "run")
+    with pytest.raises(DataError, match=f"Notebook {declared.notebook} has not run"):
+        declared.recorded(run)  # a later notebook is told, not given a default
+    run.record(declared.notebook, {**params.record(), "region": "chartres"})
+    assert declared.recorded(run) == params

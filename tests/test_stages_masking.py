@@ -1,13 +1,19 @@
 """Notebook 02's stage: the mask settings later notebooks follow."""
 
+import pytest
+
+from cropkit.core.errors import DataError
 from cropkit.core.run import RunFolder
 from cropkit.stages.masking import PRODUCTS, mask_settings
+from cropkit.stages.parameters import MaskingParameters
 
 
 def test_mask_settings_come_from_notebook_02(tmp_path):
     run = RunFolder(tmp_path)
-    assert mask_settings(run) == ([4, 5, 6, 7], 1, False)
-    run.record("02_cloud_masking", {"keep_classes": [4, 5], "buffer_px": 3, "check_cogs": True})
+    with pytest.raises(DataError, match="Notebook 02_cloud_masking has not run"):
+        mask_settings(run)  # no silent default: notebook 03 follows what 02 chose
+    chosen = MaskingParameters(keep_classes=[4, 5], buffer_px=3, check_cogs=True)
+    run.record("02_cloud_masking", chosen.record())
     assert mask_settings(run) == ([4, 5], 3, True)
 
 

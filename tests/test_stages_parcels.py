@@ -7,6 +7,7 @@ from cropkit.config import RunConfig
 from cropkit.core.errors import DataError
 from cropkit.core.run import RunFolder
 from cropkit.endpoint import open_source
+from cropkit.stages.parameters import TrainingParameters
 from cropkit.stages.parcels import run_parcels, trained_parcels
 
 
@@ -77,10 +78,8 @@ def test_later_notebooks_read_the_parcels_notebook_04_trained_on(tmp_path):
         geometry=[box(w + 0.001, s + 0.001, w + 0.003, s + 0.002)],
         crs=4326,
     ).to_file(path)
-    with pytest.raises(DataError, match="Give parcels_path"):
-        trained_parcels(open_source(cfg), run)  # notebook 04 has not run
-    run.record(
-        "04_model_training",
-        {"parcels_path": str(path), "code_column": "EC_hcat_c", "crop_codes": "hcat3"},
-    )
+    with pytest.raises(DataError, match="Notebook 04_model_training has not run"):
+        trained_parcels(open_source(cfg), run)  # its parcel settings are unknown
+    chosen = {"parcels_path": str(path), "code_column": "EC_hcat_c", "crop_codes": "hcat3"}
+    run.record("04_model_training", TrainingParameters(**chosen).record())
     assert trained_parcels(open_source(cfg), run)["tier4"].tolist() == ["winter_durum_wheat"]

@@ -9,7 +9,8 @@ from cropkit.compute.splits import TEST, TRAIN, zone_holdout
 from cropkit.core.errors import DataError
 from cropkit.core.run import RunFolder
 from cropkit.datasets import class_names, pixel_dataset
-from cropkit.experiments.fit import fit_and_score, fit_models, save_result
+from cropkit.experiments.fit import fit_and_score, fit_models
+from cropkit.stages.training import save_result
 
 
 def test_fit_and_score_reports_every_tier(toy_pixels):

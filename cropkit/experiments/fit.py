@@ -14,9 +14,9 @@ Examples
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,6 @@ import xarray as xr
 from ..compute.metrics import ClassificationReport, classification_report, tier_summary
 from ..compute.splits import TEST, TRAIN, VAL
 from ..core.errors import DataError
-from ..core.store import recorded_settings, replacing
 from ..core.taxonomy import TIERS, Taxonomy
 from ..datasets import check_taxonomy, class_names, select_split
 from ..models import Classifier, check_model_names, model_config, model_inputs, model_kind
@@ -36,7 +35,7 @@ from ..models.hierarchy import tier_agreement
 from .classifiers import get_model
 
 if TYPE_CHECKING:
-    from ..core.run import RunFolder
+    pass
 
 __all__ = [
     "TrainResult",
@@ -47,7 +46,6 @@ __all__ = [
     "per_class_f1",
     "scored_pixels",
     "predictions_frame",
-    "save_result",
 ]
 
 
@@ -312,7 +310,7 @@ def fit_models(
     names: list[str] | tuple[str, ...],
     datasets: dict[str, xr.Dataset],
     inputs: tuple[str, ...] = ("s2",),
-    run=None,
+    checkpoints: Callable[[str], Path] | None = None,
     epochs: int | None = None,
     max_minutes: float | None = None,
     max_train_pixels: int | None = None,
@@ -329,8 +327,9 @@ def fit_models(
         ``{"pixel": pixels, "patch": patches}``; a patch model needs ``"patch"``.
     inputs : tuple of str
         Streams to read; a model reads those it supports (``utae``: Sentinel-2).
-    run : RunFolder, optional
-        Deep models keep their checkpoints and logs in ``models/<name>/checkpoints``.
+    checkpoints : callable, optional
+        Model name -> the folder where a deep model keeps its checkpoints and logs
+        (notebook 04: ``models/<name>/checkpoints`` of the run); a temporary one if None.
     epochs, max_minutes : optional
         The training budget of every deep model (most epochs, most minutes).
     max_train_pixels : int, optional
@@ -358,7 +357,7 @@ def fit_models(
             settings["seed"] = seed
         used = tuple(i for i in inputs if i in model_inputs(name))
         model = get_model(name, inputs=used, **settings)
-        folder = Path(run.path) / "models" / name / "checkpoints" if run is not None else None
+        folder = checkpoints(name) if checkpoints is not None else None
         started = time.perf_counter()
         results[name] = fit_and_score(
             model, datasets[model.kind], checkpoint_dir=folder, progress=progress
@@ -400,54 +399,3 @@ def per_class_f1(results: dict[str, TrainResult], tier: str = "tier4") -> pd.Dat
         table = result.reports[tier].per_class
         columns[name] = table.loc[table["support"] > 0, "f1"]
     return pd.DataFrame(columns)
-
-
-def save_result(result: TrainResult, run: RunFolder, extra: dict | None = None) -> dict[str, Path]:
-    """Save a trained model, its test predictions and ``metrics.json`` in the run folder.
-
-    Writes ``models/<name>/`` (the model, and in ``dataset.json`` the settings of the
-    saved dataset it was trained on), ``predictions_<name>.parquet`` and
-    ``metrics.json`` (one entry per model name, kept across models).
-
-    Parameters
-    ----------
-    result : TrainResult
-        From :func:`fit_and_score`.
-    run : cropkit.core.run.RunFolder
-        The run folder.
-    extra : dict, optional
-        More numbers to keep under this model in ``metrics.json`` (leakage report, ...).
-
-    Returns
-    -------
-    dict
-        Product name -> path, ready for :meth:`cropkit.core.run.RunFolder.record`.
-    """
-    name = result.model.name
-    root = Path(run.path)
-    model_dir = root / "models" / name
-    dataset = "patches" if result.model.kind == "patch" else "pixels"
-    with replacing(model_dir) as tmp:  # the whole model folder, or none of it
-        result.model.save(tmp)
-        trained_on = recorded_settings(root / "datasets" / f"{dataset}.zarr")
-        (tmp / "dataset.json").write_text(json.dumps({dataset: trained_on}, indent=2))
-        if (model_dir / "checkpoints").is_dir():  # written while training: kept with it
-            (model_dir / "checkpoints").rename(tmp / "checkpoints")
-    predictions = root / f"predictions_{name}.parquet"
-    with replacing(predictions) as tmp:
-        result.predictions.to_parquet(tmp, index=False)
-    metrics_path = root / "metrics.json"
-    with run.lock():  # read, add this model, write: one writer at a time
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        metrics[name] = {**result.to_dict(), **(extra or {})}
-        with replacing(metrics_path) as tmp:
-            tmp.write_text(json.dumps(metrics, indent=2, default=_plain))
-    return {f"model_{name}": model_dir, f"predictions_{name}": predictions, "metrics": metrics_path}
-
-
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, pd.DataFrame):
-        return json.loads(value.to_json(orient="index"))
-    return str(value)

@@ -1,4 +1,4 @@
-"""Whole-zone inference: a crop map per tier from the composites, saved as COG and Zarr.
+"""Whole-zone inference: a crop map per tier from the composites.
 
 Pixel models classify every pixel of the grid in batches of rows; patch models slide a
 window over the grid with overlap and blend the overlapping predictions with a smooth
@@ -9,12 +9,11 @@ models, whose heads answer every tier (blended the same way).
 Examples
 --------
 >>> crop_map = predict_zone(model, composites["s2"], composites.get("s1"))   # +SKIP
->>> save_prediction_map(crop_map, run, "ltae")                                  # +SKIP
+>>> ck.stages.training.save_map(crop_map, run, "ltae")  # as COG and Zarr    # +SKIP
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,14 +22,13 @@ import torch
 import xarray as xr
 
 from ..core.errors import ConfigError
-from ..core.store import replacing, write_zarr
 from ..core.taxonomy import TIERS
 from ..datasets import grid_pixels
 
 if TYPE_CHECKING:
-    from ..core.run import RunFolder
+    pass
 
-__all__ = ["predict_zone", "save_prediction_map", "blend_weights", "sample_probabilities"]
+__all__ = ["predict_zone", "blend_weights", "sample_probabilities"]
 
 
 def blend_weights(size: int) -> np.ndarray:
@@ -245,35 +243,3 @@ def predict_zone(
         )
         data[f"proba_{tier}"] = xr.DataArray(proba.max(0), dims=("y", "x"), coords=coords)
     return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})
-
-
-def save_prediction_map(crop_map: xr.Dataset, run: RunFolder, name: str) -> dict[str, Path]:
-    """Write the map as Zarr and as one two-band COG per tier.
-
-    Writes ``<run>/maps/<name>.zarr`` and ``<run>/maps/<name>_<tier>.tif`` (band 1:
-    class index, 255 for none; band 2: probability in percent; uint8).
-
-    Returns
-    -------
-    dict
-        Product name -> path, ready for :meth:`cropkit.core.run.RunFolder.record`.
-    """
-    import rioxarray  # noqa: F401  (registers .rio)
-
-    folder = Path(run.path if hasattr(run, "path") else run) / "maps"
-    folder.mkdir(parents=True, exist_ok=True)
-    products = {f"map_{name}": write_zarr(crop_map, folder / f"{name}.zarr", progress=False)}
-    for tier in TIERS:
-        classes = crop_map[f"class_{tier}"]
-        percent = np.rint(crop_map[f"proba_{tier}"].values * 100).astype(np.uint8)
-        stack = xr.DataArray(
-            np.stack([classes.values.astype(np.uint8), percent]),
-            dims=("band", "y", "x"),
-            coords={"band": [1, 2], "y": classes["y"], "x": classes["x"]},
-        )
-        stack = stack.rio.write_crs(crop_map.attrs["crs"]).rio.write_nodata(255)
-        path = folder / f"{name}_{tier}.tif"
-        with replacing(path) as tmp:
-            stack.rio.to_raster(tmp, driver="COG", compress="DEFLATE")
-        products[f"map_{name}_{tier}"] = path
-    return products

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_MODULES = ("cli", "kernels", "notebooks", "parameters", "report", "reruns")
+_MODULES = ("cli", "kernels", "notebooks", "report", "reruns")
 __all__ = list(_MODULES)
 
 

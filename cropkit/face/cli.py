@@ -215,7 +215,8 @@ def _train(args: argparse.Namespace) -> None:
 
 def _train_in(args: argparse.Namespace, run, model, settings: dict) -> None:
     from ..datasets import open_dataset
-    from ..experiments.fit import fit_and_score, save_result
+    from ..experiments.fit import fit_and_score
+    from ..stages.training import save_result
 
     name = "patches" if model.kind == "patch" else "pixels"
     ds = open_dataset(run, name).load()

@@ -311,7 +311,7 @@ def check_overrides(paths: list[Path], overrides: dict[str, dict] | None) -> Non
         Naming the parameter and listing the notebook's parameters (papermill itself
         would only warn and go on without it).
     """
-    from .parameters import GROUPS, rules
+    from ..stages.parameters import GROUPS, rules
 
     for path in paths:
         given = _overrides_for(path, overrides)

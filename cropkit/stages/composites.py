@@ -29,6 +29,7 @@ from .masking import MaskedS2, run_masked_s2
 if TYPE_CHECKING:
     from ..config import RunConfig
     from ..endpoint import RunSource
+    from .parameters import MaskingParameters
 
 __all__ = [
     "NOTEBOOK",
@@ -68,8 +69,17 @@ def composite_path(run: RunFolder, sensor: str, period: str = "month") -> Path:
 
 
 def compositing_period(run: RunFolder) -> str:
-    """The period notebook 03 composited this run with (``"month"`` before it ran)."""
-    return str(run.notebook_parameters(NOTEBOOK).get("period", "month"))
+    """The period notebook 03 composited this run with.
+
+    Raises
+    ------
+    DataError
+        If notebook 03 has not recorded it for this run: run it first, or give the
+        period (``load_composites(..., period="month")``).
+    """
+    from .parameters import CompositeParameters
+
+    return CompositeParameters.recorded(run).period
 
 
 def s2_composite(
@@ -189,6 +199,7 @@ def load_composites(
     run: RunFolder,
     inputs: Iterable[str] = SENSORS,
     period: str | None = None,
+    mask: MaskingParameters | None = None,
 ) -> dict[str, xr.Dataset]:
     """The composites of notebook 03, built now if it has not run.
 
@@ -204,6 +215,8 @@ def load_composites(
     period : str, optional
         Compositing period; by default the one notebook 03 used for this run (see
         :func:`compositing_period`).
+    mask : MaskingParameters, optional
+        The cloud mask of a Sentinel-2 composite built here; by default notebook 02's.
 
     Returns
     -------
@@ -221,7 +234,17 @@ def load_composites(
             continue
         stac = source.stac
         if name == "s2":
-            out[name] = s2_composite(run_masked_s2(stac, run, config), run, config, period)
+            chosen = (
+                {}
+                if mask is None
+                else {
+                    "keep": mask.keep_classes,
+                    "buffer_px": mask.buffer_px,
+                    "check_readable": mask.check_cogs,
+                }
+            )
+            s2 = run_masked_s2(stac, run, config, **chosen)
+            out[name] = s2_composite(s2, run, config, period)
         elif name == "s1":
             out[name] = s1_composite(stac, run, config, period)
         else:

@@ -163,11 +163,13 @@ def run_masked_s2(
     ``keep``, ``buffer_px`` and ``check_readable`` override notebook 02's choice. The
     items are those notebook 01 recorded (searched now if it has not run).
     """
-    chosen_keep, chosen_buffer, chosen_check = mask_settings(run)
+    if keep is None or buffer_px is None or check_readable is None:
+        chosen_keep, chosen_buffer, chosen_check = mask_settings(run)
+        keep = chosen_keep if keep is None else keep
+        buffer_px = chosen_buffer if buffer_px is None else buffer_px
+        check_readable = chosen_check if check_readable is None else check_readable
     items = run_items(source, run, config, "s2")
-    keep = chosen_keep if keep is None else list(keep)
-    buffer_px = chosen_buffer if buffer_px is None else buffer_px
-    check_readable = chosen_check if check_readable is None else check_readable
+    keep = list(keep)
     return masked_s2(source, items, config.grid, keep, buffer_px, check_readable)
 
 
@@ -192,10 +194,18 @@ def mask_summary(s2: MaskedS2) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray
 
 
 def mask_settings(run: RunFolder) -> tuple[list[int], int, bool]:
-    """The SCL keep-set, buffer and COG check chosen in notebook 02 (or the defaults)."""
-    params = run.notebook_parameters(NOTEBOOK)
-    keep = list(params.get("keep_classes", cloudmask.DEFAULT_KEEP))
-    return keep, int(params.get("buffer_px", 1)), bool(params.get("check_cogs", False))
+    """The SCL keep-set, buffer and COG check chosen in notebook 02.
+
+    Raises
+    ------
+    DataError
+        If notebook 02 has not run for this run: run it first, or give the settings
+        (``run_masked_s2(..., keep=..., buffer_px=..., check_readable=...)``).
+    """
+    from .parameters import MaskingParameters
+
+    params = MaskingParameters.recorded(run)
+    return list(params.keep_classes), int(params.buffer_px), bool(params.check_cogs)
 
 
 def mask_scores(

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 __all__ = ["run_parcels", "trained_parcels"]
 
-#: The notebook whose parcel settings later notebooks follow.
-TRAINING = "04_model_training"
-
 
 def run_parcels(
     source: RunSource,
@@ -87,12 +84,16 @@ def run_parcels(
 
 
 def trained_parcels(source: RunSource, run: RunFolder) -> gpd.GeoDataFrame:
-    """The parcels notebook 04 trained on: its file, code column and code mapping."""
-    params = run.notebook_parameters(TRAINING)
+    """The parcels notebook 04 trained on: its file, code column and code mapping.
+
+    Raises
+    ------
+    DataError
+        If notebook 04 has not run for this run (its parcel settings are unknown).
+    """
+    from .parameters import TrainingParameters
+
+    params = TrainingParameters.recorded(run)
     return run_parcels(
-        source,
-        params.get("parcels_path") or None,
-        run,
-        params.get("code_column", "CODE_CULTU"),
-        params.get("crop_codes", "rpg"),
+        source, params.parcels_path or None, run, params.code_column, params.crop_codes
     )

@@ -16,12 +16,14 @@ ConfigError: buffer_px must be a whole number from 0 to 50, not -1.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..access.providers import SENSOR_NAMES
 from ..config import RunConfig
@@ -30,6 +32,8 @@ from ..core.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..core.run import RunFolder
+
 __all__ = [
     "check",
     "rules",
@@ -37,6 +41,12 @@ __all__ = [
     "settings_frame",
     "with_defaults",
     "Setting",
+    "StageParameters",
+    "MaskingParameters",
+    "CompositeParameters",
+    "TrainingParameters",
+    "AttentionParameters",
+    "ConfusionParameters",
     "COMMON",
     "GROUPS",
     "NOTEBOOK_RULES",
@@ -199,8 +209,6 @@ def _periods() -> tuple[str, ...]:
 
 
 _SENSORS = ("s2", "s1", "enmap")
-_PARCELS = {"parcels_path": text, "code_column": word, "crop_codes": word}
-_SCHEDULER = {"scheduler": text}
 
 
 @dataclass(frozen=True)
@@ -311,46 +319,163 @@ def settings_frame(groups: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
     return frame.set_index(["parameter", "setting"])
 
 
+def parameter(default: Any, rule: Rule, doc: str) -> Any:
+    """A field of a :class:`StageParameters`: its default, its rule and what it does."""
+    factory = (lambda: copy.deepcopy(default)) if isinstance(default, (list, dict)) else None
+    metadata = {"rule": rule, "doc": doc}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class StageParameters:
+    """A notebook's own parameters, declared once (beyond :data:`COMMON`).
+
+    Each field has a default (the value of the notebook's ``parameters`` cell), a rule
+    and a line of documentation. The same declaration checks the notebook's values
+    (:func:`check`), checks a rerun file's overrides, is what the notebook records in the
+    run's manifest (:meth:`record`) and what a later notebook reads back from it
+    (:meth:`recorded`: an error, not a fallback, when the notebook has not run).
+    """
+
+    notebook: ClassVar[str] = ""
+
+    @classmethod
+    def rules(cls) -> dict[str, Rule]:
+        """Parameter -> rule, as :data:`NOTEBOOK_RULES` holds them."""
+        return {f.name: f.metadata["rule"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Parameter -> default value."""
+        return dataclasses.asdict(cls())
+
+    @classmethod
+    def of(cls, namespace: Mapping[str, Any]):
+        """The parameters in ``namespace`` (a notebook's ``globals()``), each checked."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in namespace]
+        if missing:
+            raise ConfigError(f"Parameters {missing} of {cls.notebook} are not set.")
+        for name, rule in cls.rules().items():
+            rule(name, namespace[name])
+        return cls(**{n: copy.deepcopy(namespace[n]) for n in names})
+
+    @classmethod
+    def recorded(cls, run: RunFolder):
+        """The parameters the notebook recorded in ``run``'s manifest.
+
+        Raises
+        ------
+        DataError
+            If the notebook has not run for this run (or ran with an older cropkit that
+            recorded fewer parameters): run it first.
+        """
+        from ..core.errors import DataError
+
+        given = run.notebook_parameters(cls.notebook)
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in given]
+        if missing:
+            what = "has not run" if not given else f"recorded no {missing}"
+            raise DataError(
+                f"Notebook {cls.notebook} {what} for the run {run.path.name}: run it for this "
+                "run first (its settings are what this step follows)."
+            )
+        return cls(**{n: given[n] for n in names})
+
+    def record(self) -> dict[str, Any]:
+        """Parameter -> value, for the run's manifest."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class MaskingParameters(StageParameters):
+    """Notebook 02's parameters: the SCL classes kept, the buffer, what to show."""
+
+    notebook: ClassVar[str] = "02_cloud_masking"
+    keep_classes: list = parameter(
+        [4, 5, 6, 7],
+        listing(tuple(range(12)), kind=numbers.Integral, what="SCL classes"),
+        "SCL classes kept as clear",
+    )
+    buffer_px: int = parameter(1, integer(0, 50), "grow clouds and shadows by this many pixels")
+    example_date: str = parameter("", date_or_empty, "date of the scene to show")
+    check_cogs: bool = parameter(False, boolean, "open every COG header first")
+    scheduler: str = parameter("threads", text, 'Dask: "threads", "" (processes) or an address')
+
+
+@dataclass(frozen=True)
+class CompositeParameters(StageParameters):
+    """Notebook 03's parameters: the compositing period, the parcels, the scheduler."""
+
+    notebook: ClassVar[str] = "03_composites"
+    period: str = parameter("month", choice(_periods), "compositing period")
+    parcels_path: str = parameter("", text, "RPG parcels file (empty: the data's)")
+    code_column: str = parameter("CODE_CULTU", word, "crop-code column of parcels_path")
+    crop_codes: str = parameter("rpg", word, 'codes to four tiers: "rpg", "hcat3" or a CSV')
+    overwrite: bool = parameter(False, boolean, "recompute composites already saved")
+    scheduler: str = parameter("threads", text, 'Dask: "threads", "" (processes) or an address')
+
+
+@dataclass(frozen=True)
+class TrainingParameters(StageParameters):
+    """Notebook 04's parameters: parcels, models, inputs, zones, training and studies."""
+
+    notebook: ClassVar[str] = "04_model_training"
+    parcels_path: str = parameter("", text, "RPG parcels file, or ign-wfs (empty: the data's)")
+    code_column: str = parameter("CODE_CULTU", word, "crop-code column of parcels_path")
+    crop_codes: str = parameter("rpg", word, 'codes to four tiers: "rpg", "hcat3" or a CSV')
+    models: list = parameter(
+        ["xgboost", "ltae"],
+        listing(_model_names, single=True, what="model names"),
+        "models to train and compare",
+    )
+    inputs: list = parameter(["s2"], listing(_SENSORS, what="sensors"), "sensors models read")
+    test_zones: list = parameter(["z2"], listing(what="zone ids"), "zones held out for testing")
+    training: dict = parameter({}, settings(TRAINING), "changes to TRAINING")
+    studies: dict = parameter({}, settings(STUDIES), "changes to STUDIES")
+
+
+@dataclass(frozen=True)
+class AttentionParameters(StageParameters):
+    """Notebook 05's parameters: which models, how many samples, the truth's score."""
+
+    notebook: ClassVar[str] = "05_attention_visualization"
+    models: Any = parameter(
+        "all", listing(every="all", single=True, what="model names"), "attention models to read"
+    )
+    max_samples: int = parameter(20000, integer(1), "test pixels read per pixel model")
+    max_patches: int = parameter(200, integer(1), "test patches read per patch model")
+    attribution_samples: int = parameter(256, integer(0), "pixels explained by gradients")
+    attribution_steps: int = parameter(16, integer(2, 1000), "steps of Integrated Gradients")
+    top_dates: int = parameter(3, integer(1, 100), "a truth peak among this many is a hit")
+    classes: list = parameter([], listing(empty=True, what="class names"), "classes to draw")
+
+
+@dataclass(frozen=True)
+class ConfusionParameters(StageParameters):
+    """Notebook 06's parameters: which models, the pair to test, resampling sizes."""
+
+    notebook: ClassVar[str] = "06_confusion_analysis"
+    models: Any = parameter(
+        "all", listing(every="all", single=True, what="model names"), "models to analyse"
+    )
+    compare: list = parameter([], listing(empty=True, what="model names"), "McNemar's pair")
+    n_boot: int = parameter(1000, integer(0, 100_000), "bootstrap replicates")
+    area_sample: int = parameter(100, integer(0), "reference pixels per map class (0: all)")
+    top_pairs: int = parameter(5, integer(1, 1000), "most confused pairs listed per tier")
+
+
 #: Parameter -> rule, per notebook (beyond :data:`COMMON`).
 NOTEBOOK_RULES: dict[str, dict[str, Rule]] = {
     "01_stac_discovery": {},
-    "02_cloud_masking": {
-        "keep_classes": listing(tuple(range(12)), kind=numbers.Integral, what="SCL classes"),
-        "buffer_px": integer(0, 50),
-        "example_date": date_or_empty,
-        "check_cogs": boolean,
-        **_SCHEDULER,
-    },
-    "03_composites": {
-        "period": choice(_periods),
-        **_PARCELS,
-        "overwrite": boolean,
-        **_SCHEDULER,
-    },
-    "04_model_training": {
-        **_PARCELS,
-        "models": listing(_model_names, single=True, what="model names"),
-        "inputs": listing(_SENSORS, what="sensors"),
-        "test_zones": listing(what="zone ids"),
-        "training": settings(TRAINING),
-        "studies": settings(STUDIES),
-    },
-    "05_attention_visualization": {
-        "models": listing(every="all", single=True, what="model names"),
-        "max_samples": integer(1),
-        "max_patches": integer(1),
-        "attribution_samples": integer(0),
-        "attribution_steps": integer(2, 1000),
-        "top_dates": integer(1, 100),
-        "classes": listing(empty=True, what="class names"),
-    },
-    "06_confusion_analysis": {
-        "models": listing(every="all", single=True, what="model names"),
-        "compare": listing(empty=True, what="model names"),
-        "n_boot": integer(0, 100_000),
-        "area_sample": integer(0),
-        "top_pairs": integer(1, 1000),
-    },
+    "02_cloud_masking": MaskingParameters.rules(),
+    "03_composites": CompositeParameters.rules(),
+    "04_model_training": TrainingParameters.rules(),
+    "05_attention_visualization": AttentionParameters.rules(),
+    "06_confusion_analysis": ConfusionParameters.rules(),
 }
 
 
