@@ -187,10 +187,74 @@ class DeepClassifier:
             On a NaN loss, running out of GPU memory, or a checkpoint written by
             another model or config.
         """
-        import lightning as L
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-        from lightning.pytorch.loggers import CSVLogger
+        streams = self._training_streams(train, client)
+        self._build(streams)
+        device = resolve_device(self.settings.device)
+        precision = resolve_precision(self.settings.precision, device)
+        batch_size, samples_per_epoch, sized = sized_batches(
+            len(streams), self.settings.batch_size, self.settings.samples_per_epoch
+        )
+        loader, val_loader = self._loaders(streams, val, batch_size, samples_per_epoch, device)
+        folder, fresh, resume_from, earlier = self._checkpoint_folder(checkpoint_dir, resume)
+        module = lightning_module(
+            self._network,
+            self._standardiser,
+            self._weights,
+            self._seen,
+            self.settings,
+            len(loader),
+            self.seed,
+        )
+        module.identity = self.identity()
+        checkpoint, early, extra = self._callbacks(folder, val_loader is not None, callbacks)
+        devices = self.settings.devices
+        if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
+            devices = int(os.environ["LOCAL_WORLD_SIZE"])
+        started = time.perf_counter()
+        trainer = self._run_trainer(
+            module,
+            loader,
+            val_loader,
+            folder,
+            dict(device=device, devices=devices, precision=precision, callbacks=extra),
+            progress,
+            resume_from,
+            fresh,
+            batch_size,
+        )
+        seconds = time.perf_counter() - started
+        self.is_global_zero = trainer.is_global_zero
+        self._keep_best(module, checkpoint, folder, earlier, checkpoint_dir is None)
+        planned = int(module.plan["epochs"])
+        trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
+        early_stopped = early is not None and early.stopped_epoch > 0
+        epochs = int(trainer.current_epoch)
+        self.info = {
+            "train_samples": len(streams),
+            "parameters": self.module.network.n_parameters,
+            "epochs": epochs,
+            "epochs_planned": planned,
+            "stopped_by": stopped_by(epochs, planned, self.settings.epochs, early_stopped),
+            "batch_size": batch_size,
+            "samples_per_epoch": samples_per_epoch or len(streams),
+            **({"sized": sized} if sized else {}),
+            "best_epoch": best_epoch(self.history),
+            "best_val_f1": float(checkpoint.best_model_score)
+            if checkpoint.best_model_score is not None
+            else None,
+            "fit_seconds": round(seconds, 2),
+            "samples_per_s": round(float(trained["samples_per_s"].median()), 1)
+            if trained is not None and len(trained)
+            else None,
+            "device": device,
+            "devices": devices,
+            "precision": precision,
+            "resumed": bool(resume_from),
+        }
+        return self
 
+    def _training_streams(self, train: xr.Dataset, client) -> TensorStreams:
+        """The training side as tensors, or a clear error for data the model cannot use."""
         if client is not None:
             raise ConfigError(
                 f"{self.name} trains with Lightning, on several GPUs through DDP "
@@ -213,56 +277,58 @@ class DeepClassifier:
             raise DataError(
                 f"The training set has {classes.numel()} tier-4 class(es); need two or more."
             )
-        self._build(streams)
-        device = resolve_device(self.settings.device)
-        precision = resolve_precision(self.settings.precision, device)
+        return streams
+
+    def _loaders(self, streams, val, batch_size, samples_per_epoch, device):
+        """The training loader (class-balanced draws for pixel models) and the validation one."""
         s = self.settings
-        batch_size, samples_per_epoch, sized = sized_batches(
-            len(streams), s.batch_size, s.samples_per_epoch
-        )
-        num_samples = samples_per_epoch or None
         loader = make_loader(
             streams,
             batch_size,
             balanced=s.balanced and self.kind == "pixel",
-            num_samples=num_samples,
+            num_samples=samples_per_epoch or None,
             seed=self.seed,
             pin_memory=device == "cuda",
         )
-        val_loader = None
-        if val is not None:
-            val = val_subset(val, s.max_val_samples, self.seed)
-            if len(val["tier4"]):
-                val_loader = make_loader(
-                    TensorStreams(val, self.inputs),
-                    batch_size * 2,
-                    shuffle=False,
-                    pin_memory=device == "cuda",
-                )
+        if val is None:
+            return loader, None
+        val = val_subset(val, s.max_val_samples, self.seed)
+        if not len(val["tier4"]):
+            return loader, None
+        val_loader = make_loader(
+            TensorStreams(val, self.inputs),
+            batch_size * 2,
+            shuffle=False,
+            pin_memory=device == "cuda",
+        )
+        return loader, val_loader
+
+    def _checkpoint_folder(self, checkpoint_dir, resume: bool):
+        """The folder of the checkpoints and log, and what a resumed fit starts from.
+
+        Returns ``(folder, fresh, resume_from, earlier)``: whether this fit makes the
+        folder, the checkpoint to resume from (or None) and the history before it.
+        """
         folder = Path(checkpoint_dir or tempfile.mkdtemp(prefix=f"cropkit-{self.name}-"))
-        fresh = checkpoint_dir is None or not folder.exists()  # this fit makes the folder
+        fresh = checkpoint_dir is None or not folder.exists()
         last = folder / "last.ckpt"
         resume_from = str(last) if resume and last.exists() else None
-        log_path = folder / "log" / "metrics.csv"
         earlier = pd.DataFrame()
         if resume_from:
             self._check_checkpoint(last)
-            earlier = read_history(log_path)  # Lightning's logger starts a new file
+            earlier = read_history(folder / "log" / "metrics.csv")  # the logger starts anew
         elif not resume:  # a fresh run: no checkpoint or log of an older one
             for old in folder.glob("*.ckpt"):
                 old.unlink()
             remove_tree(folder / "log")
-        module = lightning_module(
-            self._network,
-            self._standardiser,
-            self._weights,
-            self._seen,
-            s,
-            len(loader),
-            self.seed,
-        )
-        module.identity = self.identity()
-        monitor = "val_f1" if val_loader is not None else None
+        return folder, fresh, resume_from, earlier
+
+    def _callbacks(self, folder: Path, validated: bool, callbacks):
+        """Best and last checkpoints, early stopping on validation, the time budget."""
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+        s = self.settings
+        monitor = "val_f1" if validated else None
         checkpoint = ModelCheckpoint(
             dirpath=folder,
             filename="best",
@@ -279,18 +345,26 @@ class DeepClassifier:
             extra.append(early)
         if s.max_minutes:  # the schedule ends where the time budget ends
             extra.append(time_budget(s.max_minutes, s.epochs))
-        devices = s.devices
-        if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
-            devices = int(os.environ["LOCAL_WORLD_SIZE"])
+        return checkpoint, early, extra
+
+    def _run_trainer(
+        self, module, loader, val_loader, folder, hardware, progress, resume_from, fresh, batch
+    ):
+        """Run Lightning's loop; a failure leaves no folder this fit made behind."""
+        import lightning as L
+        from lightning.pytorch.loggers import CSVLogger
+
+        s = self.settings
+        device, devices = hardware["device"], hardware["devices"]
         logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NOISE)
         trainer_args = dict(
             max_epochs=s.epochs,
             accelerator="gpu" if device == "cuda" else "cpu",
             devices=devices,
             strategy=ddp_strategy(devices),
-            precision=precision,
+            precision=hardware["precision"],
             gradient_clip_val=s.gradient_clip or None,
-            callbacks=extra,
+            callbacks=hardware["callbacks"],
             logger=CSVLogger(folder, name="log", version=""),
             enable_progress_bar=progress,
             enable_model_summary=False,
@@ -300,7 +374,6 @@ class DeepClassifier:
             log_every_n_steps=max(len(loader) // 4, 1),
             default_root_dir=folder,
         )
-        started = time.perf_counter()
         try:  # Lightning's notes ("GPU available", "stopped") only with the progress bar
             with warnings.catch_warnings(), quiet_lightning(not progress):
                 for text in QUIET:
@@ -311,57 +384,33 @@ class DeepClassifier:
             if fresh:
                 remove_tree(folder)
             raise TrainingError(
-                f"The GPU ran out of memory with batch_size={batch_size}: try "
-                f"batch_size={max(batch_size // 2, 1)} (get_model(..., batch_size=...))."
+                f"The GPU ran out of memory with batch_size={batch}: try "
+                f"batch_size={max(batch // 2, 1)} (get_model(..., batch_size=...))."
             ) from err
         except TrainingError:
             if fresh:
                 remove_tree(folder)
             raise
-        seconds = time.perf_counter() - started
-        self.is_global_zero = trainer.is_global_zero
+        return trainer
+
+    def _keep_best(self, module, checkpoint, folder: Path, earlier, temporary: bool) -> None:
+        """Load the best epoch's weights and the whole history; drop a temporary folder."""
+        last = folder / "last.ckpt"
         best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else last
         if best.exists():
             state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
             module.load_state_dict(state)
         self.module = module.cpu().eval()
+        log_path = folder / "log" / "metrics.csv"
         self.history = read_history(log_path)
         if len(earlier) and len(self.history):
             kept = earlier[earlier["epoch"] < self.history["epoch"].min()]
             self.history = pd.concat([kept, self.history], ignore_index=True)
             self.history.to_csv(log_path, index=False)
         self.checkpoint_dir = folder
-        if checkpoint_dir is None:  # a temporary folder: the weights and history are in memory
+        if temporary:  # the weights and history are in memory
             remove_tree(folder)
             self.checkpoint_dir = None
-        trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
-        planned = int(module.plan["epochs"])
-        early_stopped = early is not None and early.stopped_epoch > 0
-        self.info = {
-            "train_samples": len(streams),
-            "parameters": self.module.network.n_parameters
-            if hasattr(self.module.network, "n_parameters")
-            else None,
-            "epochs": int(trainer.current_epoch),
-            "epochs_planned": planned,
-            "stopped_by": stopped_by(int(trainer.current_epoch), planned, s.epochs, early_stopped),
-            "batch_size": batch_size,
-            "samples_per_epoch": samples_per_epoch or len(streams),
-            **({"sized": sized} if sized else {}),
-            "best_epoch": best_epoch(self.history),
-            "best_val_f1": float(checkpoint.best_model_score)
-            if checkpoint.best_model_score is not None
-            else None,
-            "fit_seconds": round(seconds, 2),
-            "samples_per_s": round(float(trained["samples_per_s"].median()), 1)
-            if trained is not None and len(trained)
-            else None,
-            "device": device,
-            "devices": devices,
-            "precision": precision,
-            "resumed": bool(resume_from),
-        }
-        return self
 
     def _check_checkpoint(self, path: Path) -> None:
         saved = torch.load(path, map_location="cpu", weights_only=False).get("cropkit", {})
