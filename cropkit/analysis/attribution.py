@@ -138,7 +138,7 @@ def integrated_gradients(
         part = part.isel({first: keep})
     module = model.module.to("cpu").eval()
     streams = TensorStreams(part, model.inputs)
-    mean = module.standardiser.s2_mean
+    mean = model.input_mean("s2")
     attributions, targets = [], []
     for index in torch.arange(len(streams)).split(batch_size):
         batch = streams[index]

@@ -36,6 +36,7 @@ from .classes import (
 __all__ = [
     "pixel_dataset",
     "grid_pixels",
+    "grid_patches",
     "from_arrays",
     "from_worldcereal",
     "read_worldcereal",
@@ -319,31 +320,79 @@ def patch_dataset(
         raise DataError(f"No {size} px window has {min_labelled:.0%} labelled pixels.")
     r0 = np.array([p[0] for p in picked])
     c0 = np.array([p[1] for p in picked])
+    if s1 is not None:
+        _check_same_grid("Sentinel-1", s1, labels)
+    data, at, enmap_scale = _window_streams(s2, r0, c0, size, s1, enmap)
+    sides = np.array(sides, dtype=np.int8)
+    other = codes[at[0], at[1]] != sides[:, None, None]
+    for name in (*TIERS, "parcel"):
+        values = labels[name].values[at[0], at[1]]
+        fill = 0 if name == "parcel" else NO_LABEL
+        data[name] = xr.DataArray(np.where(other, fill, values), dims=("patch", "h", "w"))
+    data["split"] = xr.DataArray(sides, dims="patch")
+    ds = _as_patches(data, s2, r0, c0, size, enmap_scale)
+    ds.attrs.update(_class_attrs(labels))
+    ds.attrs.update(crs=labels.attrs.get("crs"))
+    return ds
+
+
+def grid_patches(
+    s2: xr.Dataset,
+    corners: list[tuple[int, int]],
+    size: int,
+    s1: xr.Dataset | None = None,
+    enmap: xr.Dataset | None = None,
+) -> xr.Dataset:
+    """Windows of the composites at given corners, unlabelled, for inference.
+
+    Parameters
+    ----------
+    s2, s1, enmap : xarray.Dataset
+        Composites as in :func:`patch_dataset`.
+    corners : list of (int, int)
+        Top-left ``(row, col)`` of each window on the 10 m grid.
+    size : int
+        Window side in pixels.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`patch_dataset` without labels, split or classes: ``s2``, ``valid``
+        (``s1``, ``enmap``, ``enmap_offset``) ``(patch, ...)``; coordinates ``time``,
+        ``doy``, ``row0``, ``col0``.
+    """
+    r0 = np.array([r for r, _ in corners], dtype=np.int64)
+    c0 = np.array([c for _, c in corners], dtype=np.int64)
+    data, _, enmap_scale = _window_streams(s2, r0, c0, size, s1, enmap)
+    ds = _as_patches(data, s2, r0, c0, size, enmap_scale)
+    ds.attrs.update(crs=s2.attrs.get("crs"))
+    return ds
+
+
+def _window_streams(s2, r0, c0, size, s1=None, enmap=None):
+    """The streams of the windows at ``(r0, c0)``: data vars, pixel indices, EnMAP scale."""
     ry = (r0[:, None] + np.arange(size))[:, :, None]
     cx = (c0[:, None] + np.arange(size))[:, None, :]
     at = {
         "y": xr.DataArray(np.broadcast_to(ry, (len(r0), size, size)), dims=("patch", "h", "w")),
         "x": xr.DataArray(np.broadcast_to(cx, (len(r0), size, size)), dims=("patch", "h", "w")),
     }
-    sides = np.array(sides, dtype=np.int8)
-    other = codes[at["y"].values, at["x"].values] != sides[:, None, None]
     data = {
         "s2": s2["median"].isel(at).transpose("patch", "period", "band", "h", "w"),
         "valid": (s2["flags"].isel(at) == FLAGS["observed"]).transpose("patch", "period", "h", "w"),
     }
     if s1 is not None:
-        _check_same_grid("Sentinel-1", s1, labels)
         data["s1"] = (
             s1["mean"].isel(at).rename(band="pol").transpose("patch", "period", "pol", "h", "w")
         )
     enmap_scale = None
     if enmap is not None:
         data["enmap"], data["enmap_offset"], enmap_scale = enmap_windows(enmap, s2, r0, c0, size)
-    for name in (*TIERS, "parcel"):
-        values = labels[name].values[at["y"].values, at["x"].values]
-        fill = 0 if name == "parcel" else NO_LABEL
-        data[name] = xr.DataArray(np.where(other, fill, values), dims=("patch", "h", "w"))
-    data["split"] = xr.DataArray(sides, dims="patch")
+    return data, (at["y"].values, at["x"].values), enmap_scale
+
+
+def _as_patches(data: dict, s2: xr.Dataset, r0, c0, size: int, enmap_scale) -> xr.Dataset:
+    """One patch dataset from its variables, with the periods as ``time`` and the corners."""
     ds = xr.Dataset(
         {
             k: v.drop_vars(
@@ -362,8 +411,7 @@ def patch_dataset(
         col0=("patch", c0),
     )
     ds["s2"] = ds["s2"].astype("float32")
-    ds.attrs.update(_class_attrs(labels))
-    ds.attrs.update(crs=labels.attrs.get("crs"), size=size)
+    ds.attrs.update(size=size)
     if enmap_scale is not None:
         ds.attrs["enmap_scale"] = enmap_scale
     return ds

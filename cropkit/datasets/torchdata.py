@@ -300,7 +300,7 @@ class TensorStreams(Dataset):
             else:
                 steps = ds.sizes[_time_dim(ds, stream)]
                 self.shared[pad_name] = torch.zeros(steps, dtype=torch.bool)
-        if self.spec is not None and self.spec.enmap_grid:
+        if "enmap" in self.inputs and "enmap_offset" in ds:  # EnMAP windows over patches
             self.tensors["enmap_offset"] = torch.from_numpy(
                 np.asarray(ds["enmap_offset"].values, dtype=np.float32)
             )
@@ -373,6 +373,10 @@ class Standardiser(nn.Module):
         for stream, (mean, std) in stats.items():
             self.register_buffer(f"{stream}_mean", torch.as_tensor(mean, dtype=torch.float32))
             self.register_buffer(f"{stream}_std", torch.as_tensor(std, dtype=torch.float32))
+
+    def mean(self, stream: str) -> torch.Tensor:
+        """The training mean of ``stream`` per channel, ``(C,)``: its neutral input."""
+        return getattr(self, f"{stream}_mean")
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A copy of ``batch`` with every stream standardised."""

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
 
 from ..core.errors import ConfigError
@@ -44,31 +43,16 @@ def _starts(length: int, size: int, stride: int) -> list[int]:
     return starts
 
 
-def _patch_tensors(s2: xr.Dataset, s1, enmap, inputs) -> dict[str, torch.Tensor]:
-    if "enmap" in inputs and enmap is None:
-        raise ConfigError("The model reads EnMAP: pass the EnMAP composite (enmap=...).")
-    from ..compute.gapfill import FLAGS
-    from ..datasets import period_doy
-
-    full = {
-        "s2": torch.from_numpy(
-            s2["median"].transpose("period", "band", "y", "x").values.astype(np.float32)
-        ),
-        "s2_valid": torch.from_numpy(
-            s2["flags"].transpose("period", "y", "x").values == FLAGS["observed"]
-        ),
-    }
-    doy = torch.as_tensor(period_doy(s2["period"]).astype(np.int64))
-    full["s2_doy"] = doy
-    if "s1" in inputs:
-        full["s1"] = torch.from_numpy(
-            s1["mean"].transpose("period", "band", "y", "x").values.astype(np.float32)
-        )
-        full["s1_doy"] = doy
-    return full
-
-
 def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, device):
+    """Blended probabilities per tier ``(class, y, x)`` of windows slid over the grid.
+
+    The windows are patch datasets (:func:`cropkit.datasets.grid_patches`) read by the
+    model's own predictor, as in training and testing.
+    """
+    from ..datasets import grid_patches
+
+    if "enmap" in model.inputs and enmap is None:
+        raise ConfigError("The model reads EnMAP: pass the EnMAP composite (enmap=...).")
     size = model.spec.patch_size
     height, width = s2.sizes["y"], s2.sizes["x"]
     if size > min(height, width):
@@ -76,55 +60,25 @@ def _patch_probabilities(model, s2, s1, enmap, overlap: float, batch_size: int, 
     if not 0 <= overlap < 1:
         raise ConfigError(f"overlap must be in [0, 1), not {overlap!r}.")
     stride = max(int(round(size * (1 - overlap))), 1)
-    full = _patch_tensors(s2, s1, enmap, model.inputs)
     corners = [(r, c) for r in _starts(height, size, stride) for c in _starts(width, size, stride)]
+    s1 = s1 if "s1" in model.inputs else None
+    enmap = enmap if "enmap" in model.inputs else None
     totals: dict[str, np.ndarray] = {}
     weight_sum = np.zeros((height, width), dtype=np.float32)
     weight = blend_weights(size)
-    module = model.module.to(device)
-    seen = module.seen.view(1, -1, 1, 1)
-    autocast = torch.autocast("cuda", torch.bfloat16, enabled=device == "cuda")
-    with torch.inference_mode(), autocast:
-        for i in range(0, len(corners), batch_size):
-            chunk = corners[i : i + batch_size]
-            batch = {}
-            for key in ("s2", "s2_valid", "s1"):
-                if key in full:
-                    batch[key] = torch.stack(
-                        [full[key][..., r : r + size, c : c + size] for r, c in chunk]
-                    )
-            for key in ("s2_doy", "s1_doy"):
-                if key in full:
-                    batch[key] = full[key].expand(len(chunk), -1)
-            batch["s2_pad"] = torch.zeros(len(chunk), full["s2_doy"].numel(), dtype=torch.bool)
-            if "enmap" in model.inputs:
-                batch.update(_enmap_batch(enmap, s2, chunk, size))
-            batch = {k: v.to(device) for k, v in batch.items()}
-            logits = module(batch)
-            logits["tier4"] = logits["tier4"].float().masked_fill(~seen, float("-inf"))
-            for tier, out in logits.items():
-                proba = out.float().softmax(1).cpu().numpy()
-                total = totals.setdefault(
-                    tier, np.zeros((proba.shape[1], height, width), dtype=np.float32)
-                )
-                for (r, c), p in zip(chunk, proba):
-                    total[:, r : r + size, c : c + size] += p * weight
-            for r, c in chunk:
-                weight_sum[r : r + size, c : c + size] += weight
+    for i in range(0, len(corners), batch_size):
+        chunk = corners[i : i + batch_size]
+        windows = grid_patches(s2, chunk, size, s1, enmap)
+        probas = model.predict_tier_proba(windows, batch_size, device)
+        for tier, proba in probas.items():  # (patch, class, h, w)
+            total = totals.setdefault(
+                tier, np.zeros((proba.shape[1], height, width), dtype=np.float32)
+            )
+            for (r, c), p in zip(chunk, proba):
+                total[:, r : r + size, c : c + size] += p * weight
+        for r, c in chunk:
+            weight_sum[r : r + size, c : c + size] += weight
     return {tier: total / weight_sum for tier, total in totals.items()}
-
-
-def _enmap_batch(enmap, s2, chunk, size) -> dict[str, torch.Tensor]:
-    """EnMAP windows ``(B, W, eh, ew)`` and offsets ``(B, 2)`` of the patches at ``chunk``."""
-    from ..datasets import enmap_windows
-
-    r0 = np.array([r for r, _ in chunk])
-    c0 = np.array([c for _, c in chunk])
-    window, offset, _ = enmap_windows(enmap, s2, r0, c0, size)
-    return {
-        "enmap": torch.from_numpy(np.asarray(window.values, dtype=np.float32)),
-        "enmap_offset": torch.from_numpy(np.asarray(offset.values, dtype=np.float32)),
-    }
 
 
 def sample_probabilities(model, ds: xr.Dataset, split: int | None = None) -> pd.DataFrame:

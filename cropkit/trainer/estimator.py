@@ -504,6 +504,28 @@ class DeepClassifier:
             tier: self._dataset_classes(torch.cat(p).numpy(), ds, tier) for tier, p in parts.items()
         }
 
+    def input_mean(self, stream: str = "s2") -> torch.Tensor:
+        """The training mean of a stream per channel ``(C,)`` (a neutral input: a baseline)."""
+        self._check_trained()
+        return self.module.standardiser.mean(stream)
+
+    def predict_tier_proba(
+        self, ds: xr.Dataset, batch_size: int | None = None, device: str = "auto"
+    ) -> dict[str, np.ndarray]:
+        """Probabilities per tier the network answers with a head of its own.
+
+        Returns
+        -------
+        dict
+            Tier -> ``(sample, class)`` or ``(patch, class, h, w)`` float32 over
+            ``spec.classes[tier]`` (a tier-4 class unseen in training gets 0).
+        """
+        parts: dict[str, list] = {}
+        for _, logits, _ in self._forward_batches(ds, batch_size, False, device):
+            for tier, out in logits.items():
+                parts.setdefault(tier, []).append(out.softmax(1).cpu())
+        return {tier: torch.cat(p).numpy() for tier, p in parts.items()}
+
     def predict_proba(self, ds: xr.Dataset, batch_size: int | None = None) -> np.ndarray:
         """Tier-4 class probabilities: ``(sample, class)`` or ``(patch, class, h, w)``.
 
