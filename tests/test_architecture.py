@@ -114,6 +114,9 @@ ABOVE = {
     "cropkit.datasets": ("analysis", "experiments", "face", "models", "trainer", "stages"),
     "cropkit.models": ("trainer", "experiments", "analysis", "face", "stages", "plot"),
     "cropkit.trainer": ("experiments", "analysis", "face", "stages", "plot"),
+    "cropkit.experiments": ("analysis", "stages", "face", "plot", "endpoint"),
+    "cropkit.analysis": ("stages", "face", "plot", "endpoint"),
+    "cropkit.stages": ("face", "plot", "endpoint"),
     "cropkit.plot": ("models", "trainer", "experiments", "face"),
 }
 

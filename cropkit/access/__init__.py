@@ -1,6 +1,6 @@
 """Reading from the outside world.
 
-Reading from the outside world: STAC search (:mod:`.stac`), providers' asset names and
+STAC search (:mod:`.stac`), providers' asset names and
 offsets (:mod:`.providers`), loading cubes (:mod:`.load`, with :mod:`.stacking`,
 :mod:`.native`, :mod:`.reader`, :mod:`.resample`), static catalogs, French RPG parcels
 (:mod:`.rpg`) and the reflectance check. It knows nothing of models or notebooks.
@@ -8,8 +8,7 @@ offsets (:mod:`.providers`), loading cubes (:mod:`.load`, with :mod:`.stacking`,
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from ..core.lazy import submodule_loader
 
 _MODULES = (
     "load",
@@ -24,9 +23,4 @@ _MODULES = (
     "static_catalog",
 )
 __all__ = list(_MODULES)
-
-
-def __getattr__(name: str) -> ModuleType:
-    if name in _MODULES:  # submodules load on first use, as in the top-level package
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = submodule_loader(__name__, _MODULES)

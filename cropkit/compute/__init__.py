@@ -1,13 +1,12 @@
 """Pure compute on arrays.
 
-Pure compute on arrays: cloud masks, composites, gap filling, NDVI and other indices,
-profiles, labels, spatial splits and metrics. Arrays in, arrays out; no I/O, no server.
+Cloud masks, composites, gap filling, NDVI and other indices, profiles, labels, spatial
+splits and metrics. Arrays in, arrays out; no I/O, no server.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from ..core.lazy import submodule_loader
 
 _MODULES = (
     "cloudmask",
@@ -20,9 +19,4 @@ _MODULES = (
     "splits",
 )
 __all__ = list(_MODULES)
-
-
-def __getattr__(name: str) -> ModuleType:
-    if name in _MODULES:  # submodules load on first use, as in the top-level package
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = submodule_loader(__name__, _MODULES)

@@ -20,8 +20,7 @@ each notebook also runs on its own once the ones before it ran.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..core.lazy import submodule_loader
 
 _STAGES = (
     "discovery",
@@ -37,11 +36,4 @@ _STAGES = (
 __all__ = list(_STAGES)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _STAGES:
-        return importlib.import_module(f"cropkit.stages.{name}")
-    raise AttributeError(f"module 'cropkit.stages' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__ = submodule_loader(__name__, _STAGES)

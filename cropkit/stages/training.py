@@ -398,23 +398,6 @@ def check_trained(run: RunFolder, wanted, allowed: list[str] | None = None) -> l
     return names
 
 
-def check_pair(compare, names: list[str]) -> list[str]:
-    """Two models of ``names`` to compare (the first two when ``compare`` is empty).
-
-    Returns an empty list when the run holds a single model (nothing to compare).
-    """
-    if isinstance(compare, str) or not isinstance(compare, (list, tuple)):
-        raise ConfigError(f"compare must be a list of two model names, not {compare!r}.")
-    if not compare:
-        return list(names[:2]) if len(names) >= 2 else []
-    if len(compare) != 2 or compare[0] == compare[1]:
-        raise ConfigError(f"compare must name two different models, not {list(compare)}.")
-    missing = [n for n in compare if n not in names]
-    if missing:
-        raise ConfigError(f"compare names {missing}, which are not among the models read: {names}.")
-    return list(compare)
-
-
 def load_trained(run: RunFolder, name: str):
     """The saved model ``name`` of the run (on the CPU)."""
     from ..experiments.classifiers import load_model
