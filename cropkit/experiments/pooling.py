@@ -1,0 +1,171 @@
+"""Datasets of several runs as one: the data of a study over many regions.
+
+A study trains one model over several regions (the 1D-CNN + U-Net design: eight regions,
+a held-out zone in each). Each run's pixel (or patch) dataset is built by its own stages
+and cached in its run folder; :func:`pool_datasets` stacks them along the sample (or
+patch) dimension with a ``region`` coordinate, after checking that they can be pooled:
+the same kind, streams, taxonomy and period grid. Each run keeps its own split (its own
+held-out zones); :func:`region_holdout` tests on whole regions instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from ..compute.splits import TEST, TRAIN, VAL
+from ..core.errors import DataError
+from ..core.taxonomy import TIERS
+from ..datasets import class_names
+
+__all__ = ["pool_datasets", "region_holdout", "HeldOutClassWarning"]
+
+
+class HeldOutClassWarning(UserWarning):
+    """A class has test samples in the held-out regions but none to train on."""
+
+
+def _first_dim(ds: xr.Dataset) -> str:
+    return "patch" if "patch" in ds.dims else "sample"
+
+
+def _time_grid(ds: xr.Dataset) -> list[str]:
+    if "time" not in ds.coords:
+        return []
+    return [str(np.datetime64(t, "D")) for t in ds["time"].values]
+
+
+def _differences(name: str, first: xr.Dataset, label: str, other: xr.Dataset) -> list[str]:
+    """What keeps ``other`` (run ``label``) from being pooled with ``first`` (run ``name``)."""
+    found = []
+    if _first_dim(first) != _first_dim(other):
+        found.append(f"{name} holds {_first_dim(first)}es, {label} {_first_dim(other)}es")
+    streams = [s for s in ("s2", "s1", "enmap") if s in first]
+    theirs = [s for s in ("s2", "s1", "enmap") if s in other]
+    if streams != theirs:
+        found.append(f"streams: {name} has {streams}, {label} has {theirs}")
+    for tier in TIERS:
+        mine, yours = class_names(first, tier), class_names(other, tier)
+        if mine != yours:
+            only_a = sorted(set(mine) - set(yours))
+            only_b = sorted(set(yours) - set(mine))
+            order = "" if only_a or only_b else " (the same classes in another order)"
+            found.append(
+                f"{tier} classes: only {name} has {only_a}, only {label} has {only_b}{order}"
+            )
+    grid_a, grid_b = _time_grid(first), _time_grid(other)
+    if grid_a != grid_b:
+        found.append(
+            f"period grid: {name} has {len(grid_a)} periods from {grid_a[:1]} to {grid_a[-1:]}, "
+            f"{label} {len(grid_b)} from {grid_b[:1]} to {grid_b[-1:]}"
+        )
+    return found
+
+
+def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
+    """The datasets of several runs as one, with a ``region`` coordinate.
+
+    Parameters
+    ----------
+    datasets : mapping
+        Run label (a region, or region-year) -> its pixel dataset ``(sample, ...)`` or
+        patch dataset ``(patch, ...)`` (:func:`cropkit.datasets.open_dataset`: opened
+        lazily, so the pooled dataset is the one copy that is loaded).
+
+    Returns
+    -------
+    xarray.Dataset
+        The datasets concatenated along ``sample`` (or ``patch``), each run's own
+        ``split``; coordinate ``region`` ``(sample,)`` holds the run label. Parcel ids
+        are only unique within a region: group by ``(region, parcel)``.
+
+    Raises
+    ------
+    DataError
+        If fewer than one dataset is given, or two runs differ in kind, streams,
+        taxonomy (class lists of any tier) or period grid: the message names both runs
+        and every difference (build them with the same ``crop_codes``, season and
+        compositing period).
+    """
+    if not datasets:
+        raise DataError("Give at least one run's dataset to pool.")
+    labels = list(datasets)
+    first = datasets[labels[0]]
+    problems = []
+    for label in labels[1:]:
+        problems += _differences(labels[0], first, label, datasets[label])
+    if problems:
+        raise DataError(
+            "These runs cannot be pooled: " + "; ".join(problems) + ". Build every run with "
+            "the same crop_codes, season and compositing period (notebooks 03 and 04)."
+        )
+    dim = _first_dim(first)
+    parts = [
+        ds.assign_coords(region=(dim, np.full(ds.sizes[dim], label, dtype=object)))
+        for label, ds in datasets.items()
+    ]
+    pooled = xr.concat(
+        parts, dim=dim, data_vars="minimal", coords="minimal", compat="override", join="override"
+    )
+    pooled["region"] = pooled["region"].astype(str)
+    pooled.attrs = dict(first.attrs)
+    pooled.attrs["regions"] = labels
+    return pooled
+
+
+def region_holdout(pooled: xr.Dataset, test_regions: list[str]) -> xr.Dataset:
+    """Train on some regions and test on the others (generalisation to unseen landscapes).
+
+    Parameters
+    ----------
+    pooled : xarray.Dataset
+        From :func:`pool_datasets`.
+    test_regions : list of str
+        The regions held out whole for testing.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``pooled`` with a new ``split``: ``TEST`` in ``test_regions``; in the other
+        regions ``VAL`` where the run's own split validated (its validation blocks) and
+        ``TRAIN`` otherwise (its test zones train too).
+
+    Raises
+    ------
+    DataError
+        For a region the pooled dataset does not hold, or when every region is tested.
+
+    Warns
+    -----
+    HeldOutClassWarning
+        For each tier-4 class with test samples but none in the training regions.
+    """
+    regions = list(pooled.attrs.get("regions") or np.unique(pooled["region"].values))
+    unknown = sorted(set(test_regions) - set(regions))
+    if unknown:
+        raise DataError(f"No region {unknown} in the pooled dataset; it holds {regions}.")
+    if not test_regions or set(test_regions) == set(regions):
+        raise DataError(
+            f"test_regions must name some but not all of the regions {regions}, not "
+            f"{list(test_regions)}."
+        )
+    tested = np.isin(pooled["region"].values, list(test_regions))
+    own = pooled["split"].values
+    split = np.where(tested, TEST, np.where(own == VAL, VAL, TRAIN)).astype(own.dtype)
+    out = pooled.assign(split=(pooled["split"].dims, split))
+    labels = pooled["tier4"].values
+    if labels.ndim > 1:  # patches: every labelled pixel of the patch
+        tested = np.broadcast_to(tested.reshape(-1, *[1] * (labels.ndim - 1)), labels.shape)
+    train_classes = set(np.unique(labels[~tested & (labels >= 0)]).tolist())
+    names = class_names(pooled, "tier4")
+    for c in sorted(set(np.unique(labels[tested & (labels >= 0)]).tolist()) - train_classes):
+        warnings.warn(
+            f"{names[c]} grows only in the test regions {list(test_regions)}: no model can "
+            "learn it, and it scores 0 F1. Hold out other regions, or add one where it grows.",
+            HeldOutClassWarning,
+            stacklevel=2,
+        )
+    return out

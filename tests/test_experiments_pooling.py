@@ -1,0 +1,54 @@
+"""Pooling the datasets of several runs, and testing on whole regions."""
+
+import numpy as np
+import pytest
+
+from cropkit.compute.splits import TEST, TRAIN, VAL
+from cropkit.core.errors import DataError
+from cropkit.experiments.pooling import HeldOutClassWarning, pool_datasets, region_holdout
+
+
+def test_runs_pool_with_their_region_and_their_own_split(toy_pixels):
+    a, b = toy_pixels, toy_pixels.isel(sample=slice(0, 100))
+    pooled = pool_datasets({"chartres": a, "vitre": b})
+    n = a.sizes["sample"] + 100
+    assert pooled.sizes["sample"] == n and pooled["s2"].shape[1:] == a["s2"].shape[1:]
+    regions = pooled["region"].values
+    assert (regions[: a.sizes["sample"]] == "chartres").all() and (regions[-100:] == "vitre").all()
+    assert np.array_equal(pooled["split"].values[-100:], b["split"].values)
+    assert pooled.attrs["regions"] == ["chartres", "vitre"]
+    assert pooled.attrs["classes_tier4"] == a.attrs["classes_tier4"]
+
+
+def test_runs_that_differ_are_named_with_every_difference(toy_pixels):
+    other = toy_pixels.copy()
+    other.attrs = {**toy_pixels.attrs, "classes_tier4": toy_pixels.attrs["classes_tier4"][::-1]}
+    with pytest.raises(
+        DataError, match=r"tier4 classes: only a has \[\], only b has \[\] \(the same"
+    ):
+        pool_datasets({"a": toy_pixels, "b": other})
+    shorter = toy_pixels.isel(time=slice(0, 6))
+    with pytest.raises(DataError, match=r"period grid: a has 12 periods .* b 6 from"):
+        pool_datasets({"a": toy_pixels, "b": shorter})
+    with pytest.raises(DataError, match=r"streams: a has \['s2', 's1'\], b has \['s2'\]"):
+        pool_datasets({"a": toy_pixels, "b": toy_pixels.drop_vars("s1")})
+    with pytest.raises(DataError, match="at least one"):
+        pool_datasets({})
+
+
+def test_region_holdout_tests_whole_regions_and_warns_of_classes_it_cannot_learn(toy_pixels):
+    a = toy_pixels
+    grown = np.unique(a["tier4"].values)
+    only_b = a.isel(sample=np.flatnonzero(a["tier4"].values == grown[-1]))
+    a_rest = a.isel(sample=np.flatnonzero(a["tier4"].values != grown[-1]))
+    pooled = pool_datasets({"a": a_rest, "b": only_b})
+    with pytest.warns(HeldOutClassWarning, match="grows only in the test regions \\['b'\\]"):
+        split = region_holdout(pooled, ["b"])["split"].values
+    tested = pooled["region"].values == "b"
+    assert (split[tested] == TEST).all()
+    own = pooled["split"].values[~tested]
+    assert np.array_equal(split[~tested], np.where(own == VAL, VAL, TRAIN))
+    with pytest.raises(DataError, match=r"No region \['c'\]"):
+        region_holdout(pooled, ["c"])
+    with pytest.raises(DataError, match="some but not all"):
+        region_holdout(pooled, ["a", "b"])
