@@ -114,6 +114,8 @@ def scored_pixels(ds: xr.Dataset, predicted: np.ndarray) -> tuple[xr.Dataset, np
         "row": ("sample", (ds["row0"].values[p] + h).astype(np.int32)),
         "col": ("sample", (ds["col0"].values[p] + w).astype(np.int32)),
     }
+    if "region" in ds.coords:  # a pooled dataset (cropkit.experiments.pooling)
+        coords["region"] = ("sample", ds["region"].values[p])
     pixels = xr.Dataset(data, coords=coords, attrs=ds.attrs)
     return pixels, np.asarray(predicted)[p, h, w]
 
@@ -143,8 +145,8 @@ def predictions_frame(
     Returns
     -------
     pandas.DataFrame
-        Columns ``row``, ``col``, ``parcel``, ``split`` and, for each tier,
-        ``true_<tier>`` and ``pred_<tier>`` (class names).
+        Columns ``row``, ``col``, ``parcel``, ``split`` (and ``region`` for a pooled
+        dataset) and, for each tier, ``true_<tier>`` and ``pred_<tier>`` (class names).
     """
     taxonomy = check_taxonomy(ds, taxonomy)
     tiers = dict(tiers or {})
@@ -168,6 +170,8 @@ def predictions_frame(
             "split": ds["split"].values,
         }
     )
+    if "region" in ds.coords:  # a pooled dataset: scores per region
+        frame.insert(0, "region", ds["region"].values)
     for tier in TIERS:
         level = int(tier[-1])
         frame[f"true_{tier}"] = taxonomy.roll_up(true4, level)

@@ -1,0 +1,453 @@
+"""Studies: the source works' designs, rerun as resumable units over seeds and variants.
+
+A study is a file (YAML; examples in ``data/studies/``) and a :class:`StudySpec`::
+
+    name: radar-under-cloud
+    data:
+      runs: [{region: chartres, year: 2023, profile: ci}, {region: vitre, year: 2023}]
+      test_zones: [z2]          # each run's held-out zones (or {run label: [zones]})
+    split: {design: zone_holdout}       # or {design: region_holdout, test_regions: [vitre]}
+    models: {ltae: {d_model: 64}, xgboost: {}}
+    variants:                           # inputs, a temporal window (until), ...
+      s2: {inputs: [s2]}
+      s2+s1: {inputs: [s2, s1]}
+    compare: [[s2+s1, s2]]              # paired differences: first minus second
+    seeds: 3
+    budget: {epochs: 10, max_minutes: 0}   # epochs decide; a time cap is reported if it bites
+
+The work is cut into units (variant x model x seed). :func:`run_study` runs each unit on
+the pooled data (:mod:`cropkit.experiments.pooling`) and keeps its result in the study
+folder (``units/<variant>__<model>__seed<k>.json``, written atomically), so a killed
+study resumes and a finished one is not recomputed; units run one after another or on a
+Dask cluster. :func:`summarise` gives the mean and 95 % interval over seeds and the
+paired differences between variants, seed by seed on the same split, with a verdict:
+*reproduced* (interval above 0), *contradicted* (below) or *inconclusive*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..compute.metrics import mean_interval, paired_difference
+from ..core.errors import ConfigError, DataError
+from ..core.store import replacing
+from ..core.taxonomy import TIERS
+from ..models import check_model_names, is_network, model_inputs, model_kind
+
+__all__ = [
+    "StudySpec",
+    "Unit",
+    "load_study",
+    "temporal_window",
+    "units",
+    "run_unit",
+    "run_study",
+    "summarise",
+    "VERDICTS",
+]
+
+#: A paired difference's verdict, from the sign of its interval.
+VERDICTS = {"higher": "reproduced", "lower": "contradicted", "inconclusive": "inconclusive"}
+_DESIGNS = ("zone_holdout", "region_holdout")
+_VARIANT_KEYS = ("inputs", "until")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A study: its data, split design, models, variants, seeds and budget.
+
+    Attributes
+    ----------
+    name : str
+        The study's name (its folder's, by default).
+    runs : list of dict
+        Runs as ``cropkit rerun`` takes them (``region``, ``year``, ``season``, ``aoi``,
+        ``profile``, ``stac``, ...).
+    test_zones : list or dict
+        The zones each run holds out (one list for all, or run label -> list).
+    split : dict
+        ``{"design": "zone_holdout"}`` or ``{"design": "region_holdout",
+        "test_regions": [...]}``.
+    models : dict
+        Model name -> its settings (overrides of its config).
+    variants : dict
+        Variant name -> ``{"inputs": [...], "until": "YYYY-MM-DD"}`` (``until``: the
+        season cut at that date, for early-season mapping).
+    compare : list of [str, str]
+        Variant pairs whose paired difference (first minus second) is reported.
+    seeds : int
+        Seeds per unit (3 by default).
+    epochs : int
+        The budget of every deep model, in epochs (results do not depend on how busy
+        the machine is).
+    max_minutes : float
+        An optional time cap per deep model (0: none); reported when it bites.
+    period : str
+        The compositing period of every run.
+    """
+
+    name: str
+    runs: list[dict]
+    models: dict[str, dict]
+    variants: dict[str, dict]
+    test_zones: Any = field(default_factory=lambda: ["z2"])
+    split: dict = field(default_factory=lambda: {"design": "zone_holdout"})
+    compare: list[list[str]] = field(default_factory=list)
+    seeds: int = 3
+    epochs: int = 10
+    max_minutes: float = 0.0
+    period: str = "month"
+
+    def __post_init__(self) -> None:
+        _check_spec(self)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> StudySpec:
+        """A study from its file's content (see the module docstring)."""
+        known = {"name", "data", "split", "models", "variants", "compare", "seeds", "budget"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ConfigError(
+                f"A study has no section {unknown}; its sections are {sorted(known)}."
+            )
+        data, budget = dict(spec.get("data") or {}), dict(spec.get("budget") or {})
+        missing = [k for k in ("name", "models", "variants") if not spec.get(k)]
+        if missing or not data.get("runs"):
+            raise ConfigError(
+                f"A study needs name, data.runs, models and variants; it lacks "
+                f"{missing + ([] if data.get('runs') else ['data.runs'])}."
+            )
+        return cls(
+            name=str(spec["name"]),
+            runs=[dict(r) for r in data["runs"]],
+            test_zones=data.get("test_zones", ["z2"]),
+            period=str(data.get("period", "month")),
+            split=dict(spec.get("split") or {"design": "zone_holdout"}),
+            models={str(k): dict(v or {}) for k, v in spec["models"].items()},
+            variants={str(k): dict(v or {}) for k, v in spec["variants"].items()},
+            compare=[list(pair) for pair in spec.get("compare", [])],
+            seeds=spec.get("seeds", 3),
+            epochs=budget.get("epochs", 10),
+            max_minutes=budget.get("max_minutes", 0.0),
+        )
+
+    def identity(self) -> dict:
+        """What a study folder's results depend on (a folder of another study is refused)."""
+        return asdict(self)
+
+
+def _check_spec(spec: StudySpec) -> None:
+    if isinstance(spec.seeds, bool) or not isinstance(spec.seeds, int) or spec.seeds < 1:
+        raise ConfigError(f"seeds must be a whole number of 1 or more, not {spec.seeds!r}.")
+    if isinstance(spec.epochs, bool) or not isinstance(spec.epochs, int) or spec.epochs < 1:
+        raise ConfigError(
+            f"budget.epochs must be a whole number of 1 or more, not {spec.epochs!r}."
+        )
+    if not isinstance(spec.max_minutes, (int, float)) or spec.max_minutes < 0:
+        raise ConfigError(f"budget.max_minutes must be 0 (none) or more, not {spec.max_minutes!r}.")
+    check_model_names(list(spec.models))
+    design = spec.split.get("design")
+    if design not in _DESIGNS:
+        raise ConfigError(f"split.design must be one of {list(_DESIGNS)}, not {design!r}.")
+    if design == "region_holdout" and not spec.split.get("test_regions"):
+        raise ConfigError("A region_holdout split names its test_regions, e.g. [vitre].")
+    for name, variant in spec.variants.items():
+        unknown = sorted(set(variant) - set(_VARIANT_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"Variant {name!r} has no setting {unknown}; a variant sets {list(_VARIANT_KEYS)}."
+            )
+        inputs = variant.get("inputs", ["s2"])
+        if not isinstance(inputs, list) or "s2" not in inputs:
+            raise ConfigError(f"Variant {name!r}: inputs must be a list with 's2', not {inputs!r}.")
+        if "until" in variant:
+            try:
+                dt.date.fromisoformat(str(variant["until"]))
+            except ValueError:
+                raise ConfigError(
+                    f"Variant {name!r}: until must be a date YYYY-MM-DD, not {variant['until']!r}."
+                ) from None
+    for pair in spec.compare:
+        if len(pair) != 2 or not set(pair) <= set(spec.variants) or pair[0] == pair[1]:
+            raise ConfigError(
+                f"compare lists pairs of two different variants of {sorted(spec.variants)}, "
+                f"not {pair!r}."
+            )
+
+
+def load_study(path: str | Path) -> StudySpec:
+    """Read a study file (YAML)."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist: give a study file (see data/studies/).")
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"{path} must hold a mapping of study sections, not {type(spec).__name__}."
+        )
+    return StudySpec.from_dict(spec)
+
+
+def temporal_window(ds: xr.Dataset, until: str | None) -> xr.Dataset:
+    """The dataset with its series cut after ``until`` (early-season mapping).
+
+    Periods that start on or before ``until`` are kept, for every series (Sentinel-2's
+    ``time`` and Sentinel-1's own dates).
+
+    Raises
+    ------
+    DataError
+        If ``until`` falls before the first period or after the last one's start.
+    """
+    if until is None:
+        return ds
+    cut = np.datetime64(str(until), "D")
+    times = ds["time"].values.astype("datetime64[D]")
+    if cut < times[0] or cut > times[-1] + np.timedelta64(31, "D"):
+        raise DataError(
+            f"The window until {until} lies outside the season's periods ({times[0]} to "
+            f"{times[-1]}): choose a date within them."
+        )
+    out = ds.isel(time=np.flatnonzero(times <= cut))
+    if "time_s1" in ds.dims:
+        s1_times = ds["time_s1"].values.astype("datetime64[D]")
+        out = out.isel(time_s1=np.flatnonzero(s1_times <= cut))
+    return out
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of a study: a model trained and scored on one variant with one seed."""
+
+    variant: str
+    model: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        """The unit's file name in the study folder."""
+        return f"{self.variant}__{self.model}__seed{self.seed}"
+
+
+def units(spec: StudySpec) -> list[Unit]:
+    """Every unit of the study: variant x model x seed."""
+    return [
+        Unit(variant, model, seed)
+        for variant in spec.variants
+        for model in spec.models
+        for seed in range(spec.seeds)
+    ]
+
+
+def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dict:
+    """Train and score one unit on the pooled data; its result, JSON-ready.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study.
+    unit : Unit
+        Which variant, model and seed.
+    data : mapping
+        ``{"pixel": pooled pixels, "patch": pooled patches}`` with the study's split.
+
+    Returns
+    -------
+    dict
+        ``unit``, ``tiers`` (macro F1, OA per tier), ``regions`` (tier-4 macro F1 per
+        region), ``classes`` (tier-4 F1 per class), ``info`` (seconds, epochs, what
+        stopped training).
+    """
+    from ..compute.metrics import classification_report
+    from .fit import budget_settings, fit_and_score
+
+    variant = spec.variants[unit.variant]
+    wanted = list(variant.get("inputs", ["s2"]))
+    inputs = [s for s in wanted if s in model_inputs(unit.model)]
+    kind = model_kind(unit.model)
+    if kind not in data:
+        raise DataError(f"{unit.model} is a {kind} model: the study has no {kind} dataset.")
+    ds = temporal_window(data[kind], variant.get("until"))
+    absent = [s for s in inputs if s not in ds]
+    if absent:
+        raise DataError(
+            f"Variant {unit.variant!r} reads {absent}, which the study's runs lack: drop it from "
+            "its inputs, or use runs whose provider offers it."
+        )
+    settings = {**spec.models[unit.model], "seed": unit.seed}
+    if is_network(unit.model):
+        settings.update(budget_settings(unit.model, spec.epochs, spec.max_minutes or None))
+        settings["progress"] = False
+    started = time.perf_counter()
+    result = fit_and_score(unit.model, ds, tuple(inputs), **settings)
+    frame = result.predictions
+    tiers = {
+        tier: {k: float(v) for k, v in report.headline().items()}
+        for tier, report in result.reports.items()
+    }
+    regions = {}
+    if "region" in frame:
+        for region, part in frame.groupby("region"):
+            report = classification_report(part["true_tier4"], part["pred_tier4"])
+            regions[str(region)] = float(report.macro_f1)
+    per_class = result.reports["tier4"].per_class
+    classes = per_class.loc[per_class["support"] > 0, "f1"].astype(float).to_dict()
+    info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))}
+    info["seconds"] = round(time.perf_counter() - started, 1)
+    return {
+        "unit": asdict(unit),
+        "inputs": inputs,
+        "tiers": tiers,
+        "regions": regions,
+        "classes": classes,
+        "info": info,
+    }
+
+
+def run_study(
+    spec: StudySpec,
+    data: Mapping[str, xr.Dataset],
+    folder: str | Path,
+    client=None,
+    report: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Run every unit not done yet; the results of all, in :func:`units` order.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study.
+    data : mapping
+        ``{"pixel": ..., "patch": ...}``: the pooled datasets with the study's split.
+    folder : path-like
+        The study folder: ``study.json`` (what it holds results of) and ``units/``.
+    client : distributed.Client, optional
+        Run the missing units on this Dask cluster; one after another without.
+    report : callable, optional
+        Called with a line per unit (done, cached).
+
+    Raises
+    ------
+    ConfigError
+        If ``folder`` holds the results of another study (naming what differs).
+    """
+    folder = Path(folder)
+    _claim_folder(spec, folder)
+    say = report or (lambda line: None)
+    todo, results = [], {}
+    for unit in units(spec):
+        path = folder / "units" / f"{unit.key}.json"
+        if path.exists():
+            results[unit] = json.loads(path.read_text())
+            say(f"{unit.key}: cached")
+        else:
+            todo.append(unit)
+    if client is not None and todo:
+        futures = {unit: client.submit(run_unit, spec, unit, data, pure=False) for unit in todo}
+        for unit, future in futures.items():
+            results[unit] = _keep(folder, unit, future.result())
+            say(f"{unit.key}: done ({results[unit]['info']['seconds']} s)")
+    else:
+        for unit in todo:
+            results[unit] = _keep(folder, unit, run_unit(spec, unit, data))
+            say(f"{unit.key}: done ({results[unit]['info']['seconds']} s)")
+    return [results[unit] for unit in units(spec)]
+
+
+def _keep(folder: Path, unit: Unit, result: dict) -> dict:
+    path = folder / "units" / f"{unit.key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:  # a unit's result is whole or absent
+        tmp.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _claim_folder(spec: StudySpec, folder: Path) -> None:
+    """Write ``study.json``, or refuse a folder holding another study's results."""
+    identity = json.loads(json.dumps(spec.identity()))
+    path = folder / "study.json"
+    if path.exists():
+        held = json.loads(path.read_text())
+        if held != identity:
+            differ = sorted(k for k in set(held) | set(identity) if held.get(k) != identity.get(k))
+            raise ConfigError(
+                f"{folder} holds the results of another study ({', '.join(differ)} differ): "
+                "give this study a folder of its own, or remove that one to start again."
+            )
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(identity, indent=2))
+
+
+def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
+    """Scores over seeds and paired differences between variants.
+
+    Returns
+    -------
+    dict
+        ``units``: one row per unit and tier (``macro_f1``, ``overall_accuracy``);
+        ``scores``: per variant, model and tier the mean, sd, 95 % interval and n over
+        seeds; ``regions``: tier-4 macro F1 per variant, model and region (mean over
+        seeds); ``differences``: per compared pair, model and tier, the paired
+        difference (first minus second, seed by seed), its interval and ``verdict``
+        (``reproduced``, ``contradicted``, ``inconclusive``).
+    """
+    rows = []
+    for result in results:
+        unit = result["unit"]
+        for tier, scores in result["tiers"].items():
+            rows.append({**unit, "tier": tier, **scores})
+    table = pd.DataFrame(rows)
+    scores = []
+    for (variant, model, tier), part in table.groupby(["variant", "model", "tier"], sort=False):
+        stats = mean_interval(part["macro_f1"])
+        scores.append({"variant": variant, "model": model, "tier": tier, **stats})
+    region_rows = [
+        {**r["unit"], "region": region, "macro_f1": f1}
+        for r in results
+        for region, f1 in r["regions"].items()
+    ]
+    regions = pd.DataFrame(region_rows)
+    if len(regions):
+        regions = regions.groupby(["variant", "model", "region"], sort=False)["macro_f1"].mean()
+        regions = regions.reset_index()
+    differences = []
+    for first, second in spec.compare:
+        for model in spec.models:
+            for tier in [t for t in TIERS if t in set(table["tier"])]:
+                a = _seed_scores(table, first, model, tier)
+                b = _seed_scores(table, second, model, tier)
+                out = paired_difference(a, b)
+                out["verdict"] = VERDICTS[out["verdict"]]
+                differences.append(
+                    {"first": first, "second": second, "model": model, "tier": tier, **out}
+                )
+    return {
+        "units": table,
+        "scores": pd.DataFrame(scores),
+        "regions": regions,
+        "differences": pd.DataFrame(differences),
+    }
+
+
+def _seed_scores(table: pd.DataFrame, variant: str, model: str, tier: str) -> np.ndarray:
+    part = table[
+        (table["variant"] == variant) & (table["model"] == model) & (table["tier"] == tier)
+    ]
+    return part.sort_values("seed")["macro_f1"].to_numpy(dtype=float)

@@ -1,0 +1,116 @@
+"""Studies: their file, units, resumable runs, temporal windows, seeds and verdicts."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cropkit.core.errors import ConfigError, DataError
+from cropkit.experiments.pooling import pool_datasets
+from cropkit.experiments.study import (
+    StudySpec,
+    load_study,
+    run_study,
+    summarise,
+    temporal_window,
+    units,
+)
+
+FAST = {"n_estimators": 20, "max_train_pixels": 2000, "n_jobs": 1}
+
+
+def spec(**changes) -> StudySpec:
+    base = {
+        "name": "tiny",
+        "data": {"runs": [{"region": "chartres"}, {"region": "vitre"}], "test_zones": ["z2"]},
+        "models": {"xgboost": FAST},
+        "variants": {"s2": {"inputs": ["s2"]}, "s2+s1": {"inputs": ["s2", "s1"]}},
+        "compare": [["s2+s1", "s2"]],
+        "seeds": 2,
+        "budget": {"epochs": 2},
+    }
+    return StudySpec.from_dict({**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def pooled(toy_pixels):
+    half = toy_pixels.sizes["sample"] // 2
+    return pool_datasets(
+        {"chartres": toy_pixels, "vitre": toy_pixels.isel(sample=slice(0, half))}
+    ).load()
+
+
+def test_a_study_file_is_read_and_checked(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(
+        "name: tiny\ndata: {runs: [{region: chartres}]}\nmodels: {xgboost: {}}\n"
+        "variants: {s2: {inputs: [s2]}, june: {inputs: [s2], until: '2023-06-30'}}\n"
+        "seeds: 3\nbudget: {epochs: 4}\n"
+    )
+    study = load_study(path)
+    assert [u.key for u in units(study)][:2] == ["s2__xgboost__seed0", "s2__xgboost__seed1"]
+    assert len(units(study)) == 2 * 1 * 3 and study.epochs == 4
+    with pytest.raises(ConfigError, match="seeds must be a whole number of 1 or more, not 0"):
+        spec(seeds=0)
+    with pytest.raises(ConfigError, match="Unknown model 'xgb'"):
+        spec(models={"xgb": {}})
+    with pytest.raises(ConfigError, match="until must be a date YYYY-MM-DD, not 'june'"):
+        spec(variants={"s2": {"until": "june"}})
+    with pytest.raises(ConfigError, match="pairs of two different variants"):
+        spec(compare=[["s2", "s3"]])
+    with pytest.raises(ConfigError, match="names its test_regions"):
+        spec(split={"design": "region_holdout"})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_study(tmp_path / "none.yaml")
+
+
+def test_a_temporal_window_cuts_the_season(toy_pixels):
+    times = toy_pixels["time"].values.astype("datetime64[D]")
+    june = temporal_window(toy_pixels, str(times[5]))
+    assert june.sizes["time"] == 6 and june["s2"].shape[1] == 6
+    assert temporal_window(toy_pixels, None) is toy_pixels
+    with pytest.raises(DataError, match="outside the season's periods"):
+        temporal_window(toy_pixels, str(times[0] - np.timedelta64(40, "D")))
+
+
+def test_a_tiny_study_runs_resumes_and_refuses_another_study_s_folder(pooled, tmp_path):
+    study = spec()
+    data = {"pixel": pooled}
+    lines = []
+    results = run_study(study, data, tmp_path / "tiny", report=lines.append)
+    assert len(results) == 4 and all(line.endswith("s)") for line in lines)
+    assert set(results[0]["regions"]) == {"chartres", "vitre"}
+    assert results[1]["inputs"] == ["s2"] and results[2]["inputs"] == ["s2", "s1"]
+    (tmp_path / "tiny" / "units" / "s2+s1__xgboost__seed1.json").unlink()  # killed there
+    lines.clear()
+    again = run_study(study, data, tmp_path / "tiny", report=lines.append)
+    assert [line.split(":")[1].strip()[:4] for line in lines] == ["cach"] * 3 + ["done"]
+    assert again[:3] == results[:3]
+    with pytest.raises(ConfigError, match=r"another study \(seeds differ\)"):
+        run_study(spec(seeds=3), data, tmp_path / "tiny")
+    tables = summarise(study, again)
+    scores = tables["scores"].set_index(["variant", "model", "tier"])
+    f1 = [r["tiers"]["tier4"]["macro_f1"] for r in again[:2]]
+    assert scores.loc[("s2", "xgboost", "tier4"), "mean"] == pytest.approx(np.mean(f1))
+    diff = tables["differences"].set_index("tier").loc["tier4"]
+    a = [r["tiers"]["tier4"]["macro_f1"] for r in again[2:]]
+    assert diff["mean"] == pytest.approx(np.mean(np.subtract(a, f1)))
+    assert diff["verdict"] in {"reproduced", "contradicted", "inconclusive"}
+
+
+def test_verdicts_follow_the_sign_of_the_paired_interval():
+    study = spec(seeds=3)
+    rows = []
+    for variant, scores in (("s2+s1", [0.62, 0.66, 0.64]), ("s2", [0.60, 0.63, 0.62])):
+        for seed, f1 in enumerate(scores):
+            tiers = {t: {"macro_f1": f1, "overall_accuracy": f1} for t in ("tier4", "tier1")}
+            unit = {"variant": variant, "model": "xgboost", "seed": seed}
+            rows.append({"unit": unit, "tiers": tiers, "regions": {}})
+    diff = summarise(study, rows)["differences"].set_index("tier").loc["tier4"]
+    # differences 0.02, 0.03, 0.02: mean 0.0233, sd 0.00577, t(0.975, 2) = 4.303
+    assert diff["mean"] == pytest.approx(0.023333, abs=1e-6)
+    assert diff["low"] == pytest.approx(0.023333 - 4.302653 * 0.0057735 / np.sqrt(3), abs=1e-5)
+    assert diff["verdict"] == "reproduced"
+    assert isinstance(summarise(study, rows)["scores"], pd.DataFrame)
+    assert json.dumps(study.identity())  # a study's identity is JSON
