@@ -95,6 +95,8 @@ _SUBMODULES = {
     "storage": "cropkit.core.storage",
     "store": "cropkit.core.store",
     "studies": "cropkit.experiments.studies",
+    "study": "cropkit.experiments.study",
+    "pooling": "cropkit.experiments.pooling",
     "studyarea": "cropkit.core.studyarea",
     "taxonomy": "cropkit.core.taxonomy",
     "torchdata": "cropkit.datasets.torchdata",

@@ -130,3 +130,12 @@ def test_layers_import_downwards_only():
         if module.startswith(layer) and any(target.startswith(f"cropkit.{name}") for name in above)
     )
     assert wrong == []
+
+
+def test_every_layer_offers_each_of_its_modules():
+    import importlib
+
+    for layer in ("core", "access", "compute", "analysis", "experiments", "face", "stages"):
+        package = importlib.import_module(f"cropkit.{layer}")
+        files = {p.stem for p in (PACKAGE / layer).glob("*.py") if p.stem != "__init__"}
+        assert set(package.__all__) == files, layer

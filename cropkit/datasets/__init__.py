@@ -333,6 +333,7 @@ def patch_dataset(
     ds = _as_patches(data, s2, r0, c0, size, enmap_scale)
     ds.attrs.update(_class_attrs(labels))
     ds.attrs.update(crs=labels.attrs.get("crs"))
+    ds.attrs.update({k: v for k, v in split.attrs.items() if k in ("kind", "test_zones")})
     return ds
 
 

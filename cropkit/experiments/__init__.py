@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from ..core.lazy import submodule_loader
 
-_MODULES = ("fit", "inference", "robustness", "studies")
+_MODULES = ("classifiers", "fit", "inference", "pooling", "robustness", "studies", "study")
 __all__ = list(_MODULES)
 __getattr__ = submodule_loader(__name__, _MODULES)

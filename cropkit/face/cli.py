@@ -1,4 +1,4 @@
-"""Command line: ``cropkit demo``, ``rerun``, ``report``, ``build-demo``, ``serve``, ``train``.
+"""The ``cropkit`` command: demo, rerun, study, report, build-demo, serve, train.
 
 Examples
 --------
@@ -243,6 +243,17 @@ def _train_in(args: argparse.Namespace, run, model, settings: dict) -> None:
     print(json.dumps(summary, default=str))
 
 
+def _study(args: argparse.Namespace) -> None:
+    from .studies import study
+
+    tables = study(args.file, args.folder, args.scheduler, lambda line: print(f"cropkit: {line}"))
+    for row in tables["differences"].itertuples():
+        print(
+            f"cropkit: {row.model} {row.tier}: {row.first} - {row.second} = {row.mean:+.3f} "
+            f"[{row.low:+.3f}, {row.high:+.3f}] {row.verdict}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cropkit`` command."""
     parser = argparse.ArgumentParser(prog="cropkit", description=__doc__.splitlines()[0])
@@ -284,6 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", help="address of a dask scheduler to run the runs on")
     _resources(p)
     p.set_defaults(func=_rerun)
+    p = sub.add_parser(
+        "study",
+        help="run a study (models x variants x seeds over pooled runs; resumable)",
+        description="Run the units of a study file not done yet, then write its summary: "
+        "scores over seeds and paired differences with their verdicts.",
+    )
+    p.add_argument("-f", "--file", required=True, help="the study file (YAML)")
+    p.add_argument("--folder", help="the study folder (default studies/<name>)")
+    p.add_argument("--scheduler", help="address of a dask scheduler to run the units on")
+    p.set_defaults(func=_study)
     p = sub.add_parser("report", help="write the HTML pages and index.html of run folders")
     p.add_argument("runs", nargs="+", help="run folders")
     p.set_defaults(func=_report)

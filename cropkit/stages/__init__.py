@@ -8,6 +8,7 @@
 :mod:`.training`          notebook 04: models, predictions, maps; opened by 05 and 06
 :mod:`.attention`         notebook 05: attention, gradients, truth scores
 :mod:`.confusion`         notebook 06: confusions, parcel votes, intervals, areas, errors
+:mod:`.study`             a study's runs built without the notebooks, and pooled
 :mod:`.parameters`        every notebook's own parameters, declared once
 :mod:`.outputs`           the writers of a stage's tables, grids and arrays
 ========================  ====================================================
@@ -30,6 +31,7 @@ _STAGES = (
     "training",
     "attention",
     "confusion",
+    "study",
     "parameters",
     "outputs",
 )

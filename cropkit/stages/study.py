@@ -1,0 +1,120 @@
+"""A study's data: each run's datasets built by the stages (cached in its run folder), pooled.
+
+The stages of notebooks 03 and 04 make each run's composites, parcels, labels, split
+and datasets, without the notebooks; a run whose saved datasets hold the same test
+zones and patch size is not built again. :func:`study_datasets` pools the runs'
+datasets (:func:`cropkit.experiments.pooling.pool_datasets`) and applies the study's
+split design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import xarray as xr
+
+from ..compute import labels as label_layers
+from ..compute import splits
+from ..core.errors import ConfigError, CropkitError
+from ..core.run import RunFolder
+from ..datasets import open_dataset, patch_dataset, pixel_dataset, save_dataset
+from ..experiments.pooling import pool_datasets, region_holdout
+from ..models import model_kind
+from .composites import load_composites
+from .parameters import MaskingParameters
+from .parcels import run_parcels
+
+if TYPE_CHECKING:
+    from ..endpoint import RunSource
+    from ..experiments.study import StudySpec
+
+__all__ = ["run_datasets", "run_labels", "study_datasets"]
+
+_DATASET = {"pixel": "pixels", "patch": "patches"}
+
+
+def run_labels(sources: Sequence[RunSource]) -> list[str]:
+    """Each run's label in a study: its area's name, or its run folder's where names repeat."""
+    names = [source.config.area.name for source in sources]
+    if len(set(names)) == len(names):
+        return names
+    return [source.config.run_dir.name for source in sources]
+
+
+def run_datasets(
+    source: RunSource,
+    test_zones: list[str],
+    kinds: Sequence[str] = ("pixel",),
+    period: str = "month",
+    patch_size: int = 32,
+    buffer_m: float = 10.0,
+) -> dict[str, xr.Dataset]:
+    """One run's datasets of the kinds asked for, as notebook 04 makes them (lazily opened).
+
+    Built (composites with notebook 02's default mask, the data's or RPG parcels,
+    labels, the zone hold-out) and saved in the run folder unless saved datasets hold
+    the same ``test_zones`` (and ``patch_size``) already.
+    """
+    run = RunFolder.for_config(source.config)
+    saved = _saved(run, test_zones, kinds, patch_size)
+    if saved is not None:
+        return saved
+    composites = load_composites(source, run, period=period, mask=MaskingParameters())
+    parcels = run_parcels(source, run=run)
+    layers = label_layers.rasterize_labels(parcels, composites["s2"], buffer_m=buffer_m)
+    split = splits.zone_holdout(layers, source.config.grid.zones_frame(), list(test_zones))
+    s2, s1, enmap = composites["s2"], composites.get("s1"), composites.get("enmap")
+    if "pixel" in kinds:
+        save_dataset(pixel_dataset(s2, layers, split, s1, enmap), run, "pixels")
+    if "patch" in kinds:
+        save_dataset(patch_dataset(s2, layers, split, patch_size, s1, enmap=enmap), run, "patches")
+    return _saved(run, test_zones, kinds, patch_size)
+
+
+def _saved(run: RunFolder, test_zones, kinds, patch_size: int) -> dict[str, xr.Dataset] | None:
+    """The run's saved datasets if they hold ``test_zones`` out (patches of ``patch_size``)."""
+    try:
+        data = {kind: open_dataset(run, _DATASET[kind]) for kind in kinds}
+    except CropkitError:  # not made yet, or damaged: made again
+        return None
+    for kind, ds in data.items():
+        if list(ds.attrs.get("test_zones", [])) != list(test_zones):
+            return None
+        if kind == "patch" and ds.attrs.get("size") != patch_size:
+            return None
+    return data
+
+
+def study_datasets(spec: StudySpec, sources: Sequence[RunSource]) -> dict[str, xr.Dataset]:
+    """The pooled datasets of a study, loaded once, with its split design applied.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study (its runs' test zones, period, split design, models).
+    sources : sequence of RunSource
+        One per run of ``spec.runs``, in order (:func:`cropkit.endpoint.open_source`).
+
+    Returns
+    -------
+    dict
+        ``{"pixel": ..., "patch": ...}`` for the kinds the study's models read, each with
+        a ``region`` coordinate holding the run labels (:func:`run_labels`).
+    """
+    labels = run_labels(sources)
+    kinds = sorted({model_kind(name) for name in spec.models})
+    zones = spec.test_zones
+    per_run = {}
+    for label, source in zip(labels, sources):
+        held = zones.get(label) if isinstance(zones, dict) else zones
+        if not held:
+            raise ConfigError(f"data.test_zones names no zone for the run {label!r}.")
+        per_run[label] = run_datasets(source, list(held), kinds, spec.period)
+    pooled = {}
+    for kind in kinds:
+        data = pool_datasets({label: per_run[label][kind] for label in labels}).load()
+        if spec.split["design"] == "region_holdout":
+            data = region_holdout(data, list(spec.split["test_regions"]))
+        pooled[kind] = data
+    return pooled

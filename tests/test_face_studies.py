@@ -1,0 +1,41 @@
+"""``cropkit study``: a study file run end to end on two small demo areas, then resumed."""
+
+import json
+
+import yaml
+
+from cropkit.face.cli import main
+from cropkit.face.studies import study
+
+#: Two neighbouring areas of the Chartres ci demo, six zones of 600 m each.
+AREAS = ("1.52,48.395,1.536,48.402", "1.536,48.395,1.552,48.402")
+
+
+def test_a_tiny_study_of_two_areas_runs_end_to_end_and_resumes(stac_server, tmp_path, capsys):
+    runs = [{"aoi": aoi, "zone_km": 0.6, "run_root": str(tmp_path / "runs")} for aoi in AREAS]
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "two-areas",
+                "data": {"runs": runs, "test_zones": ["z4"]},
+                "models": {"xgboost": {"n_estimators": 20, "n_jobs": 1}},
+                "variants": {"s2": {"inputs": ["s2"]}, "s2+s1": {"inputs": ["s2", "s1"]}},
+                "compare": [["s2+s1", "s2"]],
+                "seeds": 2,
+                "budget": {"epochs": 1},
+            }
+        )
+    )
+    lines = []
+    tables = study(path, tmp_path / "study", report=lines.append)
+    assert lines[0].startswith("data: pixel ") and sum("done" in line for line in lines) == 4
+    regions = tables["regions"]
+    assert len(set(regions["region"])) == 2  # each area scored on its own held-out zone
+    assert set(tables["differences"]["verdict"]) <= {"reproduced", "contradicted", "inconclusive"}
+    summary = json.loads((tmp_path / "study" / "summary.json").read_text())
+    assert summary["study"] == "two-areas" and len(summary["differences"]) == 4  # tiers
+    assert len(list((tmp_path / "study" / "units").glob("*.json"))) == 4
+    assert main(["study", "-f", str(path), "--folder", str(tmp_path / "study")]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": cached") == 4 and "xgboost tier4: s2+s1 - s2 = " in out
