@@ -134,3 +134,15 @@ def test_bench_parcels_reports_every_figure_the_readme_quotes():
         assert versus["low"] <= versus["mean"] <= versus["high"]
         assert versus["verdict"] in ("higher", "lower", "inconclusive")
     assert out["models"]["xgboost"]["epochs"]["stopped_by"] == {"boosting rounds": 3}
+
+
+def test_bench_study_times_pooling_and_the_units(stac_server):
+    out = smoke("bench_study.py")
+    assert out["runs"] == 2 and out["units"] == 4 and out["samples"]["pixel"] > 0
+    assert out["pool_seconds"] > 0 and out["pooled_mb"] > 0
+    assert out["peak_over_pooled"] < 2  # the pooled copy, filled from one stored chunk at a time
+    assert {d["verdict"] for d in out["differences"]} <= {
+        "reproduced",
+        "contradicted",
+        "inconclusive",
+    }

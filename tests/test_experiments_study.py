@@ -59,6 +59,10 @@ def test_a_study_file_is_read_and_checked(tmp_path):
         spec(variants={"s2": {"until": "june"}})
     with pytest.raises(ConfigError, match="pairs of two different variants"):
         spec(compare=[["s2", "s3"]])
+    with pytest.raises(ConfigError, match="clouds must be one of"):
+        spec(variants={"s2": {"clouds": "foggy"}})
+    with pytest.raises(ConfigError, match=r"\['xgboost'\] name both a variant and a model"):
+        spec(variants={"xgboost": {}})
     with pytest.raises(ConfigError, match="names its test_regions"):
         spec(split={"design": "region_holdout"})
     with pytest.raises(ConfigError, match="does not exist"):
@@ -114,3 +118,27 @@ def test_verdicts_follow_the_sign_of_the_paired_interval():
     assert diff["verdict"] == "reproduced"
     assert isinstance(summarise(study, rows)["scores"], pd.DataFrame)
     assert json.dumps(study.identity())  # a study's identity is JSON
+
+
+def test_two_models_compare_on_every_variant_and_clouds_hide_periods(pooled, tmp_path):
+    study = spec(
+        models={"xgboost": FAST, "tempcnn": {"batch_size": 256}},
+        variants={"cloudy": {"inputs": ["s2"], "clouds": [4, 5, 6]}},
+        compare=[["tempcnn", "xgboost"]],
+        seeds=2,
+        budget={"epochs": 1},
+    )
+    results = run_study(study, {"pixel": pooled}, tmp_path / "two-models")
+    diff = summarise(study, results)["differences"]
+    assert set(diff["variant"]) == {"cloudy"} and len(diff) == 4  # one row per tier
+    assert results[0]["info"]["seconds"] > 0
+
+
+def test_the_shipped_studies_load():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "studies"
+    loaded = {p.stem: load_study(p) for p in sorted(folder.glob("*.yaml"))}
+    assert len(loaded) == 3
+    assert len(loaded["tempcnn_unet_regions"].runs) == 8
+    assert {len(units(s)) for s in loaded.values()} == {6, 12, 18}

@@ -23,6 +23,9 @@ from ..datasets import class_names
 
 __all__ = ["pool_datasets", "region_holdout", "HeldOutClassWarning"]
 
+#: Samples (or patches) copied at a time while pooling.
+_BLOCK = 8192
+
 
 class HeldOutClassWarning(UserWarning):
     """A class has test samples in the held-out regions but none to train on."""
@@ -89,6 +92,12 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
         taxonomy (class lists of any tier) or period grid: the message names both runs
         and every difference (build them with the same ``crop_codes``, season and
         compositing period).
+
+    Notes
+    -----
+    The pooled arrays are allocated once and filled block by block from each run's
+    (lazily opened) stores, so memory peaks at the pooled dataset plus the stored chunk
+    being read (1.7 times the pooled size for two small runs; see bench_study.py).
     """
     if not datasets:
         raise DataError("Give at least one run's dataset to pool.")
@@ -103,15 +112,25 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
             "the same crop_codes, season and compositing period (notebooks 03 and 04)."
         )
     dim = _first_dim(first)
-    parts = [
-        ds.assign_coords(region=(dim, np.full(ds.sizes[dim], label, dtype=object)))
-        for label, ds in datasets.items()
-    ]
-    pooled = xr.concat(
-        parts, dim=dim, data_vars="minimal", coords="minimal", compat="override", join="override"
-    )
-    pooled["region"] = pooled["region"].astype(str)
-    pooled.attrs = dict(first.attrs)
+    sizes = [ds.sizes[dim] for ds in datasets.values()]
+    variables = {}
+    for name, var in {**first.coords, **first.data_vars}.items():
+        if dim not in var.dims:
+            continue  # shared by every run (dates, bands): the first run's
+        order = (dim, *[d for d in var.dims if d != dim])
+        values = np.empty((sum(sizes), *var.transpose(*order).shape[1:]), dtype=var.dtype)
+        start = 0
+        for ds, n in zip(datasets.values(), sizes):  # a block of one run's variable at a time
+            source = ds[name].transpose(*order)
+            for block in range(0, n, _BLOCK):
+                stop = min(block + _BLOCK, n)
+                values[start + block : start + stop] = source[block:stop].values
+            start += n
+        variables[name] = xr.Variable(order, values, attrs=var.attrs)
+    coords = {k: v for k, v in first.coords.items() if dim not in v.dims}
+    coords.update({k: variables.pop(k) for k in list(variables) if k in first.coords})
+    coords["region"] = (dim, np.repeat(np.asarray(labels, dtype=str), sizes))
+    pooled = xr.Dataset(variables, coords=coords, attrs=dict(first.attrs))
     pooled.attrs["regions"] = labels
     return pooled
 

@@ -43,6 +43,7 @@ from ..core.errors import ConfigError, DataError
 from ..core.store import replacing
 from ..core.taxonomy import TIERS
 from ..models import check_model_names, is_network, model_inputs, model_kind
+from .robustness import CLOUD_SCENARIOS, occlude_periods
 
 __all__ = [
     "StudySpec",
@@ -59,7 +60,7 @@ __all__ = [
 #: A paired difference's verdict, from the sign of its interval.
 VERDICTS = {"higher": "reproduced", "lower": "contradicted", "inconclusive": "inconclusive"}
 _DESIGNS = ("zone_holdout", "region_holdout")
-_VARIANT_KEYS = ("inputs", "until")
+_VARIANT_KEYS = ("inputs", "until", "clouds")
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,13 @@ class StudySpec:
     models : dict
         Model name -> its settings (overrides of its config).
     variants : dict
-        Variant name -> ``{"inputs": [...], "until": "YYYY-MM-DD"}`` (``until``: the
-        season cut at that date, for early-season mapping).
+        Variant name -> ``{"inputs": [...], "until": "YYYY-MM-DD", "clouds": ...}``
+        (``until``: the season cut at that date, for early-season mapping; ``clouds``:
+        a scenario of :data:`cropkit.experiments.robustness.CLOUD_SCENARIOS` or a list of
+        period indices hidden by cloud in every region, train and test alike).
     compare : list of [str, str]
-        Variant pairs whose paired difference (first minus second) is reported.
+        Pairs whose paired difference (first minus second, seed by seed) is reported:
+        two variants (for every model) or two models (for every variant).
     seeds : int
         Seeds per unit (3 by default).
     epochs : int
@@ -177,11 +181,27 @@ def _check_spec(spec: StudySpec) -> None:
                 raise ConfigError(
                     f"Variant {name!r}: until must be a date YYYY-MM-DD, not {variant['until']!r}."
                 ) from None
-    for pair in spec.compare:
-        if len(pair) != 2 or not set(pair) <= set(spec.variants) or pair[0] == pair[1]:
+        clouds = variant.get("clouds")
+        named = isinstance(clouds, str) and clouds in CLOUD_SCENARIOS
+        listed = isinstance(clouds, list) and all(isinstance(i, int) for i in clouds)
+        if clouds is not None and not (named or listed):
             raise ConfigError(
-                f"compare lists pairs of two different variants of {sorted(spec.variants)}, "
-                f"not {pair!r}."
+                f"Variant {name!r}: clouds must be one of {list(CLOUD_SCENARIOS)} or a list of "
+                f"period indices, not {clouds!r}."
+            )
+    both = sorted(set(spec.variants) & set(spec.models))
+    if both:
+        raise ConfigError(f"{both} name both a variant and a model: rename the variant.")
+    for pair in spec.compare:
+        names = set(pair) if isinstance(pair, list) else set()
+        if (
+            len(pair) != 2
+            or pair[0] == pair[1]
+            or not (names <= set(spec.variants) or names <= set(spec.models))
+        ):
+            raise ConfigError(
+                f"compare lists pairs of two different variants of {sorted(spec.variants)} "
+                f"or two models of {sorted(spec.models)}, not {pair!r}."
             )
 
 
@@ -283,6 +303,9 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
     if kind not in data:
         raise DataError(f"{unit.model} is a {kind} model: the study has no {kind} dataset.")
     ds = temporal_window(data[kind], variant.get("until"))
+    clouds = variant.get("clouds")
+    if clouds is not None:  # a cloudy season everywhere: those periods gap-filled
+        ds = occlude_periods(ds, CLOUD_SCENARIOS[clouds] if isinstance(clouds, str) else clouds)
     absent = [s for s in inputs if s not in ds]
     if absent:
         raise DataError(
@@ -404,9 +427,9 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         ``units``: one row per unit and tier (``macro_f1``, ``overall_accuracy``);
         ``scores``: per variant, model and tier the mean, sd, 95 % interval and n over
         seeds; ``regions``: tier-4 macro F1 per variant, model and region (mean over
-        seeds); ``differences``: per compared pair, model and tier, the paired
-        difference (first minus second, seed by seed), its interval and ``verdict``
-        (``reproduced``, ``contradicted``, ``inconclusive``).
+        seeds); ``differences``: per compared pair, tier and model (or variant, for a
+        pair of models), the paired difference (first minus second, seed by seed), its
+        interval and ``verdict`` (``reproduced``, ``contradicted``, ``inconclusive``).
     """
     rows = []
     for result in results:
@@ -428,16 +451,20 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         regions = regions.groupby(["variant", "model", "region"], sort=False)["macro_f1"].mean()
         regions = regions.reset_index()
     differences = []
+    tiers = [t for t in TIERS if t in set(table["tier"])]
     for first, second in spec.compare:
-        for model in spec.models:
-            for tier in [t for t in TIERS if t in set(table["tier"])]:
-                a = _seed_scores(table, first, model, tier)
-                b = _seed_scores(table, second, model, tier)
+        by_model = first in spec.models  # two models on every variant, else two variants
+        for other in spec.variants if by_model else spec.models:
+            for tier in tiers:
+                if by_model:
+                    a, b = (_seed_scores(table, other, m, tier) for m in (first, second))
+                else:
+                    a, b = (_seed_scores(table, v, other, tier) for v in (first, second))
                 out = paired_difference(a, b)
                 out["verdict"] = VERDICTS[out["verdict"]]
-                differences.append(
-                    {"first": first, "second": second, "model": model, "tier": tier, **out}
-                )
+                row = {"first": first, "second": second, "tier": tier}
+                row.update({"variant": other} if by_model else {"model": other})
+                differences.append({**row, **out})
     return {
         "units": table,
         "scores": pd.DataFrame(scores),

@@ -247,10 +247,11 @@ def _study(args: argparse.Namespace) -> None:
     from .studies import study
 
     tables = study(args.file, args.folder, args.scheduler, lambda line: print(f"cropkit: {line}"))
-    for row in tables["differences"].itertuples():
+    for row in tables["differences"].to_dict(orient="records"):
+        on = row.get("model") if isinstance(row.get("model"), str) else row.get("variant")
         print(
-            f"cropkit: {row.model} {row.tier}: {row.first} - {row.second} = {row.mean:+.3f} "
-            f"[{row.low:+.3f}, {row.high:+.3f}] {row.verdict}"
+            f"cropkit: {on} {row['tier']}: {row['first']} - {row['second']} = "
+            f"{row['mean']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}"
         )
 
 
