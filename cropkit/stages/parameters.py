@@ -348,8 +348,11 @@ class StageParameters:
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """Parameter -> default value."""
-        return dataclasses.asdict(cls())
+        """Parameter -> default value, as the notebook's ``parameters`` cell writes it."""
+        return {
+            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(cls)
+        }
 
     @classmethod
     def of(cls, namespace: Mapping[str, Any]):
@@ -436,6 +439,13 @@ class TrainingParameters(StageParameters):
     test_zones: list = parameter(["z2"], listing(what="zone ids"), "zones held out for testing")
     training: dict = parameter({}, settings(TRAINING), "changes to TRAINING")
     studies: dict = parameter({}, settings(STUDIES), "changes to STUDIES")
+
+    def __post_init__(self) -> None:
+        # every setting recorded (a later default change cannot alter a recorded run)
+        object.__setattr__(self, "training", with_defaults(TRAINING, self.training))
+        object.__setattr__(self, "studies", with_defaults(STUDIES, self.studies))
+        if isinstance(self.models, str):  # a single name, as the notebook allows
+            object.__setattr__(self, "models", [self.models])
 
 
 @dataclass(frozen=True)
