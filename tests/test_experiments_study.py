@@ -142,3 +142,13 @@ def test_the_shipped_studies_load():
     assert len(loaded) == 3
     assert len(loaded["tempcnn_unet_regions"].runs) == 8
     assert {len(units(s)) for s in loaded.values()} == {6, 12, 18}
+
+
+def test_data_a_unit_cannot_use_is_refused_before_any_unit_runs(pooled, tmp_path):
+    lacking = spec(variants={"s2+enmap": {"inputs": ["s2", "enmap"]}}, compare=[])
+    with pytest.raises(DataError, match=r"'s2\+enmap' reads \['enmap'\], which"):
+        run_study(lacking, {"pixel": pooled}, tmp_path / "lacking")
+    late = spec(variants={"s2": {"inputs": ["s2"], "until": "2031-01-01"}}, compare=[])
+    with pytest.raises(DataError, match="outside the season's periods"):
+        run_study(late, {"pixel": pooled}, tmp_path / "late")
+    assert not (tmp_path / "lacking").exists() and not (tmp_path / "late").exists()

@@ -36,6 +36,40 @@ def test_a_tiny_study_of_two_areas_runs_end_to_end_and_resumes(stac_server, tmp_
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
     assert summary["study"] == "two-areas" and len(summary["differences"]) == 4  # tiers
     assert len(list((tmp_path / "study" / "units").glob("*.json"))) == 4
+    page = (tmp_path / "study" / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 1 and "http" not in page  # offline
+    assert "<h2>Paired differences</h2>" in page
     assert main(["study", "-f", str(path), "--folder", str(tmp_path / "study")]) == 0
     out = capsys.readouterr().out
     assert out.count(": cached") == 4 and "xgboost tier4: s2+s1 - s2 = " in out
+
+
+def test_the_report_plots_f1_against_the_cut_date():
+    import pandas as pd
+
+    from cropkit.experiments.study import StudySpec
+    from cropkit.face.studies import study_report
+
+    spec = StudySpec.from_dict(
+        {
+            "name": "windows",
+            "data": {"runs": [{"region": "chartres", "year": 2023}]},
+            "models": {"xgboost": {}},
+            "variants": {
+                "s2": {"inputs": ["s2"]},
+                "s2-june": {"inputs": ["s2"], "until": "2023-06-30"},
+            },
+        }
+    )
+    rows = [
+        {"variant": v, "model": "xgboost", "tier": "tier4", "mean": m, "low": m - 0.02}
+        for v, m in (("s2", 0.61), ("s2-june", 0.48))
+    ]
+    tables = {
+        "scores": pd.DataFrame(rows),
+        "differences": pd.DataFrame(),
+        "regions": pd.DataFrame(),
+    }
+    page = study_report(spec, tables)
+    assert "<h1>Study windows</h1>" in page and "1 runs (chartres 2023)" in page
+    assert page.count("data:image/png;base64,") == 1 and "<td>0.48</td>" in page

@@ -53,6 +53,7 @@ __all__ = [
     "units",
     "run_unit",
     "run_study",
+    "check_data",
     "summarise",
     "VERDICTS",
 ]
@@ -370,6 +371,7 @@ def run_study(
         If ``folder`` holds the results of another study (naming what differs).
     """
     folder = Path(folder)
+    check_data(spec, data)
     _claim_folder(spec, folder)
     say = report or (lambda line: None)
     todo, results = [], {}
@@ -390,6 +392,31 @@ def run_study(
             results[unit] = _keep(folder, unit, run_unit(spec, unit, data))
             say(f"{unit.key}: done ({results[unit]['info']['seconds']} s)")
     return [results[unit] for unit in units(spec)]
+
+
+def check_data(spec: StudySpec, data: Mapping[str, xr.Dataset]) -> None:
+    """Refuse, before any unit runs, data that some unit could not use.
+
+    Raises
+    ------
+    DataError
+        For a model whose kind of dataset is missing, a variant reading a stream the
+        pooled runs lack, or a temporal window outside the season.
+    """
+    for model in spec.models:
+        kind = model_kind(model)
+        if kind not in data:
+            raise DataError(f"{model} is a {kind} model: the study has no {kind} dataset.")
+        ds = data[kind]
+        for name, variant in spec.variants.items():
+            wanted = [s for s in variant.get("inputs", ["s2"]) if s in model_inputs(model)]
+            absent = [s for s in wanted if s not in ds]
+            if absent:
+                raise DataError(
+                    f"Variant {name!r} reads {absent}, which the study's runs lack: drop it "
+                    "from its inputs, or use runs whose provider offers it."
+                )
+            temporal_window(ds, variant.get("until"))  # a window outside the season fails
 
 
 def _keep(folder: Path, unit: Unit, result: dict) -> dict:

@@ -8,6 +8,9 @@ and the tables as CSV beside the units' results.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +20,7 @@ import pandas as pd
 from ..core.store import replacing
 from ..experiments.study import StudySpec, load_study, run_study, summarise
 
-__all__ = ["study", "write_summary"]
+__all__ = ["study", "write_summary", "study_report"]
 
 
 def study(
@@ -66,7 +69,7 @@ def study(
 
 
 def write_summary(spec: StudySpec, tables: dict[str, pd.DataFrame], folder: Path) -> Path:
-    """Write ``summary.json`` (scores and paired differences) and each table as CSV."""
+    """Write ``summary.json``, ``report.html`` (renders offline) and each table as CSV."""
     for name, table in tables.items():
         with replacing(folder / f"{name}.csv") as tmp:
             table.to_csv(tmp, index=False)
@@ -80,4 +83,78 @@ def write_summary(spec: StudySpec, tables: dict[str, pd.DataFrame], folder: Path
     path = folder / "summary.json"
     with replacing(path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
+    with replacing(folder / "report.html") as tmp:
+        tmp.write_text(study_report(spec, tables))
     return path
+
+
+def study_report(spec: StudySpec, tables: dict[str, pd.DataFrame]) -> str:
+    """One HTML page: the design, the tier-4 scores (a figure inlined), the verdicts."""
+    scores = tables["scores"]
+    figure = _png(_score_figure(spec, scores[scores["tier"] == "tier4"]))
+    runs = ", ".join(
+        str(r.get("region") or r.get("aoi") or "chartres") + f" {r.get('year', '')}".rstrip()
+        for r in spec.runs
+    )
+    parts = [
+        f"<h1>Study {html.escape(spec.name)}</h1>",
+        f"<p>{len(spec.runs)} runs ({html.escape(runs)}); split {spec.split['design']}; "
+        f"{spec.seeds} seeds; {spec.epochs} epochs per deep model. Intervals are 95 % "
+        "Student-t intervals over seeds; a difference is <i>reproduced</i> when its paired "
+        "interval lies above 0, <i>contradicted</i> below, else <i>inconclusive</i>.</p>",
+        "<h2>Tier-4 macro F1</h2>",
+        f'<img alt="tier-4 macro F1 per variant and model" src="data:image/png;base64,{figure}">',
+        "<h2>Paired differences</h2>",
+        tables["differences"].round(4).to_html(index=False),
+        "<h2>Scores per tier</h2>",
+        scores.round(4).to_html(index=False),
+    ]
+    if len(tables["regions"]):
+        parts += ["<h2>Tier-4 macro F1 per region</h2>", tables["regions"].round(4).to_html()]
+    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    style += "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+    body = "\n".join(parts)
+    return f"<!doctype html><meta charset='utf-8'><style>{style}</style>{body}"
+
+
+def _score_figure(spec: StudySpec, scores: pd.DataFrame):
+    """Tier-4 macro F1 with its interval, per model and input set.
+
+    Against the cut date where variants cut the season (how early is it good enough?),
+    else per variant.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    windowed = any("until" in v for v in spec.variants.values())
+    for (model, inputs), part in scores.groupby(
+        [
+            scores["model"],
+            scores["variant"].map(lambda v: "+".join(spec.variants[v].get("inputs", ["s2"]))),
+        ]
+    ):
+        if windowed:
+            ends = part["variant"].map(lambda v: spec.variants[v].get("until", "9999-12-31"))
+            part = part.assign(end=ends).sort_values("end")
+            x = [e if e != "9999-12-31" else "full season" for e in part["end"]]
+        else:
+            x = list(part["variant"])
+        err = (part["mean"] - part["low"]).fillna(0).to_numpy()
+        ax.errorbar(x, part["mean"], yerr=err, marker="o", capsize=3, label=f"{model} ({inputs})")
+    ax.set_ylabel("tier-4 macro F1")
+    ax.set_xlabel("season cut at" if windowed else "variant")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
