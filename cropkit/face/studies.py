@@ -143,7 +143,10 @@ def _score_figure(spec: StudySpec, scores: pd.DataFrame):
         else:
             x = list(part["variant"])
         err = (part["mean"] - part["low"]).fillna(0).to_numpy()
-        ax.errorbar(x, part["mean"], yerr=err, marker="o", capsize=3, label=f"{model} ({inputs})")
+        line = "-" if windowed else "none"  # variants are categories: no line between them
+        ax.errorbar(
+            x, part["mean"], yerr=err, marker="o", capsize=3, ls=line, label=f"{model} ({inputs})"
+        )
     ax.set_ylabel("tier-4 macro F1")
     ax.set_xlabel("season cut at" if windowed else "variant")
     ax.legend(fontsize=8)
