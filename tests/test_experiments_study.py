@@ -14,6 +14,7 @@ from cropkit.experiments.study import (
     run_study,
     summarise,
     temporal_window,
+    time_capped,
     units,
 )
 
@@ -101,6 +102,13 @@ def test_a_tiny_study_runs_resumes_and_refuses_another_study_s_folder(pooled, tm
     a = [r["tiers"]["tier4"]["macro_f1"] for r in again[2:]]
     assert diff["mean"] == pytest.approx(np.mean(np.subtract(a, f1)))
     assert diff["verdict"] in {"reproduced", "contradicted", "inconclusive"}
+    classes = tables["classes"]
+    assert classes.shape[1] == 2 and len(classes) == 4  # the toy's four crops, both variants
+    first = results[0]["classes"]
+    name = next(iter(first))
+    again_f1 = [r["classes"][name] for r in again[:2]]
+    assert classes.loc[name, ("s2", "xgboost")] == pytest.approx(np.mean(again_f1))
+    assert time_capped(tables) == []  # XGBoost has no time cap
 
 
 def test_verdicts_follow_the_sign_of_the_paired_interval():

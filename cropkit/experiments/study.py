@@ -55,6 +55,7 @@ __all__ = [
     "run_study",
     "check_data",
     "summarise",
+    "time_capped",
     "VERDICTS",
 ]
 
@@ -454,15 +455,17 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         ``units``: one row per unit and tier (``macro_f1``, ``overall_accuracy``);
         ``scores``: per variant, model and tier the mean, sd, 95 % interval and n over
         seeds; ``regions``: tier-4 macro F1 per variant, model and region (mean over
-        seeds); ``differences``: per compared pair, tier and model (or variant, for a
+        seeds); ``classes``: tier-4 F1 per class (rows) and variant and model (columns),
+        mean over seeds; ``differences``: per compared pair, tier and model (or variant, for a
         pair of models), the paired difference (first minus second, seed by seed), its
         interval and ``verdict`` (``reproduced``, ``contradicted``, ``inconclusive``).
     """
     rows = []
     for result in results:
-        unit = result["unit"]
+        unit, info = result["unit"], result.get("info", {})
+        facts = {k: info.get(k) for k in ("seconds", "epochs", "stopped_by")}
         for tier, scores in result["tiers"].items():
-            rows.append({**unit, "tier": tier, **scores})
+            rows.append({**unit, "tier": tier, **scores, **facts})
     table = pd.DataFrame(rows)
     scores = []
     for (variant, model, tier), part in table.groupby(["variant", "model", "tier"], sort=False):
@@ -492,12 +495,34 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
                 row = {"first": first, "second": second, "tier": tier}
                 row.update({"variant": other} if by_model else {"model": other})
                 differences.append({**row, **out})
+    class_rows = [
+        {**r["unit"], "class": name, "f1": f1}
+        for r in results
+        for name, f1 in r.get("classes", {}).items()
+    ]
+    classes = pd.DataFrame(class_rows)
+    if len(classes):
+        classes = classes.pivot_table(
+            index="class", columns=["variant", "model"], values="f1", aggfunc="mean"
+        )
     return {
         "units": table,
         "scores": pd.DataFrame(scores),
         "regions": regions,
+        "classes": classes,
         "differences": pd.DataFrame(differences),
     }
+
+
+def time_capped(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The units whose deep model the time cap stopped before its epochs (reported)."""
+    units = tables.get("units")
+    if units is None or "stopped_by" not in units:
+        return []
+    capped = units[units["stopped_by"].isin(["time_budget", "time_cap"])].drop_duplicates(
+        ["variant", "model", "seed"]
+    )
+    return [f"{r.variant}__{r.model}__seed{r.seed}" for r in capped.itertuples()]
 
 
 def _seed_scores(table: pd.DataFrame, variant: str, model: str, tier: str) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.store import replacing
-from ..experiments.study import StudySpec, load_study, run_study, summarise
+from ..experiments.study import StudySpec, load_study, run_study, summarise, time_capped
 
 __all__ = ["study", "write_summary", "study_report"]
 
@@ -72,13 +72,14 @@ def write_summary(spec: StudySpec, tables: dict[str, pd.DataFrame], folder: Path
     """Write ``summary.json``, ``report.html`` (renders offline) and each table as CSV."""
     for name, table in tables.items():
         with replacing(folder / f"{name}.csv") as tmp:
-            table.to_csv(tmp, index=False)
+            table.to_csv(tmp, index=name == "classes")  # classes: one row per class
     summary = {
         "study": spec.name,
         "seeds": spec.seeds,
         "epochs": spec.epochs,
         "scores": json.loads(tables["scores"].to_json(orient="records")),
         "differences": json.loads(tables["differences"].to_json(orient="records")),
+        "time_capped": time_capped(tables),  # units the time cap stopped early
     }
     path = folder / "summary.json"
     with replacing(path) as tmp:
@@ -111,6 +112,11 @@ def study_report(spec: StudySpec, tables: dict[str, pd.DataFrame]) -> str:
     ]
     if len(tables["regions"]):
         parts += ["<h2>Tier-4 macro F1 per region</h2>", tables["regions"].round(4).to_html()]
+    if len(tables.get("classes", [])):
+        parts += ["<h2>Tier-4 F1 per class</h2>", tables["classes"].round(3).to_html()]
+    capped = time_capped(tables)
+    if capped:
+        parts.append(f"<p>The time cap stopped {len(capped)} units early: {', '.join(capped)}.</p>")
     style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
     style += "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
     body = "\n".join(parts)
