@@ -80,7 +80,8 @@ class StudySpec:
         The zones each run holds out (one list for all, or run label -> list).
     split : dict
         ``{"design": "zone_holdout"}`` or ``{"design": "region_holdout",
-        "test_regions": [...]}``.
+        "test_regions": [...]}`` (run labels: area names, or run folder names where
+        areas repeat, so that two years of one region make a temporal transfer).
     models : dict
         Model name -> its settings (overrides of its config).
     variants : dict
