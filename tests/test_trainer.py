@@ -157,8 +157,14 @@ def test_a_fit_without_a_checkpoint_folder_leaves_no_temporary_one(sides, tmp_pa
     assert len(model.history) == 3 and model.info["best_val_f1"] is not None
 
 
-def test_ddp_with_two_cpu_processes(toy_pixels, tmp_path):
-    save_dataset(toy_pixels, tmp_path, "pixels")
+@pytest.mark.parametrize("pooled", [False, True], ids=["one run", "two runs pooled"])
+def test_ddp_with_two_cpu_processes(toy_pixels, tmp_path, pooled):
+    from cropkit.experiments.pooling import pool_datasets
+
+    data = toy_pixels
+    if pooled:  # a study's data: runs stacked with a region coordinate
+        data = pool_datasets({"a": toy_pixels, "b": toy_pixels.isel(sample=slice(0, 2000))})
+    save_dataset(data, tmp_path, "pixels")
     command = [
         sys.executable,
         "-m",
