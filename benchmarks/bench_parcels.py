@@ -5,7 +5,7 @@ South Sudan and Uganda, 2017, monthly Sentinel-2 and Sentinel-1) goes through th
 researcher's own series take: ``ck.datasets.from_worldcereal`` (which decodes
 WorldCereal's scalings and calls ``from_arrays``) with a four-tier mapping of its crop
 codes (``tests/fixtures/worldcereal_taxonomy.csv``). The samples are dealt into spatial
-folds (``ck.splits.coordinate_folds``: 0.05 degree blocks, stratified by class); round
+folds (``ck.folds.coordinate_folds``: 0.05 degree blocks, stratified by class); round
 ``i`` tests on fold ``i``, stops early on fold ``i + 1`` and trains on the others, as
 ``ck.studies.cross_validate`` does.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 import cropkit as ck
-from cropkit.compute.splits import fold_codes
+from cropkit.compute.folds import fold_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT.parent / "shared/data/worldcereal/public_extractions_2017_SSD_UGA.parquet"
@@ -121,7 +121,7 @@ def main() -> None:
     samples = ck.datasets.read_worldcereal(args.table)
     split = np.zeros(len(samples.labels), np.int8)  # every sample trains; folds test
     ds = ck.datasets.from_worldcereal(samples, taxonomy, split=split)
-    folds = ck.splits.coordinate_folds(
+    folds = ck.folds.coordinate_folds(
         ds["lon"].values, ds["lat"].values, args.folds, 0.05, ds["tier4"].values, seed=0
     )
     models, inputs = args.models.split(","), tuple(args.inputs.split(","))

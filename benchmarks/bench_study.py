@@ -28,7 +28,8 @@ from _demo import SMOKE_AREA
 import cropkit as ck
 from cropkit.endpoint import open_source, shared_api
 from cropkit.experiments.pooling import pool_datasets
-from cropkit.experiments.study import StudySpec, load_study, run_study, summarise
+from cropkit.experiments.study import StudySpec, load_study, run_study
+from cropkit.experiments.verdicts import summarise
 from cropkit.face.reruns import RunSpec
 from cropkit.models import model_kind
 from cropkit.stages.study import run_datasets, run_labels, study_datasets

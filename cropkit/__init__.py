@@ -59,6 +59,7 @@ _SUBMODULES = {
     "errors": "cropkit.core.errors",
     "experiments": "cropkit.experiments",
     "face": "cropkit.face",
+    "folds": "cropkit.compute.folds",
     "gapfill": "cropkit.compute.gapfill",
     "indices": "cropkit.compute.indices",
     "inference": "cropkit.experiments.inference",

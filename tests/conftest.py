@@ -161,7 +161,8 @@ FAST_XGBOOST = {"n_estimators": 30, "n_jobs": 1, "max_train_pixels": 0}
 
 def toy_pixels_of(toy_scene):
     """The toy scene as a pixel dataset: zone z2 held out, S1, four spatial folds."""
-    from cropkit.compute.splits import block_kfold, zone_holdout
+    from cropkit.compute.folds import block_kfold
+    from cropkit.compute.splits import zone_holdout
     from cropkit.datasets import pixel_dataset
 
     labels = toy_scene["labels"]

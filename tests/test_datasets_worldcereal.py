@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cropkit.compute.folds import coordinate_folds, fold_codes
 from cropkit.compute.metrics import classification_report
-from cropkit.compute.splits import TEST, coordinate_folds, fold_codes
+from cropkit.compute.splits import TEST
 from cropkit.core.errors import DataError
 from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import from_worldcereal, read_worldcereal

@@ -12,11 +12,10 @@ from cropkit.experiments.study import (
     StudySpec,
     load_study,
     run_study,
-    summarise,
     temporal_window,
-    time_capped,
     units,
 )
+from cropkit.experiments.verdicts import summarise, time_capped
 
 FAST = {"n_estimators": 20, "max_train_pixels": 2000, "n_jobs": 1}
 

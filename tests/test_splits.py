@@ -3,15 +3,14 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
+from cropkit.compute.folds import block_kfold, fold_split
 from cropkit.compute.splits import (
     TEST,
     TRAIN,
     UNUSED,
     VAL,
     SplitWarning,
-    block_kfold,
     check_split,
-    fold_split,
     parcel_table,
     random_pixel_split,
     split_summary,

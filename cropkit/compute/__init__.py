@@ -11,6 +11,7 @@ from ..core.lazy import submodule_loader
 _MODULES = (
     "cloudmask",
     "composite",
+    "folds",
     "gapfill",
     "indices",
     "labels",

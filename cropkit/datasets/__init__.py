@@ -120,7 +120,7 @@ def pixel_dataset(
         EnMAP ``reflectance`` ``(band, y, x)`` on its own grid; each pixel takes the
         nearest EnMAP pixel.
     folds : xarray.DataArray, optional
-        Spatial fold index ``(y, x)`` from :func:`cropkit.compute.splits.block_kfold`.
+        Spatial fold index ``(y, x)`` from :func:`cropkit.compute.folds.block_kfold`.
 
     Returns
     -------

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..compute.splits import TEST, TRAIN, VAL, fold_codes, random_codes
+from ..compute.folds import fold_codes
+from ..compute.splits import TEST, TRAIN, VAL, random_codes
 from ..core.errors import DataError
 from ..models import model_inputs
 from .fit import TrainResult, fit_and_score

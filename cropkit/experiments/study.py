@@ -19,9 +19,8 @@ The work is cut into units (variant x model x seed). :func:`run_study` runs each
 the pooled data (:mod:`cropkit.experiments.pooling`) and keeps its result in the study
 folder (``units/<variant>__<model>__seed<k>.json``, written atomically), so a killed
 study resumes and a finished one is not recomputed; units run one after another or on a
-Dask cluster. :func:`summarise` gives the mean and 95 % interval over seeds and the
-paired differences between variants, seed by seed on the same split, with a verdict:
-*reproduced* (interval above 0), *contradicted* (below) or *inconclusive*.
+Dask cluster. :func:`cropkit.experiments.verdicts.summarise` gives the mean and 95 %
+interval over seeds and the paired differences, with their verdicts.
 """
 
 from __future__ import annotations
@@ -35,13 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from ..compute.metrics import mean_interval, paired_difference
 from ..core.errors import ConfigError, DataError
 from ..core.store import replacing
-from ..core.taxonomy import TIERS
 from ..models import check_model_names, is_network, model_inputs, model_kind
 from .robustness import CLOUD_SCENARIOS, occlude_periods
 
@@ -54,13 +50,8 @@ __all__ = [
     "run_unit",
     "run_study",
     "check_data",
-    "summarise",
-    "time_capped",
-    "VERDICTS",
 ]
 
-#: A paired difference's verdict, from the sign of its interval.
-VERDICTS = {"higher": "reproduced", "lower": "contradicted", "inconclusive": "inconclusive"}
 _DESIGNS = ("zone_holdout", "region_holdout")
 _VARIANT_KEYS = ("inputs", "until", "clouds")
 
@@ -445,89 +436,3 @@ def _claim_folder(spec: StudySpec, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with replacing(path) as tmp:
         tmp.write_text(json.dumps(identity, indent=2))
-
-
-def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
-    """Scores over seeds and paired differences between variants.
-
-    Returns
-    -------
-    dict
-        ``units``: one row per unit and tier (``macro_f1``, ``overall_accuracy``);
-        ``scores``: per variant, model and tier the mean, sd, 95 % interval and n over
-        seeds; ``regions``: tier-4 macro F1 per variant, model and region (mean over
-        seeds); ``classes``: tier-4 F1 per class (rows) and variant and model (columns),
-        mean over seeds; ``differences``: per compared pair, tier and model (or variant, for a
-        pair of models), the paired difference (first minus second, seed by seed), its
-        interval and ``verdict`` (``reproduced``, ``contradicted``, ``inconclusive``).
-    """
-    rows = []
-    for result in results:
-        unit, info = result["unit"], result.get("info", {})
-        facts = {k: info.get(k) for k in ("seconds", "epochs", "stopped_by")}
-        for tier, scores in result["tiers"].items():
-            rows.append({**unit, "tier": tier, **scores, **facts})
-    table = pd.DataFrame(rows)
-    scores = []
-    for (variant, model, tier), part in table.groupby(["variant", "model", "tier"], sort=False):
-        stats = mean_interval(part["macro_f1"])
-        scores.append({"variant": variant, "model": model, "tier": tier, **stats})
-    region_rows = [
-        {**r["unit"], "region": region, "macro_f1": f1}
-        for r in results
-        for region, f1 in r["regions"].items()
-    ]
-    regions = pd.DataFrame(region_rows)
-    if len(regions):
-        regions = regions.groupby(["variant", "model", "region"], sort=False)["macro_f1"].mean()
-        regions = regions.reset_index()
-    differences = []
-    tiers = [t for t in TIERS if t in set(table["tier"])]
-    for first, second in spec.compare:
-        by_model = first in spec.models  # two models on every variant, else two variants
-        for other in spec.variants if by_model else spec.models:
-            for tier in tiers:
-                if by_model:
-                    a, b = (_seed_scores(table, other, m, tier) for m in (first, second))
-                else:
-                    a, b = (_seed_scores(table, v, other, tier) for v in (first, second))
-                out = paired_difference(a, b)
-                out["verdict"] = VERDICTS[out["verdict"]]
-                row = {"first": first, "second": second, "tier": tier}
-                row.update({"variant": other} if by_model else {"model": other})
-                differences.append({**row, **out})
-    class_rows = [
-        {**r["unit"], "class": name, "f1": f1}
-        for r in results
-        for name, f1 in r.get("classes", {}).items()
-    ]
-    classes = pd.DataFrame(class_rows)
-    if len(classes):
-        classes = classes.pivot_table(
-            index="class", columns=["variant", "model"], values="f1", aggfunc="mean"
-        )
-    return {
-        "units": table,
-        "scores": pd.DataFrame(scores),
-        "regions": regions,
-        "classes": classes,
-        "differences": pd.DataFrame(differences),
-    }
-
-
-def time_capped(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """The units whose deep model the time cap stopped before its epochs (reported)."""
-    units = tables.get("units")
-    if units is None or "stopped_by" not in units:
-        return []
-    capped = units[units["stopped_by"].isin(["time_budget", "time_cap"])].drop_duplicates(
-        ["variant", "model", "seed"]
-    )
-    return [f"{r.variant}__{r.model}__seed{r.seed}" for r in capped.itertuples()]
-
-
-def _seed_scores(table: pd.DataFrame, variant: str, model: str, tier: str) -> np.ndarray:
-    part = table[
-        (table["variant"] == variant) & (table["model"] == model) & (table["tier"] == tier)
-    ]
-    return part.sort_values("seed")["macro_f1"].to_numpy(dtype=float)

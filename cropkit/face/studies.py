@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.store import replacing
-from ..experiments.study import StudySpec, load_study, run_study, summarise, time_capped
+from ..experiments.study import StudySpec, load_study, run_study
+from ..experiments.verdicts import summarise, time_capped
 
 __all__ = ["study", "write_summary", "study_report"]
 

@@ -10,6 +10,7 @@
 :mod:`.confusion`         notebook 06: confusions, parcel votes, intervals, areas, errors
 :mod:`.study`             a study's runs built without the notebooks, and pooled
 :mod:`.parameters`        every notebook's own parameters, declared once
+:mod:`.rules`             the rules that check a parameter's value
 :mod:`.outputs`           the writers of a stage's tables, grids and arrays
 ========================  ====================================================
 
@@ -33,6 +34,7 @@ _STAGES = (
     "confusion",
     "study",
     "parameters",
+    "rules",
     "outputs",
 )
 __all__ = list(_STAGES)

@@ -157,7 +157,7 @@ def build_datasets(
     seed : int
         Seed of the cross-validation folds.
     """
-    from ..compute.splits import block_kfold
+    from ..compute.folds import block_kfold
     from ..datasets import patch_dataset, pixel_dataset, save_dataset
 
     training = with_defaults(TRAINING, params.training)

@@ -28,11 +28,8 @@ Examples
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +37,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from ..core.errors import ConfigError, DataError, TrainingError
+from ..core.errors import ConfigError, DataError
 from ..core.taxonomy import TIERS
 from ..datasets import to_dataset_classes
 from ..datasets.loaders import make_loader
@@ -52,15 +49,11 @@ from ..datasets.torchdata import (
     stream_stats,
 )
 from ..models import build_network, network_class
-from .budget import sized_batches, stopped_by, time_budget
+from .budget import sized_batches, stopped_by
+from .loop import checkpoint_folder, load_best, loop_callbacks, run_trainer
 from .module import lightning_module
 from .runtime import (
-    NOISE,
-    QUIET,
     best_epoch,
-    ddp_strategy,
-    quiet_lightning,
-    read_history,
     remove_tree,
     val_subset,
 )
@@ -195,7 +188,9 @@ class DeepClassifier:
             len(streams), self.settings.batch_size, self.settings.samples_per_epoch
         )
         loader, val_loader = self._loaders(streams, val, batch_size, samples_per_epoch, device)
-        folder, fresh, resume_from, earlier = self._checkpoint_folder(checkpoint_dir, resume)
+        folder, fresh, resume_from, earlier = checkpoint_folder(
+            checkpoint_dir, resume, self.name, self.identity()
+        )
         module = lightning_module(
             self._network,
             self._standardiser,
@@ -206,12 +201,14 @@ class DeepClassifier:
             self.seed,
         )
         module.identity = self.identity()
-        checkpoint, early, extra = self._callbacks(folder, val_loader is not None, callbacks)
+        validated = val_loader is not None
+        checkpoint, early, extra = loop_callbacks(self.settings, folder, validated, callbacks)
         devices = self.settings.devices
         if "LOCAL_WORLD_SIZE" in os.environ:  # under torchrun
             devices = int(os.environ["LOCAL_WORLD_SIZE"])
         started = time.perf_counter()
-        trainer = self._run_trainer(
+        trainer = run_trainer(
+            self.settings,
             module,
             loader,
             val_loader,
@@ -224,7 +221,11 @@ class DeepClassifier:
         )
         seconds = time.perf_counter() - started
         self.is_global_zero = trainer.is_global_zero
-        self._keep_best(module, checkpoint, folder, earlier, checkpoint_dir is None)
+        self.module, self.history = load_best(module, checkpoint, folder, earlier)
+        self.checkpoint_dir = folder
+        if checkpoint_dir is None:  # a temporary folder: the weights and history are in memory
+            remove_tree(folder)
+            self.checkpoint_dir = None
         planned = int(module.plan["epochs"])
         trained = self.history.dropna(subset=["samples_per_s"]) if len(self.history) else None
         early_stopped = early is not None and early.stopped_epoch > 0
@@ -302,126 +303,6 @@ class DeepClassifier:
             pin_memory=device == "cuda",
         )
         return loader, val_loader
-
-    def _checkpoint_folder(self, checkpoint_dir, resume: bool):
-        """The folder of the checkpoints and log, and what a resumed fit starts from.
-
-        Returns ``(folder, fresh, resume_from, earlier)``: whether this fit makes the
-        folder, the checkpoint to resume from (or None) and the history before it.
-        """
-        folder = Path(checkpoint_dir or tempfile.mkdtemp(prefix=f"cropkit-{self.name}-"))
-        fresh = checkpoint_dir is None or not folder.exists()
-        last = folder / "last.ckpt"
-        resume_from = str(last) if resume and last.exists() else None
-        earlier = pd.DataFrame()
-        if resume_from:
-            self._check_checkpoint(last)
-            earlier = read_history(folder / "log" / "metrics.csv")  # the logger starts anew
-        elif not resume:  # a fresh run: no checkpoint or log of an older one
-            for old in folder.glob("*.ckpt"):
-                old.unlink()
-            remove_tree(folder / "log")
-        return folder, fresh, resume_from, earlier
-
-    def _callbacks(self, folder: Path, validated: bool, callbacks):
-        """Best and last checkpoints, early stopping on validation, the time budget."""
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
-        s = self.settings
-        monitor = "val_f1" if validated else None
-        checkpoint = ModelCheckpoint(
-            dirpath=folder,
-            filename="best",
-            monitor=monitor,
-            mode="max",
-            save_last=True,
-            save_top_k=1,
-            enable_version_counter=False,
-        )
-        extra = [checkpoint, *callbacks]
-        early = None
-        if monitor:
-            early = EarlyStopping(monitor, patience=max(s.patience, 1), mode="max")
-            extra.append(early)
-        if s.max_minutes:  # the schedule ends where the time budget ends
-            extra.append(time_budget(s.max_minutes, s.epochs))
-        return checkpoint, early, extra
-
-    def _run_trainer(
-        self, module, loader, val_loader, folder, hardware, progress, resume_from, fresh, batch
-    ):
-        """Run Lightning's loop; a failure leaves no folder this fit made behind."""
-        import lightning as L
-        from lightning.pytorch.loggers import CSVLogger
-
-        s = self.settings
-        device, devices = hardware["device"], hardware["devices"]
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NOISE)
-        trainer_args = dict(
-            max_epochs=s.epochs,
-            accelerator="gpu" if device == "cuda" else "cpu",
-            devices=devices,
-            strategy=ddp_strategy(devices),
-            precision=hardware["precision"],
-            gradient_clip_val=s.gradient_clip or None,
-            callbacks=hardware["callbacks"],
-            logger=CSVLogger(folder, name="log", version=""),
-            enable_progress_bar=progress,
-            enable_model_summary=False,
-            max_time={"minutes": s.max_minutes} if s.max_minutes else None,
-            use_distributed_sampler=False,
-            num_sanity_val_steps=0,
-            log_every_n_steps=max(len(loader) // 4, 1),
-            default_root_dir=folder,
-        )
-        try:  # Lightning's notes ("GPU available", "stopped") only with the progress bar
-            with warnings.catch_warnings(), quiet_lightning(not progress):
-                for text in QUIET:
-                    warnings.filterwarnings("ignore", f".*{text}.*")
-                trainer = L.Trainer(**trainer_args)
-                trainer.fit(module, loader, val_loader, ckpt_path=resume_from)
-        except torch.cuda.OutOfMemoryError as err:
-            if fresh:
-                remove_tree(folder)
-            raise TrainingError(
-                f"The GPU ran out of memory with batch_size={batch}: try "
-                f"batch_size={max(batch // 2, 1)} (get_model(..., batch_size=...))."
-            ) from err
-        except TrainingError:
-            if fresh:
-                remove_tree(folder)
-            raise
-        return trainer
-
-    def _keep_best(self, module, checkpoint, folder: Path, earlier, temporary: bool) -> None:
-        """Load the best epoch's weights and the whole history; drop a temporary folder."""
-        last = folder / "last.ckpt"
-        best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else last
-        if best.exists():
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            module.load_state_dict(state)
-        self.module = module.cpu().eval()
-        log_path = folder / "log" / "metrics.csv"
-        self.history = read_history(log_path)
-        if len(earlier) and len(self.history):
-            kept = earlier[earlier["epoch"] < self.history["epoch"].min()]
-            self.history = pd.concat([kept, self.history], ignore_index=True)
-            self.history.to_csv(log_path, index=False)
-        self.checkpoint_dir = folder
-        if temporary:  # the weights and history are in memory
-            remove_tree(folder)
-            self.checkpoint_dir = None
-
-    def _check_checkpoint(self, path: Path) -> None:
-        saved = torch.load(path, map_location="cpu", weights_only=False).get("cropkit", {})
-        mine = self.identity()
-        if saved != mine:
-            diff = sorted(k for k in mine if saved.get(k) != mine[k])
-            raise TrainingError(
-                f"{path} was written by model {saved.get('model')!r} with other settings "
-                f"({', '.join(diff)} differ), not by this {self.name!r}: train without "
-                "resume=True, or point checkpoint_dir at that model's own folder."
-            )
 
     def _check_trained(self) -> None:
         if self.module is None:
