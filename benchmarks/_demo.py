@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Iterator
 
 import cropkit as ck
-from cropkit import datasets, labels, splits
 from cropkit.stages import composites as composite_stage
 from cropkit.stages import parcels as parcel_stage
+from cropkit.stages.study import run_datasets
 
 #: The area of a smoke run (RunConfig arguments): inside the Chartres ``ci`` demo, six
 #: zones of 600 m.
@@ -89,31 +89,6 @@ def demo_datasets(cfg: ck.RunConfig, test_zone: str, patch_size: int = 32) -> tu
         ``run``, ``composites``, ``parcels``.
     """
     run, composites, parcels = demo_inputs(cfg)
-    data = _saved_datasets(run, test_zone, patch_size)
-    if data is None:
-        layers = labels.rasterize_labels(parcels, composites["s2"], buffer_m=10)
-        split = splits.zone_holdout(layers, cfg.grid.zones_frame(), [test_zone])
-        s1, enmap = composites.get("s1"), composites.get("enmap")
-        pixels = datasets.pixel_dataset(composites["s2"], layers, split, s1, enmap)
-        patches = datasets.patch_dataset(
-            composites["s2"], layers, split, patch_size, s1, enmap=enmap
-        )
-        datasets.save_dataset(pixels, run, "pixels")
-        datasets.save_dataset(patches, run, "patches")
-        data = _saved_datasets(run, test_zone, patch_size)
-    return data, {"run": run, "composites": composites, "parcels": parcels}
-
-
-def _saved_datasets(run: ck.RunFolder, test_zone: str, patch_size: int) -> dict | None:
-    """The run's saved datasets if they hold ``test_zone`` out with patches of ``patch_size``."""
-    try:
-        data = {
-            "pixel": datasets.open_dataset(run, "pixels"),
-            "patch": datasets.open_dataset(run, "patches"),
-        }
-    except ck.errors.CropkitError:  # not made yet, or damaged: made again
-        return None
-    zones = list(data["pixel"].attrs.get("test_zones", []))  # the patches share the split
-    if zones != [test_zone] or data["patch"].attrs.get("size") != patch_size:
-        return None
-    return {kind: ds.load() for kind, ds in data.items()}
+    data = run_datasets(ck.open_source(cfg), [test_zone], ("pixel", "patch"), patch_size=patch_size)
+    loaded = {kind: ds.load() for kind, ds in data.items()}
+    return loaded, {"run": run, "composites": composites, "parcels": parcels}

@@ -278,12 +278,15 @@ def test_06_scores_pixels_parcels_and_areas_with_intervals(demo_run):
 
 
 def test_a_notebook_records_its_parameters_as_the_run_used_them():
-    from cropkit.face.notebooks import notebook_parameters, parameter_names
+    from cropkit.config import RunConfig
+    from cropkit.face.notebooks import parameter_names
+    from cropkit.stages.parameters import TrainingParameters
 
     names = parameter_names("04")
     assert names[:3] == ["region", "year", "season"] and names[-2:] == ["training", "studies"]
-    namespace = {**{n: 0 for n in names}, "models": ["xgboost"], "cfg": object(), "ck": None}
-    recorded = notebook_parameters("04_model_training", namespace)
+    namespace = {**TrainingParameters.defaults(), "models": ["xgboost"], "cfg": object()}
+    params = TrainingParameters.of(namespace)  # what notebook 04 records, with its run's
+    recorded = {**params.record(), **RunConfig().parameters()}
     assert set(recorded) == set(names) and recorded["models"] == ["xgboost"]
 
 

@@ -35,7 +35,6 @@ __all__ = [
     "execution_key",
     "check_overrides",
     "parameter_names",
-    "notebook_parameters",
 ]
 
 
@@ -96,17 +95,6 @@ def parameter_names(notebook: str | Path) -> list[str]:
                 if isinstance(target, ast.Name)
             ]
     raise ConfigError(f"{path.name} has no cell tagged 'parameters'.")
-
-
-def notebook_parameters(notebook: str | Path, namespace: dict) -> dict:
-    """The values of a notebook's parameters as the run used them, for the manifest.
-
-    Reads the names from the notebook's ``parameters`` cell and their values from
-    ``namespace`` (``globals()`` of the running notebook: papermill's injected values and
-    any normalisation the notebook did), so a notebook records its parameters without
-    retyping them.
-    """
-    return {name: namespace[name] for name in parameter_names(notebook) if name in namespace}
 
 
 def run_notebooks(

@@ -92,11 +92,19 @@ class ConfusionResults:
     comparison: pd.DataFrame | None = None
     mcnemar: dict | None = None
     grid_like: xr.Dataset | None = None
+    pixel_factors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         """The models read, in the order trained."""
         return list(self.predictions)
+
+    def factors_of(self, name: str) -> pd.DataFrame:
+        """Model ``name``'s test pixels with their error factors (computed once)."""
+        if name not in self.pixel_factors:
+            frame = self.predictions[name]
+            self.pixel_factors[name] = error_analysis.pixel_factors(frame, self.pixels)
+        return self.pixel_factors[name]
 
     @property
     def hierarchical(self) -> dict[str, bool]:
@@ -249,8 +257,7 @@ def error_maps(source: RunSource, run: RunFolder, results: ConfusionResults) -> 
 
 def error_factors(results: ConfusionResults, model: str | None = None) -> dict:
     """Accuracy of ``model`` (the first) by factor: cloud, parcel size, border distance."""
-    name = model or results.names[0]
-    factors = error_analysis.pixel_factors(results.predictions[name], results.pixels)
+    factors = results.factors_of(model or results.names[0])
     results.factors = {
         factor: error_analysis.accuracy_by(factors[factor], factors["correct"], bins, factor)
         for factor, bins in error_analysis.FACTOR_BINS.items()
@@ -268,7 +275,7 @@ def explained_errors(
     explained = {}
     for name, frame in results.predictions.items():
         flags = error_analysis.truth_flags(frame, checked["ID_PARCEL"], source.truth)
-        correct = error_analysis.pixel_factors(frame, results.pixels)["correct"]
+        correct = results.factors_of(name)["correct"]
         explained[name] = error_analysis.explained_errors(correct, flags)
     results.explained = pd.concat(explained)
     return results.explained

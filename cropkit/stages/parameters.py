@@ -56,6 +56,7 @@ __all__ = [
     "Setting",
     "StageParameters",
     "MaskingParameters",
+    "ParcelParameters",
     "CompositeParameters",
     "TrainingParameters",
     "AttentionParameters",
@@ -255,26 +256,29 @@ class MaskingParameters(StageParameters):
 
 
 @dataclass(frozen=True)
-class CompositeParameters(StageParameters):
-    """Notebook 03's parameters: the compositing period, the parcels, the scheduler."""
+class ParcelParameters(StageParameters):
+    """The parcel file and its crop codes: notebooks 03 and 04 read parcels alike."""
+
+    parcels_path: str = parameter("", text, "RPG parcels file, or ign-wfs (empty: the data's)")
+    code_column: str = parameter("CODE_CULTU", word, "crop-code column of parcels_path")
+    crop_codes: str = parameter("rpg", word, 'codes to four tiers: "rpg", "hcat3" or a CSV')
+
+
+@dataclass(frozen=True)
+class CompositeParameters(ParcelParameters):
+    """Notebook 03's parameters: the parcels, the compositing period, the scheduler."""
 
     notebook: ClassVar[str] = "03_composites"
     period: str = parameter("month", choice(_periods), "compositing period")
-    parcels_path: str = parameter("", text, "RPG parcels file (empty: the data's)")
-    code_column: str = parameter("CODE_CULTU", word, "crop-code column of parcels_path")
-    crop_codes: str = parameter("rpg", word, 'codes to four tiers: "rpg", "hcat3" or a CSV')
     overwrite: bool = parameter(False, boolean, "recompute composites already saved")
     scheduler: str = parameter("threads", text, 'Dask: "threads", "" (processes) or an address')
 
 
 @dataclass(frozen=True)
-class TrainingParameters(StageParameters):
+class TrainingParameters(ParcelParameters):
     """Notebook 04's parameters: parcels, models, inputs, zones, training and studies."""
 
     notebook: ClassVar[str] = "04_model_training"
-    parcels_path: str = parameter("", text, "RPG parcels file, or ign-wfs (empty: the data's)")
-    code_column: str = parameter("CODE_CULTU", word, "crop-code column of parcels_path")
-    crop_codes: str = parameter("rpg", word, 'codes to four tiers: "rpg", "hcat3" or a CSV')
     models: list = parameter(
         ["xgboost", "ltae"],
         listing(_model_names, single=True, what="model names"),

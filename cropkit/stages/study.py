@@ -18,12 +18,13 @@ from ..compute import labels as label_layers
 from ..compute import splits
 from ..core.errors import ConfigError, CropkitError
 from ..core.run import RunFolder
-from ..datasets import open_dataset, patch_dataset, pixel_dataset, save_dataset
+from ..datasets import open_dataset
 from ..experiments.pooling import pool_datasets, region_holdout
 from ..models import model_kind
 from .composites import load_composites
-from .parameters import MaskingParameters
+from .parameters import MaskingParameters, TrainingParameters
 from .parcels import run_parcels
+from .training import build_datasets
 
 if TYPE_CHECKING:
     from ..endpoint import RunSource
@@ -53,8 +54,9 @@ def run_datasets(
     """One run's datasets of the kinds asked for, as notebook 04 makes them (lazily opened).
 
     Built (composites with notebook 02's default mask, the data's or RPG parcels,
-    labels, the zone hold-out) and saved in the run folder unless saved datasets hold
-    the same ``test_zones`` (and ``patch_size``) already.
+    labels, the zone hold-out, then both datasets by
+    :func:`cropkit.stages.training.build_datasets`) and saved in the run folder unless
+    saved datasets hold the same ``test_zones`` (and ``patch_size``) already.
     """
     run = RunFolder.for_config(source.config)
     saved = _saved(run, test_zones, kinds, patch_size)
@@ -64,11 +66,8 @@ def run_datasets(
     parcels = run_parcels(source, run=run)
     layers = label_layers.rasterize_labels(parcels, composites["s2"], buffer_m=buffer_m)
     split = splits.zone_holdout(layers, source.config.grid.zones_frame(), list(test_zones))
-    s2, s1, enmap = composites["s2"], composites.get("s1"), composites.get("enmap")
-    if "pixel" in kinds:
-        save_dataset(pixel_dataset(s2, layers, split, s1, enmap), run, "pixels")
-    if "patch" in kinds:
-        save_dataset(patch_dataset(s2, layers, split, patch_size, s1, enmap=enmap), run, "patches")
+    params = TrainingParameters(test_zones=list(test_zones), training={"patch_size": patch_size})
+    build_datasets(run, composites, layers, split, params, source.config.seed)  # as notebook 04
     return _saved(run, test_zones, kinds, patch_size)
 
 
