@@ -12,6 +12,7 @@ for one epoch, two seeds.
 
     python benchmarks/bench_study.py                       # the eight regions (minutes)
     python benchmarks/bench_study.py --smoke               # seconds
+    python benchmarks/bench_study.py --folder studies/tempcnn-unet-regions  # results kept
 """
 
 from __future__ import annotations
@@ -58,11 +59,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default=str(ROOT / "data/studies/tempcnn_unet_regions.yaml"))
     parser.add_argument("--run-root", default=None, help="run folders (default: the study's)")
+    parser.add_argument(
+        "--folder",
+        default=None,
+        help="keep the study's results there (then `cropkit study -f FILE --folder` reports "
+        "them without recomputing); a temporary folder by default",
+    )
     parser.add_argument("--smoke", action="store_true", help="two small areas, tiny budgets")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cropkit-bench-study-") as tmp:
         spec = smoke_study(args.run_root or tmp) if args.smoke else load_study(args.study)
-        print(json.dumps(measure(spec, Path(tmp) / "study"), default=str))
+        folder = Path(args.folder) if args.folder else Path(tmp) / "study"
+        print(json.dumps(measure(spec, folder), default=str))
 
 
 def measure(spec: StudySpec, folder: Path) -> dict:

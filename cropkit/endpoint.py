@@ -77,10 +77,24 @@ class RunSource:
     def truth(self) -> pd.DataFrame | None:
         """What was really grown, per parcel, where the data is simulated; else None.
 
-        Columns ``ID_PARCEL``, ``grown``, ``declared``, ``false_declaration`` and
-        ``stressed`` (see :meth:`cropkit.demo.DemoData.truth`).
+        Columns ``ID_PARCEL``, ``grown``, ``declared``, ``previous``,
+        ``false_declaration``, ``changed`` and ``stressed`` (see
+        :meth:`cropkit.demo.DemoData.truth`).
         """
         return self._demo.truth() if self._demo is not None else None
+
+    @property
+    def previous_crops(self) -> pd.Series | None:
+        """Each parcel's tier-4 crop of the year before (by ``ID_PARCEL``), where known.
+
+        The demo's parcels keep their ids from year to year and know their previous crop;
+        for real data, mark crop change from last year's parcel file with
+        :func:`cropkit.compute.labels.mark_crop_change`.
+        """
+        truth = self.truth
+        if truth is None or "previous" not in truth:
+            return None
+        return truth.set_index("ID_PARCEL")["previous"]
 
     def canopy_separation(self, pairs, starts, seed: int = 0) -> xr.DataArray | None:
         """When the canopies of each pair of crops differ most, where simulated; else None.

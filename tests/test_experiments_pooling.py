@@ -20,6 +20,16 @@ def test_runs_pool_with_their_region_and_their_own_split(toy_pixels):
     assert pooled.attrs["classes_tier4"] == a.attrs["classes_tier4"]
 
 
+def test_crop_change_is_pooled_and_unknown_where_a_run_lacks_it(toy_pixels):
+    a = toy_pixels.assign(changed=("sample", np.ones(toy_pixels.sizes["sample"], np.int8)))
+    b = toy_pixels.isel(sample=slice(0, 100))  # a run whose previous crops are unknown
+    pooled = pool_datasets({"y2024": b, "y2023": a})
+    assert pooled["changed"].dtype == np.int8
+    assert (pooled["changed"].values[:100] == -1).all() and (
+        pooled["changed"].values[100:] == 1
+    ).all()
+
+
 def test_runs_that_differ_are_named_with_every_difference(toy_pixels):
     other = toy_pixels.copy()
     other.attrs = {**toy_pixels.attrs, "classes_tier4": toy_pixels.attrs["classes_tier4"][::-1]}

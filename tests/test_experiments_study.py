@@ -127,6 +127,34 @@ def test_verdicts_follow_the_sign_of_the_paired_interval():
     assert json.dumps(study.identity())  # a study's identity is JSON
 
 
+def test_crop_change_scores_and_their_paired_differences():
+    study = spec(seeds=3)
+    rows = []
+    changed = {"s2+s1": [0.50, 0.56, 0.53], "s2": [0.40, 0.44, 0.45]}
+    for variant in changed:
+        for seed in range(3):
+            tiers = {"tier4": {"macro_f1": 0.6, "overall_accuracy": 0.6}}
+            unit = {"variant": variant, "model": "xgboost", "seed": seed}
+            crop_change = {
+                "changed": {"macro_f1": changed[variant][seed], "pixels": 300},
+                "stable": {"macro_f1": 0.7, "pixels": 100 + seed},
+            }
+            rows.append({"unit": unit, "tiers": tiers, "regions": {}, "crop_change": crop_change})
+    tables = summarise(study, rows)
+    change = tables["crop_change"].set_index(["variant", "parcels"])
+    assert change.loc[("s2", "changed"), "mean"] == pytest.approx(0.43)
+    assert change.loc[("s2", "stable"), "pixels"] == 101
+    diff = tables["differences"].set_index("parcels")
+    assert list(diff.index) == ["all", "changed", "stable"]
+    # differences 0.10, 0.12, 0.08 on changed parcels: mean 0.10, sd 0.02
+    assert diff.loc["changed", "mean"] == pytest.approx(0.10)
+    assert diff.loc["changed", "low"] == pytest.approx(
+        0.10 - 4.302653 * 0.02 / np.sqrt(3), abs=1e-5
+    )
+    assert diff.loc["changed", "verdict"] == "reproduced"
+    assert diff.loc["stable", "verdict"] == "inconclusive"  # no difference at all
+
+
 def test_two_models_compare_on_every_variant_and_clouds_hide_periods(pooled, tmp_path):
     study = spec(
         models={"xgboost": FAST, "tempcnn": {"batch_size": 256}},

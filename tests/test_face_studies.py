@@ -34,14 +34,24 @@ def test_a_tiny_study_of_two_areas_runs_end_to_end_and_resumes(stac_server, tmp_
     assert len(set(regions["region"])) == 2  # each area scored on its own held-out zone
     assert set(tables["differences"]["verdict"]) <= {"reproduced", "contradicted", "inconclusive"}
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
-    assert summary["study"] == "two-areas" and len(summary["differences"]) == 4  # tiers
+    assert summary["study"] == "two-areas"
+    # four tiers on all test pixels, and tier 4 on parcels whose crop changed and stable ones
+    parcels = [(d["tier"], d["parcels"]) for d in summary["differences"]]
+    assert parcels == [(t, "all") for t in ("tier4", "tier3", "tier2", "tier1")] + [
+        ("tier4", "changed"),
+        ("tier4", "stable"),
+    ]
+    change = tables["crop_change"]
+    assert set(change["parcels"]) == {"changed", "stable"} and (change["pixels"] > 0).all()
+    assert change["mean"].between(0, 1).all()
     assert len(list((tmp_path / "study" / "units").glob("*.json"))) == 4
     page = (tmp_path / "study" / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 1 and "http" not in page  # offline
-    assert "<h2>Paired differences</h2>" in page
+    assert "<h2>Paired differences</h2>" in page and "crop changed from the year before" in page
     assert main(["study", "-f", str(path), "--folder", str(tmp_path / "study")]) == 0
     out = capsys.readouterr().out
     assert out.count(": cached") == 4 and "xgboost tier4: s2+s1 - s2 = " in out
+    assert "xgboost tier4 (changed parcels): s2+s1 - s2 = " in out
 
 
 def test_the_report_plots_f1_against_the_cut_date():

@@ -4,7 +4,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from cropkit.compute.labels import NO_LABEL, check_parcels, rasterize_labels, read_parcels
+from cropkit.compute.labels import (
+    NO_LABEL,
+    UNKNOWN_CHANGE,
+    check_parcels,
+    mark_crop_change,
+    rasterize_labels,
+    read_parcels,
+)
 from cropkit.core.errors import DataError
 from cropkit.core.taxonomy import Taxonomy, load_taxonomy
 
@@ -36,6 +43,32 @@ def test_two_parcels_on_a_hand_made_grid(grid):
     assert layers["tier1"].attrs["classes"][0] == "arable_crops"
     assert set(np.unique(layers["tier1"].values)) == {0, NO_LABEL}
     assert Taxonomy.from_attrs(layers.attrs) == taxonomy
+
+
+def test_crop_change_from_last_years_parcels_is_burnt_as_a_layer(grid):
+    parcels, _ = check_parcels(two_parcels())
+    last_year, _ = check_parcels(two_parcels().assign(CODE_CULTU=["CZH", "MIS"]))
+    marked = mark_crop_change(parcels, last_year)  # rapeseed -> wheat; maize -> maize
+    assert marked["changed"].tolist() == [True, False]
+    assert marked["previous_tier4"].tolist() == ["winter_rapeseed", "grain_maize"]
+    layers = rasterize_labels(marked, grid)
+    assert layers["changed"].dtype == np.int8
+    assert (
+        layers["changed"].values.tolist()
+        == [[1] * 4 + [0] * 4] * 4 + [[UNKNOWN_CHANGE] * 4 + [0] * 4] * 2
+    )
+    # a parcel last year's table lacks is unknown, not stable
+    partial = mark_crop_change(parcels, pd.Series({"a": "winter_barley"}))
+    assert partial["changed"].tolist()[0] is True and partial["changed"].isna().tolist() == [
+        False,
+        True,
+    ]
+    assert rasterize_labels(partial, grid)["changed"].values[0, 4] == UNKNOWN_CHANGE
+    assert "changed" not in rasterize_labels(parcels, grid)  # no previous year: no layer
+    with pytest.raises(DataError, match="None of the 2 parcels' ids"):
+        mark_crop_change(parcels, pd.Series({"zz": "fallow"}))
+    with pytest.raises(DataError, match="lack \\['tier4'\\]"):
+        mark_crop_change(parcels, two_parcels())
 
 
 def test_labels_of_another_taxonomy_are_numbered_by_it(grid):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import xarray as xr
 from shapely import make_valid
 
@@ -37,11 +38,16 @@ __all__ = [
     "check_parcels",
     "within_grid",
     "rasterize_labels",
+    "mark_crop_change",
     "NO_LABEL",
+    "UNKNOWN_CHANGE",
 ]
 
 #: Label value of pixels outside every (kept) parcel.
 NO_LABEL = -1
+
+#: ``changed`` value of a pixel whose parcel's crop of the year before is unknown.
+UNKNOWN_CHANGE = -1
 
 
 @dataclass
@@ -231,6 +237,60 @@ def _polygons_only(geom):
     return MultiPolygon(polys) if polys else MultiPolygon()
 
 
+def mark_crop_change(
+    parcels: gpd.GeoDataFrame,
+    previous: pd.Series | pd.DataFrame,
+    id_column: str = "ID_PARCEL",
+) -> gpd.GeoDataFrame:
+    """Mark the parcels whose crop changed from the year before.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        This year's checked parcels (with ``tier4``, :func:`check_parcels`).
+    previous : pandas.Series or pandas.DataFrame
+        Last year's crops: a Series parcel id -> tier-4 crop (a demo's
+        ``truth().set_index("ID_PARCEL")["previous"]``), or last year's checked parcel
+        file (its ``tier4`` by ``id_column``: parcels that keep their ids).
+    id_column : str
+        The parcel id column of both years.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``previous_tier4`` and ``changed`` (nullable boolean: missing where
+        last year's crop is unknown).
+
+    Raises
+    ------
+    DataError
+        If a table lacks the id column, or no parcel is found in last year's crops.
+    """
+    if isinstance(previous, pd.DataFrame):
+        missing = [c for c in (id_column, "tier4") if c not in previous.columns]
+        if missing:
+            raise DataError(
+                f"Last year's parcels lack {missing}: pass them through check_parcels, with "
+                f"the parcel ids in {id_column!r}."
+            )
+        previous = previous.drop_duplicates(id_column).set_index(id_column)["tier4"]
+    if id_column not in parcels.columns:
+        raise DataError(
+            f"The parcels have no {id_column!r} column to find last year's crop by; pass "
+            f"id_column= (columns: {list(parcels.columns)})."
+        )
+    before = parcels[id_column].map(previous)
+    if before.isna().all():
+        raise DataError(
+            f"None of the {len(parcels)} parcels' ids is in last year's crops: are both "
+            f"tables of the same area, with the same ids in {id_column!r}?"
+        )
+    out = parcels.copy()
+    out["previous_tier4"] = before
+    out["changed"] = (before != parcels["tier4"]).astype("boolean").mask(before.isna())
+    return out
+
+
 def rasterize_labels(
     parcels: gpd.GeoDataFrame,
     like: xr.DataArray | xr.Dataset,
@@ -266,6 +326,9 @@ def rasterize_labels(
         (int16 class index, :data:`NO_LABEL` outside), dims ``(y, x)``. Each tier's
         class names are in its ``classes`` attribute (index order: the taxonomy's
         classes); the taxonomy in the attributes ``taxonomy`` and ``taxonomy_table``.
+        Parcels with a ``changed`` column (:func:`mark_crop_change`) add a ``changed``
+        layer (int8: 1 the crop changed from the year before, 0 it stayed,
+        :data:`UNKNOWN_CHANGE` unknown or outside).
 
     Raises
     ------
@@ -299,5 +362,11 @@ def rasterize_labels(
         layer = np.where(inside, per_parcel[burnt], NO_LABEL).astype(np.int16)
         classes = taxonomy.classes(tier)
         out[tier] = xr.DataArray(layer, dims=("y", "x"), coords=coords, attrs={"classes": classes})
+    if "changed" in frame:  # crop change from the year before (see mark_crop_change)
+        flags = frame["changed"].astype("boolean")
+        per_parcel = np.full(len(frame) + 1, UNKNOWN_CHANGE, dtype=np.int8)
+        per_parcel[1:] = flags.astype("Int8").fillna(UNKNOWN_CHANGE).to_numpy(dtype=np.int8)
+        layer = np.where(inside, per_parcel[burnt], UNKNOWN_CHANGE).astype(np.int8)
+        out["changed"] = xr.DataArray(layer, dims=("y", "x"), coords=coords)
     attrs = {"crs": crs, "buffer_m": buffer_m, "min_area_m2": min_area_m2}
     return xr.Dataset(out, attrs={**attrs, **taxonomy.to_attrs()})

@@ -157,6 +157,8 @@ def pixel_dataset(
     for tier in TIERS:
         data[tier] = xr.DataArray(labels[tier].values[rows, cols], dims="sample")
     data["parcel"] = xr.DataArray(labels["parcel"].values[rows, cols], dims="sample")
+    if "changed" in labels:  # crop change from the year before (crop-change studies)
+        data["changed"] = xr.DataArray(labels["changed"].values[rows, cols], dims="sample")
     data["split"] = xr.DataArray(split.values[rows, cols], dims="sample")
     if folds is not None:
         data["fold"] = xr.DataArray(folds.values[rows, cols], dims="sample")
@@ -325,9 +327,9 @@ def patch_dataset(
     data, at, enmap_scale = _window_streams(s2, r0, c0, size, s1, enmap)
     sides = np.array(sides, dtype=np.int8)
     other = codes[at[0], at[1]] != sides[:, None, None]
-    for name in (*TIERS, "parcel"):
+    for name in (*TIERS, "parcel", *(["changed"] if "changed" in labels else [])):
         values = labels[name].values[at[0], at[1]]
-        fill = 0 if name == "parcel" else NO_LABEL
+        fill = 0 if name == "parcel" else NO_LABEL  # NO_LABEL is UNKNOWN_CHANGE too
         data[name] = xr.DataArray(np.where(other, fill, values), dims=("patch", "h", "w"))
     data["split"] = xr.DataArray(sides, dims="patch")
     ds = _as_patches(data, s2, r0, c0, size, enmap_scale)

@@ -1,7 +1,7 @@
 """The embedded demo: simulated regions written as real COGs and STAC items.
 
-:func:`build_demo` simulates one region and year (landscape, phenology, PROSAIL
-reflectance, clouds and SCL, SAR backscatter, hyperspectral scenes) and writes a
+:func:`build_demo` simulates one region and year (landscape, crop rotations, phenology,
+PROSAIL reflectance, clouds and SCL, SAR backscatter, hyperspectral scenes) and writes a
 self-contained static STAC catalog plus the parcels, in the cache. It is deterministic
 for a given seed and reused when already built.
 
@@ -24,7 +24,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,6 +40,7 @@ from ..core.taxonomy import load_taxonomy
 from .acquisitions import enmap_calendar, s1_calendar, s2_calendar
 from .catalog import collections, enmap_item, s1_item, s2_item
 from .landscape import declared_parcels, simulate_landscape
+from .rotations import REFERENCE_YEAR, crop_history
 from .scene import SceneSimulator
 from .spectra import build_lut
 from .truth import canopy_separation
@@ -47,7 +48,7 @@ from .truth import canopy_separation
 __all__ = ["DemoSpec", "DemoData", "PROFILES", "build_demo", "demo_spec", "canopy_separation"]
 
 #: Bump when the simulator's output changes: cached demos of older versions are rebuilt.
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,10 @@ class DemoData:
         """What only the simulator knows, one row per parcel.
 
         Columns ``ID_PARCEL``, ``grown`` and ``declared`` (tier-4 crops: the RPG file
-        shows the declared one), ``false_declaration`` and ``stressed`` (a weaker canopy
-        that ripens early).
+        shows the declared one), ``previous`` (the crop grown on the parcel the year
+        before: parcels keep their ids from year to year, :mod:`cropkit.demo.rotations`),
+        ``false_declaration``, ``changed`` (grown differs from previous) and ``stressed``
+        (a weaker canopy that ripens early).
         """
         path = self.root / "truth.parquet"
         if not path.exists():
@@ -215,7 +218,7 @@ def _rng(spec: DemoSpec, *stream: int) -> np.random.Generator:
 _STATE: dict | None = None
 
 #: The committed tables a demo is simulated from; editing one invalidates cached demos.
-DATA_TABLES = ("regions.geojson", "taxonomy.csv", "crops.csv", "landcover.csv")
+DATA_TABLES = ("regions.geojson", "taxonomy.csv", "crops.csv", "landcover.csv", "rotations.csv")
 
 
 def _tables_digest() -> str:
@@ -342,16 +345,41 @@ def _build_into(spec: DemoSpec, parent: Path, folder: Path, progress: bool, work
     return DemoData(folder, spec)
 
 
-def _truth(grown, declared, sim: SceneSimulator, taxonomy) -> pd.DataFrame:
-    """What the RPG file does not say: the crop grown, and which parcels were stressed."""
+def _truth(grown, declared, previous, sim: SceneSimulator, taxonomy) -> pd.DataFrame:
+    """What the RPG file does not say: the crop grown (and the year before's), the stress."""
+    tier4 = taxonomy.table["tier4"]
     return pd.DataFrame(
         {
             "ID_PARCEL": grown["ID_PARCEL"].to_numpy(),
-            "grown": taxonomy.table.loc[grown["CODE_CULTU"], "tier4"].to_numpy(),
-            "declared": taxonomy.table.loc[declared["CODE_CULTU"], "tier4"].to_numpy(),
+            "grown": tier4.loc[grown["CODE_CULTU"]].to_numpy(),
+            "declared": tier4.loc[declared["CODE_CULTU"]].to_numpy(),
+            "previous": tier4.loc[previous].to_numpy(),
             "stressed": np.asarray(sim.traj.stressed, dtype=bool),
         }
-    ).assign(false_declaration=lambda t: t["grown"] != t["declared"])
+    ).assign(
+        false_declaration=lambda t: t["grown"] != t["declared"],
+        changed=lambda t: t["grown"] != t["previous"],
+    )
+
+
+def _rotated(spec: DemoSpec, landscape, taxonomy) -> tuple[object, np.ndarray]:
+    """The landscape with the crops of ``spec.year``, and each parcel's crop the year before.
+
+    The parcels are those of :data:`~cropkit.demo.rotations.REFERENCE_YEAR` (same
+    geometry and ids every year); the crops follow by rotation
+    (:func:`cropkit.demo.rotations.crop_history`).
+    """
+    parcels = landscape.parcels
+    history = crop_history(
+        parcels["CODE_CULTU"].to_numpy(),
+        parcels["zone_id"].to_numpy(),
+        [spec.year - 1, spec.year],
+        taxonomy,
+        lambda year: _rng(replace(spec, year=year), 8),
+    )
+    parcels = parcels.assign(CODE_CULTU=history[spec.year])
+    parcels["CODE_GROUP"] = taxonomy.table.loc[parcels["CODE_CULTU"], "code_group"].to_numpy()
+    return replace(landscape, parcels=parcels), history[spec.year - 1]
 
 
 def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) -> dict:
@@ -369,7 +397,9 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     grid = reg.grid(spec.zone_px, spec.zones)
     taxonomy = load_taxonomy()
     t0 = time.perf_counter()
-    landscape = simulate_landscape(reg, grid, taxonomy, _rng(spec, 1))
+    # one landscape for every year (that of the reference year), its crops rotated
+    landscape = simulate_landscape(reg, grid, taxonomy, _rng(replace(spec, year=REFERENCE_YEAR), 1))
+    landscape, previous = _rotated(spec, landscape, taxonomy)
     declared = declared_parcels(landscape.parcels, taxonomy, _rng(spec, 7))
     declared.to_parquet(folder / "parcels.parquet")
     landscape.land_cover.to_parquet(folder / "landcover.parquet")
@@ -380,7 +410,9 @@ def _build(spec: DemoSpec, folder: Path, progress: bool, workers: int | None) ->
     sim = SceneSimulator(
         reg, grid, landscape, taxonomy, lut, spec.year, _rng(spec, 2), spec.lead_days
     )
-    _truth(landscape.parcels, declared, sim, taxonomy).to_parquet(folder / "truth.parquet")
+    _truth(landscape.parcels, declared, previous, sim, taxonomy).to_parquet(
+        folder / "truth.parquet"
+    )
 
     cols = collections()
     phase = int(hashlib.sha256(reg.mgrs_tile.encode()).hexdigest()[:4], 16) % 10

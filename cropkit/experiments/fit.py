@@ -108,7 +108,8 @@ def scored_pixels(ds: xr.Dataset, predicted: np.ndarray) -> tuple[xr.Dataset, np
         return ds, np.asarray(predicted)
     labelled = ds["tier4"].values >= 0  # (patch, h, w)
     p, h, w = np.nonzero(labelled)
-    data = {name: ("sample", ds[name].values[p, h, w]) for name in (*TIERS, "parcel")}
+    carried = (*TIERS, "parcel", *(["changed"] if "changed" in ds else []))
+    data = {name: ("sample", ds[name].values[p, h, w]) for name in carried}
     data["split"] = ("sample", ds["split"].values[p])
     coords = {
         "row": ("sample", (ds["row0"].values[p] + h).astype(np.int32)),
@@ -172,6 +173,8 @@ def predictions_frame(
     )
     if "region" in ds.coords:  # a pooled dataset: scores per region
         frame.insert(0, "region", ds["region"].values)
+    if "changed" in ds:  # crop change from the year before: 1 changed, 0 stayed, -1 unknown
+        frame["changed"] = ds["changed"].values
     for tier in TIERS:
         level = int(tier[-1])
         frame[f"true_{tier}"] = taxonomy.roll_up(true4, level)

@@ -31,6 +31,11 @@ class HeldOutClassWarning(UserWarning):
     """A class has test samples in the held-out regions but none to train on."""
 
 
+#: Variables some runs may lack, with the value that says "unknown" (crop change: runs
+#: whose previous year is not known).
+_OPTIONAL = {"changed": -1}
+
+
 def _first_dim(ds: xr.Dataset) -> str:
     return "patch" if "patch" in ds.dims else "sample"
 
@@ -114,13 +119,23 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
     dim = _first_dim(first)
     sizes = [ds.sizes[dim] for ds in datasets.values()]
     variables = {}
-    for name, var in {**first.coords, **first.data_vars}.items():
+    optional = {  # kept where some runs know it, unknown in the others
+        name: var
+        for ds in datasets.values()
+        for name, var in ds.data_vars.items()
+        if name in _OPTIONAL and name not in first
+    }
+    for name, var in {**first.coords, **first.data_vars, **optional}.items():
         if dim not in var.dims:
             continue  # shared by every run (dates, bands): the first run's
         order = (dim, *[d for d in var.dims if d != dim])
         values = np.empty((sum(sizes), *var.transpose(*order).shape[1:]), dtype=var.dtype)
         start = 0
         for ds, n in zip(datasets.values(), sizes):  # a block of one run's variable at a time
+            if name not in ds.variables:
+                values[start : start + n] = _OPTIONAL[name]
+                start += n
+                continue
             source = ds[name].transpose(*order)
             for block in range(0, n, _BLOCK):
                 stop = min(block + _BLOCK, n)

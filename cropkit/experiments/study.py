@@ -284,8 +284,10 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
     -------
     dict
         ``unit``, ``tiers`` (macro F1, OA per tier), ``regions`` (tier-4 macro F1 per
-        region), ``classes`` (tier-4 F1 per class), ``info`` (seconds, epochs, what
-        stopped training).
+        region), ``crop_change`` (tier-4 macro F1 and pixels on parcels whose crop
+        ``changed`` from the year before and on ``stable`` ones, where the data knows
+        the previous crops), ``classes`` (tier-4 F1 per class), ``info`` (seconds,
+        epochs, what stopped training).
     """
     from ..compute.metrics import classification_report
     from .fit import budget_settings, fit_and_score
@@ -322,6 +324,13 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
         for region, part in frame.groupby("region"):
             report = classification_report(part["true_tier4"], part["pred_tier4"])
             regions[str(region)] = float(report.macro_f1)
+    crop_change = {}
+    if "changed" in frame:  # parcels whose crop changed from the year before, and the others
+        for name, flag in (("changed", 1), ("stable", 0)):
+            part = frame[frame["changed"] == flag]
+            if len(part):
+                report = classification_report(part["true_tier4"], part["pred_tier4"])
+                crop_change[name] = {"macro_f1": float(report.macro_f1), "pixels": len(part)}
     per_class = result.reports["tier4"].per_class
     classes = per_class.loc[per_class["support"] > 0, "f1"].astype(float).to_dict()
     info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))}
@@ -331,6 +340,7 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
         "inputs": inputs,
         "tiers": tiers,
         "regions": regions,
+        "crop_change": crop_change,
         "classes": classes,
         "info": info,
     }

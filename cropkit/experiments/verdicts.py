@@ -31,10 +31,14 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         ``units``: one row per unit and tier (``macro_f1``, ``overall_accuracy``);
         ``scores``: per variant, model and tier the mean, sd, 95 % interval and n over
         seeds; ``regions``: tier-4 macro F1 per variant, model and region (mean over
-        seeds); ``classes``: tier-4 F1 per class (rows) and variant and model (columns),
-        mean over seeds; ``differences``: per compared pair, tier and model (or variant, for a
-        pair of models), the paired difference (first minus second, seed by seed), its
-        interval and ``verdict`` (``reproduced``, ``contradicted``, ``inconclusive``).
+        seeds); ``crop_change``: tier-4 macro F1 on parcels whose crop changed from the
+        year before and on stable ones (``parcels``), mean and interval over seeds,
+        where the data knows the previous crops; ``classes``: tier-4 F1 per class (rows)
+        and variant and model (columns), mean over seeds; ``differences``: per compared
+        pair, tier and model (or variant, for a pair of models), the paired difference
+        (first minus second, seed by seed), its interval and ``verdict``
+        (``reproduced``, ``contradicted``, ``inconclusive``), on all test pixels
+        (``parcels`` = ``all``) and, at tier 4, on ``changed`` and ``stable`` parcels.
     """
     rows = []
     for result in results:
@@ -47,6 +51,23 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
     for (variant, model, tier), part in table.groupby(["variant", "model", "tier"], sort=False):
         stats = mean_interval(part["macro_f1"])
         scores.append({"variant": variant, "model": model, "tier": tier, **stats})
+    change = pd.DataFrame(
+        [
+            {**r["unit"], "tier": "tier4", "parcels": name, **scores}
+            for r in results
+            for name, scores in r.get("crop_change", {}).items()
+        ]
+    )
+    crop_change = []
+    if len(change):
+        for (variant, model, parcels), part in change.groupby(
+            ["variant", "model", "parcels"], sort=False
+        ):
+            stats = mean_interval(part["macro_f1"])
+            pixels = int(part["pixels"].mean())
+            crop_change.append(
+                {"variant": variant, "model": model, "parcels": parcels, "pixels": pixels, **stats}
+            )
     region_rows = [
         {**r["unit"], "region": region, "macro_f1": f1}
         for r in results
@@ -58,17 +79,22 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         regions = regions.reset_index()
     differences = []
     tiers = [t for t in TIERS if t in set(table["tier"])]
+    scored = [("all", table, tier) for tier in tiers]
+    if len(change):
+        scored += [(name, part, "tier4") for name, part in change.groupby("parcels", sort=False)]
     for first, second in spec.compare:
         by_model = first in spec.models  # two models on every variant, else two variants
         for other in spec.variants if by_model else spec.models:
-            for tier in tiers:
+            for parcels, part, tier in scored:
                 if by_model:
-                    a, b = (_seed_scores(table, other, m, tier) for m in (first, second))
+                    a, b = (_seed_scores(part, other, m, tier) for m in (first, second))
                 else:
-                    a, b = (_seed_scores(table, v, other, tier) for v in (first, second))
+                    a, b = (_seed_scores(part, v, other, tier) for v in (first, second))
+                if not (len(a) and len(a) == len(b)):
+                    continue  # a subset some unit lacks
                 out = paired_difference(a, b)
                 out["verdict"] = VERDICTS[out["verdict"]]
-                row = {"first": first, "second": second, "tier": tier}
+                row = {"first": first, "second": second, "tier": tier, "parcels": parcels}
                 row.update({"variant": other} if by_model else {"model": other})
                 differences.append({**row, **out})
     class_rows = [
@@ -85,6 +111,7 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         "units": table,
         "scores": pd.DataFrame(scores),
         "regions": regions,
+        "crop_change": pd.DataFrame(crop_change),
         "classes": classes,
         "differences": pd.DataFrame(differences),
     }

@@ -249,8 +249,9 @@ def _study(args: argparse.Namespace) -> None:
     tables = study(args.file, args.folder, args.scheduler, lambda line: print(f"cropkit: {line}"))
     for row in tables["differences"].to_dict(orient="records"):
         on = row.get("model") if isinstance(row.get("model"), str) else row.get("variant")
+        subset = "" if row.get("parcels", "all") == "all" else f" ({row['parcels']} parcels)"
         print(
-            f"cropkit: {on} {row['tier']}: {row['first']} - {row['second']} = "
+            f"cropkit: {on} {row['tier']}{subset}: {row['first']} - {row['second']} = "
             f"{row['mean']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}"
         )
 

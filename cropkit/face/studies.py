@@ -80,6 +80,7 @@ def write_summary(spec: StudySpec, tables: dict[str, pd.DataFrame], folder: Path
         "epochs": spec.epochs,
         "scores": json.loads(tables["scores"].to_json(orient="records")),
         "differences": json.loads(tables["differences"].to_json(orient="records")),
+        "crop_change": json.loads(tables["crop_change"].to_json(orient="records")),
         "time_capped": time_capped(tables),  # units the time cap stopped early
     }
     path = folder / "summary.json"
@@ -113,6 +114,11 @@ def study_report(spec: StudySpec, tables: dict[str, pd.DataFrame]) -> str:
     ]
     if len(tables["regions"]):
         parts += ["<h2>Tier-4 macro F1 per region</h2>", tables["regions"].round(4).to_html()]
+    if len(tables.get("crop_change", [])):
+        parts += [
+            "<h2>Parcels whose crop changed from the year before, and stable ones</h2>",
+            tables["crop_change"].round(4).to_html(index=False),
+        ]
     if len(tables.get("classes", [])):
         parts += ["<h2>Tier-4 F1 per class</h2>", tables["classes"].round(3).to_html()]
     capped = time_capped(tables)

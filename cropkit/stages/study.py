@@ -53,26 +53,35 @@ def run_datasets(
 ) -> dict[str, xr.Dataset]:
     """One run's datasets of the kinds asked for, as notebook 04 makes them (lazily opened).
 
-    Built (composites with notebook 02's default mask, the data's or RPG parcels,
-    labels, the zone hold-out, then both datasets by
+    Built (composites with notebook 02's default mask, the data's or RPG parcels, each
+    marked with its crop change where the previous crops are known, labels, the zone
+    hold-out, then both datasets by
     :func:`cropkit.stages.training.build_datasets`) and saved in the run folder unless
     saved datasets hold the same ``test_zones`` (and ``patch_size``) already.
     """
     run = RunFolder.for_config(source.config)
-    saved = _saved(run, test_zones, kinds, patch_size)
+    marked = source.previous_crops is not None  # the data knows each parcel's previous crop
+    saved = _saved(run, test_zones, kinds, patch_size, marked)
     if saved is not None:
         return saved
     composites = load_composites(source, run, period=period, mask=MaskingParameters())
     parcels = run_parcels(source, run=run)
+    if source.previous_crops is not None:  # scores on parcels whose crop changed
+        parcels = label_layers.mark_crop_change(parcels, source.previous_crops)
     layers = label_layers.rasterize_labels(parcels, composites["s2"], buffer_m=buffer_m)
     split = splits.zone_holdout(layers, source.config.grid.zones_frame(), list(test_zones))
     params = TrainingParameters(test_zones=list(test_zones), training={"patch_size": patch_size})
     build_datasets(run, composites, layers, split, params, source.config.seed)  # as notebook 04
-    return _saved(run, test_zones, kinds, patch_size)
+    return _saved(run, test_zones, kinds, patch_size, marked)
 
 
-def _saved(run: RunFolder, test_zones, kinds, patch_size: int) -> dict[str, xr.Dataset] | None:
-    """The run's saved datasets if they hold ``test_zones`` out (patches of ``patch_size``)."""
+def _saved(
+    run: RunFolder, test_zones, kinds, patch_size: int, marked: bool = False
+) -> dict[str, xr.Dataset] | None:
+    """The run's saved datasets if they hold ``test_zones`` out (patches of ``patch_size``).
+
+    With ``marked``, only datasets that carry the pixels' crop change.
+    """
     try:
         data = {kind: open_dataset(run, _DATASET[kind]) for kind in kinds}
     except CropkitError:  # not made yet, or damaged: made again
@@ -81,6 +90,8 @@ def _saved(run: RunFolder, test_zones, kinds, patch_size: int) -> dict[str, xr.D
         if list(ds.attrs.get("test_zones", [])) != list(test_zones):
             return None
         if kind == "patch" and ds.attrs.get("size") != patch_size:
+            return None
+        if marked and "changed" not in ds:  # saved before crop change was known
             return None
     return data
 
