@@ -28,7 +28,7 @@ from _demo import SMOKE_AREA
 
 import cropkit as ck
 from cropkit.endpoint import open_source, shared_api
-from cropkit.experiments.pooling import pool_datasets
+from cropkit.experiments.pooling import pool_datasets, pool_to_store
 from cropkit.experiments.study import StudySpec, load_study, run_study
 from cropkit.experiments.verdicts import summarise
 from cropkit.face.reruns import RunSpec
@@ -73,6 +73,47 @@ def main() -> None:
         print(json.dumps(measure(spec, folder), default=str))
 
 
+def measure_streaming(parts: dict, pooled, folder: Path, batch: int = 1024) -> dict:
+    """Pool into a Zarr store (seconds, peak memory) and read an epoch from it.
+
+    The epoch's batches (shuffled, one seed) are read from memory and from the store; the
+    two must be equal.
+    """
+    import numpy as np
+
+    from cropkit.datasets.loaders import make_loader
+    from cropkit.datasets.torchdata import TensorStreams
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    stored = pool_to_store(parts, folder / "pooled", "pixels")
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    epochs = {}
+    for name, streams in (
+        ("memory", TensorStreams(pooled, ("s2",))),
+        ("store", TensorStreams(stored, ("s2",), in_memory=False)),
+    ):
+        t0 = time.perf_counter()
+        first = None
+        for i, b in enumerate(make_loader(streams, batch, seed=0)):
+            first = b if i == 0 else first
+        epochs[name] = (time.perf_counter() - t0, first)
+    memory, store = epochs["memory"][1], epochs["store"][1]
+    same = memory.keys() == store.keys() and all(
+        np.array_equal(memory[k].numpy(), store[k].numpy(), equal_nan=k == "s2") for k in memory
+    )
+    return {
+        "pool_seconds": round(seconds, 2),
+        "pool_peak_mb": round(peak / 2**20, 1),
+        "epoch_seconds_memory": round(epochs["memory"][0], 2),
+        "epoch_seconds_store": round(epochs["store"][0], 2),
+        "batch": batch,
+        "same_batches": bool(same),
+    }
+
+
 def measure(spec: StudySpec, folder: Path) -> dict:
     """Build, pool and run ``spec``; the seconds and memory of each step."""
     configs = [RunSpec(dict(run)).config() for run in spec.runs]
@@ -94,6 +135,9 @@ def measure(spec: StudySpec, folder: Path) -> dict:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         pooled_mb = pooled.nbytes / 2**20
+        streamed = measure_streaming(
+            {label: d["pixel"] for label, d in zip(labels, per_run)}, pooled, folder.parent
+        )
         del pooled
         data = study_datasets(spec, sources)
     t0 = time.perf_counter()
@@ -110,6 +154,7 @@ def measure(spec: StudySpec, folder: Path) -> dict:
         "pool_peak_mb": round(peak / 2**20, 1),
         "pooled_mb": round(pooled_mb, 1),
         "peak_over_pooled": round(peak / 2**20 / pooled_mb, 2),
+        "streamed": streamed,
         "units": len(results),
         "study_seconds": round(study_seconds, 1),
         "tier4": json.loads(tables["scores"].query("tier == 'tier4'").to_json(orient="records")),

@@ -141,6 +141,9 @@ def test_bench_study_times_pooling_and_the_units(stac_server):
     assert out["runs"] == 2 and out["units"] == 4 and out["samples"]["pixel"] > 0
     assert out["pool_seconds"] > 0 and out["pooled_mb"] > 0
     assert out["peak_over_pooled"] < 2  # the pooled copy, filled from one stored chunk at a time
+    streamed = out["streamed"]  # pooled into a store, and an epoch read from it
+    assert streamed["same_batches"] and streamed["epoch_seconds_store"] > 0
+    assert streamed["pool_peak_mb"] < 2 * out["pooled_mb"]
     assert {d["verdict"] for d in out["differences"]} <= {
         "reproduced",
         "contradicted",

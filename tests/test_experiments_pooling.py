@@ -62,3 +62,23 @@ def test_region_holdout_tests_whole_regions_and_warns_of_classes_it_cannot_learn
         region_holdout(pooled, ["c"])
     with pytest.raises(DataError, match="some but not all"):
         region_holdout(pooled, ["a", "b"])
+
+
+def test_pooled_data_larger_than_memory_goes_to_a_store_that_holds_the_same(toy_pixels, tmp_path):
+    from cropkit.datasets import open_dataset, save_dataset
+    from cropkit.experiments.pooling import pool_to_store
+
+    a = toy_pixels.assign(changed=("sample", np.ones(toy_pixels.sizes["sample"], np.int8)))
+    save_dataset(a, tmp_path / "a", "pixels")
+    save_dataset(toy_pixels.isel(sample=slice(0, 100)), tmp_path / "b", "pixels")
+    runs = {"y2023": open_dataset(tmp_path / "a"), "y2024": open_dataset(tmp_path / "b")}
+    memory = pool_datasets(runs).load()
+    stored = pool_to_store(runs, tmp_path / "pooled", "pixels")
+    assert stored["s2"].chunks is not None  # lazily opened: streamed by training
+    assert stored.attrs["regions"] == ["y2023", "y2024"]
+    assert np.array_equal(stored["region"].values, memory["region"].values)
+    for name in ("s2", "s1", "tier4", "split", "parcel", "changed"):
+        assert np.array_equal(stored[name].values, memory[name].values, equal_nan=name == "s2")
+    assert (stored["changed"].values[-100:] == -1).all()
+    with pytest.raises(DataError, match="cannot be pooled"):
+        pool_to_store({"a": runs["y2023"], "b": runs["y2023"].drop_vars("s1")}, tmp_path, "x")

@@ -85,3 +85,22 @@ def test_per_sample_dates_and_padding_from_arrays():
     assert batch["s2_doy"].shape == (6, 4) and batch["s2_pad"][:, -1].all()
     assert not batch["s2_pad"][:, :-1].any()
     assert batch["s1"].shape == (6, 3, 2) and batch["s1_doy"][0].tolist() == [5, 50, 95]
+
+
+def test_streams_read_from_the_store_serve_the_same_batches(toy_patches, tmp_path):
+    from cropkit.datasets import open_dataset, save_dataset
+    from cropkit.datasets.loaders import make_loader
+
+    save_dataset(toy_patches, tmp_path, "patches")
+    stored = open_dataset(tmp_path, "patches")
+    inputs = ("s2", "s1", "enmap")
+    memory, store = TensorStreams(stored.compute(), inputs), TensorStreams(stored, inputs, False)
+    assert store.streamed and not memory.streamed and len(store) == len(memory)
+    for a, b in zip(make_loader(memory, 3, seed=4), make_loader(store, 3, seed=4)):
+        assert a.keys() == b.keys()
+        assert all(torch.equal(torch.nan_to_num(a[k]), torch.nan_to_num(b[k])) for k in a)
+    # a batch asking for one sample twice, out of order
+    twice = torch.tensor([4, 1, 4])
+    assert torch.equal(memory[twice]["s2"].nan_to_num(), store[twice]["s2"].nan_to_num())
+    one, other = stream_stats(memory), stream_stats(store)
+    assert all(np.array_equal(one[s][k], other[s][k]) for s in inputs for k in (0, 1))

@@ -239,3 +239,25 @@ def test_any_bad_trainer_setting_is_a_config_error():
             TrainerSettings(**{**base, name: value})
 
     check()
+
+
+def test_a_dataset_larger_than_memory_trains_from_its_store_to_the_same_weights(
+    toy_pixels, tmp_path, monkeypatch
+):
+    from cropkit.datasets import open_dataset
+    from cropkit.datasets.torchdata import streams_for
+
+    save_dataset(toy_pixels, tmp_path, "pixels")
+    stored = open_dataset(tmp_path, "pixels")  # lazily opened, dask-backed
+    train, val = select_split(stored, TRAIN), select_split(stored, VAL)
+    in_memory = get_model("ltae", **FAST).fit(train.compute(), val.compute(), progress=False)
+    monkeypatch.setenv("CROPKIT_MEMORY_LIMIT", "1kB")  # nothing fits: read a batch at a time
+    assert streams_for(train, ("s2",)).streamed
+    assert not streams_for(train.compute(), ("s2",)).streamed
+    streamed = get_model("ltae", **FAST).fit(train, val, progress=False)
+    a, b = _weights(in_memory), _weights(streamed)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # the same batches, the same statistics
+    assert np.array_equal(streamed.predict(val), in_memory.predict(val.compute()))
+    monkeypatch.setenv("CROPKIT_MEMORY_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="CROPKIT_MEMORY_LIMIT='lots' is not a size"):
+        streams_for(train, ("s2",))

@@ -21,7 +21,7 @@ import os
 
 from .errors import ConfigError
 
-__all__ = ["THREADS", "dask_client", "summary"]
+__all__ = ["THREADS", "dask_client", "memory_budget", "summary"]
 
 #: The ``address`` that starts one worker in this process, with threads.
 THREADS = "threads"
@@ -122,3 +122,28 @@ def summary(client) -> dict[str, object]:
         "memory": format_bytes(sum(w.get("memory_limit", 0) or 0 for w in workers)),
         "dashboard": client.dashboard_link if served else "off",
     }
+
+
+def memory_budget() -> int:
+    """Bytes a dataset may take in memory before it is streamed from its store.
+
+    ``CROPKIT_MEMORY_LIMIT`` if set (bytes, or with a unit: ``"2GB"``, ``"512MiB"``),
+    else half the memory available now.
+
+    Raises
+    ------
+    ConfigError
+        If ``CROPKIT_MEMORY_LIMIT`` is not a size.
+    """
+    import psutil
+    from dask.utils import parse_bytes
+
+    limit = os.environ.get("CROPKIT_MEMORY_LIMIT")
+    if limit:
+        try:
+            return int(parse_bytes(limit))
+        except ValueError:
+            raise ConfigError(
+                f"CROPKIT_MEMORY_LIMIT={limit!r} is not a size: give bytes or e.g. 2GB."
+            ) from None
+    return int(psutil.virtual_memory().available // 2)

@@ -22,9 +22,12 @@ key                   pixel models                           patch models
 
 :class:`TensorStreams` reads a saved dataset once into contiguous tensors and serves
 whole batches by index (one gather per tensor, no per-sample ``__getitem__`` and
-collate), :mod:`cropkit.datasets.loaders` draws the batches' indices (shuffled or class-balanced,
-sharded over DDP ranks), and :class:`Standardiser` scales the streams *on the device*
-with statistics of the training samples only (:func:`stream_stats`).
+collate); a dataset too large for memory (a study's pooled regions) stays in its Zarr
+store and each batch is read from the chunks that hold it, the same batches for the same
+indices (:func:`streams_for` chooses). :mod:`cropkit.datasets.loaders` draws the
+batches' indices (shuffled or class-balanced, sharded over DDP ranks), and
+:class:`Standardiser` scales the streams *on the device* with statistics of the training
+samples only (:func:`stream_stats`).
 
 Examples
 --------
@@ -44,6 +47,7 @@ import xarray as xr
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..core.cluster import memory_budget
 from ..core.errors import DataError, UnknownInputError
 from ..core.taxonomy import TIERS, Taxonomy
 from . import class_names, class_weights
@@ -53,6 +57,7 @@ __all__ = [
     "STREAMS",
     "StreamSpec",
     "TensorStreams",
+    "streams_for",
     "Standardiser",
     "stream_stats",
     "dataset_kind",
@@ -264,6 +269,11 @@ class TensorStreams(Dataset):
         (:func:`cropkit.datasets.grid_pixels`) the tiers are ``-1`` and ``spec`` is None.
     inputs : tuple of str
         Streams to serve (``"s2"``, ``"s1"``, ``"enmap"``).
+    in_memory : bool
+        Load the streams into tensors (the default), or keep them in the dataset's
+        store (a lazily opened, dask-backed dataset) and read each batch's samples from
+        it: for data larger than memory. Labels, validity and dates are in memory
+        either way; a batch holds the same values both ways.
 
     Notes
     -----
@@ -272,7 +282,9 @@ class TensorStreams(Dataset):
     scales them on the device.
     """
 
-    def __init__(self, ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",)) -> None:
+    def __init__(
+        self, ds: xr.Dataset, inputs: tuple[str, ...] = ("s2",), in_memory: bool = True
+    ) -> None:
         self.inputs = tuple(inputs)
         check_inputs(ds, self.inputs)
         self.kind = dataset_kind(ds)
@@ -280,10 +292,14 @@ class TensorStreams(Dataset):
         self.spec = StreamSpec.from_dataset(ds, self.inputs) if labelled else None
         self.tensors: dict[str, torch.Tensor] = {}
         self.shared: dict[str, torch.Tensor] = {}  # (T,) values expanded to (B, T)
+        self.stored: dict[str, xr.DataArray] = {}  # streams read a batch at a time
         for stream in self.inputs:
-            self.tensors[stream] = torch.from_numpy(
-                np.ascontiguousarray(ds[stream].values, dtype=np.float32)
-            )
+            if in_memory:
+                self.tensors[stream] = torch.from_numpy(
+                    np.ascontiguousarray(ds[stream].values, dtype=np.float32)
+                )
+            else:
+                self.stored[stream] = ds[stream]
             if stream not in SERIES:
                 continue
             doy = torch.from_numpy(_doy(ds, stream))
@@ -291,8 +307,10 @@ class TensorStreams(Dataset):
             valid_name = "valid" if stream == "s2" else f"{stream}_valid"
             if valid_name in ds:
                 valid = np.asarray(ds[valid_name].values, dtype=bool)
-            else:  # observed wherever there is a value
+            elif in_memory:  # observed wherever there is a value
                 valid = np.isfinite(ds[stream].values).all(axis=2)
+            else:  # the same, a chunk at a time
+                valid = ds[stream].notnull().all(ds[stream].dims[2]).values
             self.tensors[f"{stream}_valid"] = torch.from_numpy(np.ascontiguousarray(valid))
             pad_name = f"{stream}_pad"
             if pad_name in ds:
@@ -316,6 +334,18 @@ class TensorStreams(Dataset):
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the streams are read from the store a batch at a time."""
+        return bool(self.stored)
+
+    def block(self, stream: str, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop`` of one stream as float32 (from memory or the store)."""
+        if stream in self.stored:
+            array = self.stored[stream]
+            return np.asarray(array.isel({array.dims[0]: slice(start, stop)}).values, np.float32)
+        return self.tensors[stream][start:stop].numpy()
+
     def labels(self, tier: str = "tier4") -> torch.Tensor:
         """Labels of one tier for every sample, ``(N,)`` or ``(N, H, W)`` int64."""
         return self.tensors[tier].long()
@@ -325,6 +355,11 @@ class TensorStreams(Dataset):
         if index.ndim == 0:
             index = index[None]
         batch = {name: tensor.index_select(0, index) for name, tensor in self.tensors.items()}
+        if self.stored:  # each sample read once, in store order, then put in batch order
+            unique, inverse = np.unique(index.numpy(), return_inverse=True)
+            for name, array in self.stored.items():
+                values = array.isel({array.dims[0]: unique}).values
+                batch[name] = torch.from_numpy(np.ascontiguousarray(values[inverse], np.float32))
         for name in TIERS:
             batch[name] = batch[name].long()
         for name, tensor in self.shared.items():
@@ -348,14 +383,52 @@ def stream_stats(streams: TensorStreams) -> dict[str, tuple[np.ndarray, np.ndarr
     """
     stats = {}
     for stream in streams.inputs:
-        x = streams.tensors[stream]
         axis = 2 if stream in SERIES else 1
-        flat = torch.movedim(x, axis, -1).reshape(-1, x.shape[axis]).numpy()
-        mean = np.nanmean(flat, axis=0)
-        std = np.nanstd(flat, axis=0)
+        total = square = count = 0.0
+        size = _block_samples(streams, stream)
+        for start in range(0, len(streams), size):  # float64 sums, a block at a time
+            x = np.moveaxis(streams.block(stream, start, start + size), axis, -1)
+            flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
+            seen = np.isfinite(flat)
+            flat = np.where(seen, flat, 0.0)
+            total = total + flat.sum(axis=0)
+            square = square + (flat * flat).sum(axis=0)
+            count = count + seen.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            std = np.sqrt(np.clip(square / count - mean * mean, 0.0, None))
         std = np.where(np.isfinite(std) & (std > 1e-6), std, 1.0)
         stats[stream] = (np.nan_to_num(mean).astype(np.float32), std.astype(np.float32))
     return stats
+
+
+def _block_samples(streams: TensorStreams, stream: str, target: int = 64 * 2**20) -> int:
+    """Samples per block of about ``target`` bytes of ``stream``."""
+    one = streams.block(stream, 0, 1)
+    return max(1, target // max(one.nbytes, 1))
+
+
+def streams_for(
+    ds: xr.Dataset, inputs: tuple[str, ...], memory_bytes: int | None = None
+) -> TensorStreams:
+    """The dataset's streams in memory where they fit, else read a batch at a time.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel or patch dataset; one opened lazily from its store (dask-backed) may be
+        streamed, one in memory is used as it is.
+    inputs : tuple of str
+        The streams served.
+    memory_bytes : int, optional
+        What the streams may take in memory as float32
+        (:func:`cropkit.core.cluster.memory_budget` by default).
+    """
+    present = [s for s in inputs if s in ds]
+    lazy = any(ds[s].chunks is not None for s in present)
+    need = sum(4 * int(np.prod(ds[s].shape)) for s in present)
+    budget = memory_budget() if memory_bytes is None else memory_bytes
+    return TensorStreams(ds, inputs, in_memory=not (lazy and need > budget))
 
 
 class Standardiser(nn.Module):

@@ -6,6 +6,10 @@ and cached in its run folder; :func:`pool_datasets` stacks them along the sample
 patch) dimension with a ``region`` coordinate, after checking that they can be pooled:
 the same kind, streams, taxonomy and period grid. Each run keeps its own split (its own
 held-out zones); :func:`region_holdout` tests on whole regions instead.
+
+Pooled data larger than memory is written by :func:`pool_to_store` into a Zarr store a
+chunk at a time and opened lazily; training then reads each batch from the store
+(:func:`cropkit.datasets.torchdata.streams_for`), the same batches for the same seed.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from ..core.errors import DataError
 from ..core.taxonomy import TIERS
 from ..datasets import class_names
 
-__all__ = ["pool_datasets", "region_holdout", "HeldOutClassWarning"]
+__all__ = [
+    "pool_datasets",
+    "pool_to_store",
+    "pooled_bytes",
+    "region_holdout",
+    "HeldOutClassWarning",
+]
 
 #: Samples (or patches) copied at a time while pooling.
 _BLOCK = 8192
@@ -104,18 +114,9 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
     (lazily opened) stores, so memory peaks at the pooled dataset plus the stored chunk
     being read (1.7 times the pooled size for two small runs; see bench_study.py).
     """
-    if not datasets:
-        raise DataError("Give at least one run's dataset to pool.")
+    _check_poolable(datasets)
     labels = list(datasets)
     first = datasets[labels[0]]
-    problems = []
-    for label in labels[1:]:
-        problems += _differences(labels[0], first, label, datasets[label])
-    if problems:
-        raise DataError(
-            "These runs cannot be pooled: " + "; ".join(problems) + ". Build every run with "
-            "the same crop_codes, season and compositing period (notebooks 03 and 04)."
-        )
     dim = _first_dim(first)
     sizes = [ds.sizes[dim] for ds in datasets.values()]
     variables = {}
@@ -148,6 +149,78 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
     pooled = xr.Dataset(variables, coords=coords, attrs=dict(first.attrs))
     pooled.attrs["regions"] = labels
     return pooled
+
+
+def _check_poolable(datasets: Mapping[str, xr.Dataset]) -> None:
+    if not datasets:
+        raise DataError("Give at least one run's dataset to pool.")
+    labels = list(datasets)
+    first = datasets[labels[0]]
+    problems = []
+    for label in labels[1:]:
+        problems += _differences(labels[0], first, label, datasets[label])
+    if problems:
+        raise DataError(
+            "These runs cannot be pooled: " + "; ".join(problems) + ". Build every run with "
+            "the same crop_codes, season and compositing period (notebooks 03 and 04)."
+        )
+
+
+def pooled_bytes(datasets: Mapping[str, xr.Dataset]) -> int:
+    """Bytes the pooled dataset would take in memory (every variable, as opened)."""
+    return int(sum(ds.nbytes for ds in datasets.values()))
+
+
+def pool_to_store(datasets: Mapping[str, xr.Dataset], folder, name: str) -> xr.Dataset:
+    """The runs' datasets pooled into a Zarr store, opened lazily: for more than memory.
+
+    The same pooled dataset as :func:`pool_datasets`, but written chunk by chunk
+    (dask) to ``<folder>/datasets/<name>.zarr`` (compact on disk, as every saved
+    dataset) and opened from there: memory holds a few chunks, never the pooled data.
+
+    Parameters
+    ----------
+    datasets : mapping
+        Run label -> its (lazily opened) pixel or patch dataset.
+    folder : path-like
+        Where the store goes (a study folder's ``pooled``).
+    name : str
+        The store's name (``pixels`` or ``patches``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dask-backed, with the ``region`` coordinate and ``regions`` attribute.
+    """
+    import dask.array as da
+
+    from ..datasets import open_dataset, save_dataset
+
+    _check_poolable(datasets)
+    labels = list(datasets)
+    dim = _first_dim(datasets[labels[0]])
+    parts, text = [], f"<U{max(len(label) for label in labels)}"
+    for label, ds in datasets.items():
+        n = ds.sizes[dim]
+        for var, fill in _OPTIONAL.items():
+            known = [d[var] for d in datasets.values() if var in d]
+            if known and var not in ds:  # unknown in this run
+                ref = known[0]
+                ds = ds.assign({var: (ref.dims, da.full((n, *ref.shape[1:]), fill, ref.dtype))})
+        parts.append(ds.assign_coords(region=(dim, np.full(n, label, dtype=text))))
+    pooled = xr.concat(
+        parts,
+        dim=dim,
+        data_vars="minimal",
+        coords="minimal",
+        compat="override",
+        join="override",
+        combine_attrs="override",
+    )
+    pooled = pooled.chunk({dim: _BLOCK})
+    pooled.attrs["regions"] = labels
+    save_dataset(pooled, folder, name)
+    return open_dataset(folder, name)
 
 
 def region_holdout(pooled: xr.Dataset, test_regions: list[str]) -> xr.Dataset:

@@ -52,8 +52,13 @@ def study(
     say = report or (lambda line: None)
     configs = [RunSpec(dict(run)).config() for run in spec.runs]
     with shared_api(configs):
-        data = study_datasets(spec, [open_source(cfg) for cfg in configs])
-    say(f"data: {', '.join(f'{k} {v.sizes[next(iter(v.dims))]}' for k, v in data.items())}")
+        sources = [open_source(cfg) for cfg in configs]
+        data = study_datasets(spec, sources, store=folder / "pooled")  # streamed if too large
+    sizes = (
+        f"{k} {v.sizes[next(iter(v.dims))]}" + (" (streamed from its store)" if v.chunks else "")
+        for k, v in data.items()
+    )
+    say(f"data: {', '.join(sizes)}")
     client = None
     if scheduler:
         from distributed import Client

@@ -10,16 +10,18 @@ split design.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from ..compute import labels as label_layers
 from ..compute import splits
+from ..core.cluster import memory_budget
 from ..core.errors import ConfigError, CropkitError
 from ..core.run import RunFolder
 from ..datasets import open_dataset
-from ..experiments.pooling import pool_datasets, region_holdout
+from ..experiments.pooling import pool_datasets, pool_to_store, pooled_bytes, region_holdout
 from ..models import model_kind
 from .composites import load_composites
 from .parameters import MaskingParameters, TrainingParameters
@@ -96,7 +98,12 @@ def _saved(
     return data
 
 
-def study_datasets(spec: StudySpec, sources: Sequence[RunSource]) -> dict[str, xr.Dataset]:
+def study_datasets(
+    spec: StudySpec,
+    sources: Sequence[RunSource],
+    store: Path | str | None = None,
+    memory_bytes: int | None = None,
+) -> dict[str, xr.Dataset]:
     """The pooled datasets of a study, loaded once, with its split design applied.
 
     Parameters
@@ -105,12 +112,19 @@ def study_datasets(spec: StudySpec, sources: Sequence[RunSource]) -> dict[str, x
         The study (its runs' test zones, period, split design, models).
     sources : sequence of RunSource
         One per run of ``spec.runs``, in order (:func:`cropkit.endpoint.open_source`).
+    store : path-like, optional
+        Where pooled data larger than ``memory_bytes`` goes (a Zarr store per kind, read
+        a batch at a time by training); without it, pooled data is always loaded.
+    memory_bytes : int, optional
+        What a pooled dataset may take in memory
+        (:func:`cropkit.core.cluster.memory_budget` by default).
 
     Returns
     -------
     dict
         ``{"pixel": ..., "patch": ...}`` for the kinds the study's models read, each with
-        a ``region`` coordinate holding the run labels (:func:`run_labels`).
+        a ``region`` coordinate holding the run labels (:func:`run_labels`): in memory,
+        or lazily opened from ``store`` when larger than memory.
     """
     labels = run_labels(sources)
     kinds = sorted({model_kind(name) for name in spec.models})
@@ -122,8 +136,13 @@ def study_datasets(spec: StudySpec, sources: Sequence[RunSource]) -> dict[str, x
             raise ConfigError(f"data.test_zones names no zone for the run {label!r}.")
         per_run[label] = run_datasets(source, list(held), kinds, spec.period)
     pooled = {}
+    budget = memory_budget() if memory_bytes is None else memory_bytes
     for kind in kinds:
-        data = pool_datasets({label: per_run[label][kind] for label in labels}).load()
+        parts = {label: per_run[label][kind] for label in labels}
+        if store is not None and pooled_bytes(parts) > budget:  # streamed from the store
+            data = pool_to_store(parts, store, _DATASET[kind])
+        else:
+            data = pool_datasets(parts).load()
         if spec.split["design"] == "region_holdout":
             data = region_holdout(data, list(spec.split["test_regions"]))
         pooled[kind] = data

@@ -47,6 +47,7 @@ from ..datasets.torchdata import (
     TensorStreams,
     loss_weights,
     stream_stats,
+    streams_for,
 )
 from ..models import build_network, network_class
 from .budget import sized_batches, stopped_by
@@ -272,7 +273,7 @@ class DeepClassifier:
                 "the dataset with those composites."
             )
         self.network_class.check_spec(StreamSpec.from_dataset(train, self.inputs))
-        streams = TensorStreams(train, self.inputs)
+        streams = streams_for(train, self.inputs)
         classes = torch.unique(streams.labels("tier4")[streams.labels("tier4") >= 0])
         if classes.numel() < 2:
             raise DataError(
@@ -297,7 +298,7 @@ class DeepClassifier:
         if not len(val["tier4"]):
             return loader, None
         val_loader = make_loader(
-            TensorStreams(val, self.inputs),
+            streams_for(val, self.inputs),
             batch_size * 2,
             shuffle=False,
             pin_memory=device == "cuda",
@@ -329,7 +330,7 @@ class DeepClassifier:
         Classes absent from training are already out of the softmax (the module's forward).
         """
         self._check_trained()
-        streams = TensorStreams(ds, self.inputs)
+        streams = streams_for(ds, self.inputs)
         device = resolve_device(device)
         module = self.module.to(device)
         size = batch_size or 2 * self.info.get("batch_size", self._configured_batch_size())
