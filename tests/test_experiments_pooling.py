@@ -1,6 +1,7 @@
 """Pooling the datasets of several runs, and testing on whole regions."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cropkit.compute.splits import TEST, TRAIN, VAL
@@ -40,6 +41,13 @@ def test_runs_that_differ_are_named_with_every_difference(toy_pixels):
     shorter = toy_pixels.isel(time=slice(0, 6))
     with pytest.raises(DataError, match=r"period grid: a has 12 periods .* b 6 from"):
         pool_datasets({"a": toy_pixels, "b": shorter})
+    years_on = pd.DatetimeIndex(toy_pixels["time"].values) + pd.DateOffset(years=1)
+    next_year = toy_pixels.assign_coords(time=years_on.values)
+    pooled = pool_datasets({"2023": toy_pixels, "2024": next_year})  # the same months pool
+    assert (pooled["time"].values == toy_pixels["time"].values).all()  # the first run's dates
+    shifted = toy_pixels.assign_coords(time=toy_pixels["time"].values + np.timedelta64(14, "D"))
+    with pytest.raises(DataError, match=r"period grid: a has 12 periods from \['01-01'\]"):
+        pool_datasets({"a": toy_pixels, "b": shifted})
     with pytest.raises(DataError, match=r"streams: a has \['s2', 's1'\], b has \['s2'\]"):
         pool_datasets({"a": toy_pixels, "b": toy_pixels.drop_vars("s1")})
     with pytest.raises(DataError, match="at least one"):

@@ -174,8 +174,10 @@ def test_the_shipped_studies_load():
 
     folder = Path(__file__).resolve().parents[1] / "data" / "studies"
     loaded = {p.stem: load_study(p) for p in sorted(folder.glob("*.yaml"))}
-    assert len(loaded) == 3
+    assert len(loaded) == 4
     assert len(loaded["tempcnn_unet_regions"].runs) == 8
+    transfer = loaded["temporal_transfer"]  # two years of one region: train one, test the next
+    assert transfer.split == {"design": "region_holdout", "test_regions": ["chartres-2024-demo-ci"]}
     assert {len(units(s)) for s in loaded.values()} == {6, 12, 18}
 
 

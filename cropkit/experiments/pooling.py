@@ -51,9 +51,10 @@ def _first_dim(ds: xr.Dataset) -> str:
 
 
 def _time_grid(ds: xr.Dataset) -> list[str]:
+    """The periods' first days as month-day: seasons of different years pool by position."""
     if "time" not in ds.coords:
         return []
-    return [str(np.datetime64(t, "D")) for t in ds["time"].values]
+    return [str(np.datetime64(t, "D"))[5:] for t in ds["time"].values]
 
 
 def _differences(name: str, first: xr.Dataset, label: str, other: xr.Dataset) -> list[str]:
@@ -75,7 +76,7 @@ def _differences(name: str, first: xr.Dataset, label: str, other: xr.Dataset) ->
                 f"{tier} classes: only {name} has {only_a}, only {label} has {only_b}{order}"
             )
     grid_a, grid_b = _time_grid(first), _time_grid(other)
-    if grid_a != grid_b:
+    if grid_a != grid_b:  # the same months and days (another year's season pools)
         found.append(
             f"period grid: {name} has {len(grid_a)} periods from {grid_a[:1]} to {grid_a[-1:]}, "
             f"{label} {len(grid_b)} from {grid_b[:1]} to {grid_b[-1:]}"
@@ -98,7 +99,9 @@ def pool_datasets(datasets: Mapping[str, xr.Dataset]) -> xr.Dataset:
     xarray.Dataset
         The datasets concatenated along ``sample`` (or ``patch``), each run's own
         ``split``; coordinate ``region`` ``(sample,)`` holds the run label. Parcel ids
-        are only unique within a region: group by ``(region, parcel)``.
+        are only unique within a region: group by ``(region, parcel)``. Runs of
+        different years pool when their periods start on the same months and days
+        (two seasons of one region: a temporal transfer); the dates are the first run's.
 
     Raises
     ------
