@@ -133,6 +133,8 @@ def pixel_dataset(
         - ``s1`` ``(sample, time, pol)`` float32 dB and ``enmap`` ``(sample, wavelength)``
           float32 when given;
         - ``tier4`` ... ``tier1``, ``parcel``, ``split`` (and ``fold``) ``(sample,)``;
+        - ``changed`` ``(sample,)`` int8 where the labels have that layer (1 the crop
+          changed from the year before, 0 it stayed, -1 unknown);
         - coordinates ``doy`` ``(time,)``, ``row``, ``col``, ``x``, ``y`` ``(sample,)``.
 
         Class names of each tier are in the attributes ``classes_tier4`` ....
@@ -297,7 +299,8 @@ def patch_dataset(
         grid) with ``enmap_offset`` ``(patch, corner)`` (where the patch lies in its
         EnMAP window, in EnMAP pixels) and the ``enmap_scale`` attribute (a patch
         pixel in EnMAP pixels), ``tier4`` ... ``tier1`` and
-        ``parcel`` ``(patch, h, w)``, ``split`` ``(patch,)``; coordinates ``time`` (the
+        ``parcel`` (and ``changed``, where the labels have it) ``(patch, h, w)``,
+        ``split`` ``(patch,)``; coordinates ``time`` (the
         periods), ``doy``, ``row0``, ``col0`` (top-left pixel of each window).
     """
     _check_same_grid("Sentinel-2", s2, labels)
