@@ -65,8 +65,23 @@ def test_a_study_file_is_read_and_checked(tmp_path):
         spec(variants={"xgboost": {}})
     with pytest.raises(ConfigError, match="names its test_regions"):
         spec(split={"design": "region_holdout"})
+    with pytest.raises(ConfigError, match=r"names the years it tests on.*not '2024'"):
+        spec(split={"design": "temporal_transfer", "test_years": "2024"})
     with pytest.raises(ConfigError, match="does not exist"):
         load_study(tmp_path / "none.yaml")
+
+
+def test_a_temporal_transfer_tests_on_the_runs_of_its_test_years():
+    from types import SimpleNamespace
+
+    from cropkit.stages.study import _runs_of_years
+
+    study = spec(split={"design": "temporal_transfer", "test_years": [2024]})
+    sources = [SimpleNamespace(config=SimpleNamespace(year=y)) for y in (2023, 2024, 2024)]
+    labels = ["chartres-2023", "chartres-2024", "vitre-2024"]
+    assert _runs_of_years(study, labels, sources) == ["chartres-2024", "vitre-2024"]
+    with pytest.raises(ConfigError, match="would test 0 of the runs"):
+        _runs_of_years(study, labels[:1], sources[:1])
 
 
 def test_a_temporal_window_cuts_the_season(toy_pixels):
@@ -177,7 +192,7 @@ def test_the_shipped_studies_load():
     assert len(loaded) == 4
     assert len(loaded["tempcnn_unet_regions"].runs) == 8
     transfer = loaded["temporal_transfer"]  # two years of one region: train one, test the next
-    assert transfer.split == {"design": "region_holdout", "test_regions": ["chartres-2024-demo-ci"]}
+    assert transfer.split == {"design": "temporal_transfer", "test_years": [2024]}
     assert {len(units(s)) for s in loaded.values()} == {6, 12, 18}
 
 

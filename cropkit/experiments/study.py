@@ -7,6 +7,7 @@ A study is a file (YAML; examples in ``data/studies/``) and a :class:`StudySpec`
       runs: [{region: chartres, year: 2023, profile: ci}, {region: vitre, year: 2023}]
       test_zones: [z2]          # each run's held-out zones (or {run label: [zones]})
     split: {design: zone_holdout}       # or {design: region_holdout, test_regions: [vitre]}
+                                        # or {design: temporal_transfer, test_years: [2024]}
     models: {ltae: {d_model: 64}, xgboost: {}}
     variants:                           # inputs, a temporal window (until), ...
       s2: {inputs: [s2]}
@@ -52,7 +53,7 @@ __all__ = [
     "check_data",
 ]
 
-_DESIGNS = ("zone_holdout", "region_holdout")
+_DESIGNS = ("zone_holdout", "region_holdout", "temporal_transfer")
 _VARIANT_KEYS = ("inputs", "until", "clouds")
 
 
@@ -70,9 +71,11 @@ class StudySpec:
     test_zones : list or dict
         The zones each run holds out (one list for all, or run label -> list).
     split : dict
-        ``{"design": "zone_holdout"}`` or ``{"design": "region_holdout",
+        ``{"design": "zone_holdout"}``, ``{"design": "region_holdout",
         "test_regions": [...]}`` (run labels: area names, or run folder names where
-        areas repeat, so that two years of one region make a temporal transfer).
+        areas repeat) or ``{"design": "temporal_transfer", "test_years": [...]}``
+        (train on the runs of the other years, test on the runs of these: a model of
+        last season applied to this one).
     models : dict
         Model name -> its settings (overrides of its config).
     variants : dict
@@ -159,6 +162,13 @@ def _check_spec(spec: StudySpec) -> None:
         raise ConfigError(f"split.design must be one of {list(_DESIGNS)}, not {design!r}.")
     if design == "region_holdout" and not spec.split.get("test_regions"):
         raise ConfigError("A region_holdout split names its test_regions, e.g. [vitre].")
+    if design == "temporal_transfer":
+        years = spec.split.get("test_years")
+        if not (isinstance(years, list) and years and all(isinstance(y, int) for y in years)):
+            raise ConfigError(
+                "A temporal_transfer split names the years it tests on, e.g. test_years: "
+                f"[2024] (it trains on the runs of the other years), not {years!r}."
+            )
     for name, variant in spec.variants.items():
         unknown = sorted(set(variant) - set(_VARIANT_KEYS))
         if unknown:

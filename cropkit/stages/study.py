@@ -145,5 +145,20 @@ def study_datasets(
             data = pool_datasets(parts).load()
         if spec.split["design"] == "region_holdout":
             data = region_holdout(data, list(spec.split["test_regions"]))
+        elif spec.split["design"] == "temporal_transfer":
+            data = region_holdout(data, _runs_of_years(spec, labels, sources))
         pooled[kind] = data
     return pooled
+
+
+def _runs_of_years(spec: StudySpec, labels: list[str], sources: Sequence[RunSource]) -> list[str]:
+    """The labels of the runs a temporal transfer tests on (those of its test years)."""
+    years = {label: source.config.year for label, source in zip(labels, sources)}
+    tested = [label for label, year in years.items() if year in spec.split["test_years"]]
+    if not tested or len(tested) == len(labels):
+        raise ConfigError(
+            f"A temporal transfer trains on some years and tests on others: test_years "
+            f"{spec.split['test_years']} would test {len(tested)} of the runs {years}. "
+            "Give runs of both the training and the test years."
+        )
+    return tested
