@@ -61,6 +61,7 @@ _SUBMODULES = {
     "face": "cropkit.face",
     "folds": "cropkit.compute.folds",
     "gapfill": "cropkit.compute.gapfill",
+    "hierarchy": "cropkit.models.hierarchy",
     "indices": "cropkit.compute.indices",
     "inference": "cropkit.experiments.inference",
     "kernels": "cropkit.face.kernels",

@@ -6,6 +6,7 @@ import torch
 
 from cropkit.compute.splits import TRAIN
 from cropkit.core.errors import DataError, TaxonomyError
+from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import select_split
 from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
 from cropkit.experiments.classifiers import get_model
@@ -13,7 +14,12 @@ from cropkit.experiments.fit import fit_and_score
 from cropkit.experiments.robustness import occlude_periods
 from cropkit.models import build_network, model_inputs
 from cropkit.models.dual_stream import to_patch_grid
-from cropkit.models.hierarchy import HierarchicalHeads, check_nesting, tier_agreement
+from cropkit.models.hierarchy import (
+    HierarchicalHeads,
+    check_nesting,
+    joint_decode,
+    tier_agreement,
+)
 
 # four tier-4 classes: a, b under A (under I), c under C, d under D (both under II)
 CLASSES = {
@@ -56,6 +62,40 @@ def test_tier_agreement_on_hand_made_predictions():
     }
     agree = tier_agreement(predicted, PARENTS)
     assert agree == {"tier1": 0.75, "tier2": 1.0, "tier3": 0.75, "all": 0.5}
+
+
+def test_joint_decoding_takes_the_best_path_of_the_taxonomy():
+    # tier 4 hesitates between a (0.40) and c (0.35); tier 3 and tier 1 are sure of C, II
+    proba = {
+        "tier4": np.array([[0.40, 0.05, 0.35, 0.20]]),
+        "tier3": np.array([[0.10, 0.80, 0.10]]),
+        "tier2": np.array([[0.30, 0.70]]),
+        "tier1": np.array([[0.20, 0.80]]),
+    }
+    # a: log .40 + log .10 + log .30 + log .20 = -6.03; c: log .35 + log .80 + log .70
+    # + log .80 = -1.79: the path c, C, CD, II (the heads' own answers would say a, C, CD, II)
+    assert {t: v.tolist() for t, v in joint_decode(proba, PARENTS).items()} == {
+        "tier4": [2],
+        "tier3": [1],
+        "tier2": [1],
+        "tier1": [1],
+    }
+    rng = np.random.default_rng(0)
+    sizes = {t: len(c) for t, c in CLASSES.items()}
+    proba = {t: rng.dirichlet(np.ones(k), size=(500,)) for t, k in sizes.items()}
+    proba["tier4"][:, 3] = 0.0  # a class no training pixel held: never chosen
+    joint = joint_decode(proba, PARENTS)
+    assert tier_agreement(joint, PARENTS)["all"] == 1.0 and not (joint["tier4"] == 3).any()
+    heads = {t: p.argmax(1) for t, p in proba.items()}
+    nested = np.ones(500, bool)
+    for tier in ("tier1", "tier2", "tier3"):
+        nested &= np.asarray(PARENTS[tier])[heads["tier4"]] == heads[tier]
+    assert 0 < nested.sum() < 500  # both cases occur
+    for tier in CLASSES:  # where the heads nest, joint decoding keeps their answers
+        assert (joint[tier][nested] == heads[tier][nested]).all()
+    # a map: classes first, (K, H, W)
+    grid = {t: np.moveaxis(p.reshape(20, 25, -1), -1, 0) for t, p in proba.items()}
+    assert (joint_decode(grid, PARENTS, axis=0)["tier4"].ravel() == joint["tier4"]).all()
 
 
 def test_the_cascade_gives_every_tier_and_reads_the_coarser_logits():
@@ -166,11 +206,16 @@ def test_hierarchical_models_score_every_tier_from_their_own_heads(patches):
         fused_width=16,
         head_hidden=16,
     )
-    agree = result.info["tier_agreement"]
+    agree = result.info["tier_agreement"]  # the heads' own answers
     assert set(agree) == {"tier1", "tier2", "tier3", "all"}
     assert 0.0 <= agree["all"] <= min(agree["tier1"], agree["tier2"], agree["tier3"]) <= 1.0
-    frame = result.predictions
+    assert set(result.info["independent_macro_f1"]) == {"tier1", "tier2", "tier3", "tier4"}
+    frame = result.predictions  # jointly decoded: every tier nests
     assert set(frame["pred_tier3"]) <= set(patches.attrs["classes_tier3"])
+    taxonomy = load_taxonomy()
+    for level in (1, 2, 3):
+        rolled = taxonomy.roll_up(frame["pred_tier4"].to_numpy(), level)
+        assert (rolled == frame[f"pred_tier{level}"].to_numpy()).all()
     assert result.reports["tier1"].macro_f1 >= 0.0
 
 

@@ -93,11 +93,19 @@ def test_a_hierarchical_enmap_model_maps_every_tier_from_its_own_heads(toy_scene
         predict_zone(model, toy_scene["s2"])
     tiles = predict_zone(model, toy_scene["s2"], enmap=toy_scene["enmap"], overlap=0.0)
     tiers = model.predict_tiers(patches)  # the same windows: the same answers per tier
+    heads = model.predict_tiers(patches, decoding="independent")
     for i in range(patches.sizes["patch"]):
         r, c = int(patches["row0"][i]), int(patches["col0"][i])
         for tier in ("tier4", "tier2"):
             window = tiles[f"class_{tier}"].values[r : r + 8, c : c + 8]
             assert np.array_equal(window, tiers[tier][i])
+            own = tiles[f"head_{tier}"].values[r : r + 8, c : c + 8]  # each head's argmax
+            assert np.array_equal(own, heads[tier][i])
+    # the map's tiers nest (joint decoding); tier_disagreement reads the heads
+    tier4 = tiles["class_tier4"].values
+    for level in ("tier1", "tier2", "tier3"):
+        rolled = np.asarray(model.spec.parents[level])[tier4]
+        assert np.array_equal(rolled, tiles[f"class_{level}"].values)
 
 
 def test_xgboost_with_enmap_maps_a_dask_composite(toy_scene, split):

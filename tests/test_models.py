@@ -192,3 +192,20 @@ def test_every_registered_model_keeps_the_one_classifier_contract(name):
     assert isinstance(model, Classifier)  # fit, predict, predict_proba, save, load, info ...
     assert model.name == name and model.spec is None and model.is_global_zero
     assert (model.kind, tuple(model.supported_inputs)) == (model_kind(name), model_inputs(name))
+
+
+@pytest.mark.parametrize("name", [n for n in model_names() if get_model(n).hierarchical])
+def test_every_hierarchical_model_answers_tiers_that_nest(name, tiny_attention_models):
+    from cropkit.models.hierarchy import tier_agreement
+
+    assert name in tiny_attention_models, f"add {name} to conftest.TINY to test it"
+    model, data = tiny_attention_models[name]
+    joint = model.predict_tiers(data)
+    labelled = data["tier4"].values >= 0
+    assert (
+        tier_agreement({t: v[labelled] for t, v in joint.items()}, model.spec.parents)["all"] == 1.0
+    )
+    heads = model.predict_tiers(data, decoding="independent")
+    assert set(heads) == set(joint) == {"tier1", "tier2", "tier3", "tier4"}
+    with pytest.raises(ConfigError, match="decoding must be 'joint' or 'independent'"):
+        model.predict_tiers(data, decoding="greedy")

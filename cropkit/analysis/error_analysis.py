@@ -184,8 +184,9 @@ def tier_disagreement(crop_map, parents: dict) -> np.ndarray:
     Parameters
     ----------
     crop_map : xarray.Dataset
-        From :func:`cropkit.experiments.inference.predict_zone`: ``class_tier1`` ...
-        ``class_tier4``.
+        From :func:`cropkit.experiments.inference.predict_zone`: ``head_tier1`` ...
+        ``head_tier4`` (each head's own answer; its ``class_<tier>`` are decoded jointly
+        and always nest), or ``class_tier1`` ... where a map has no heads.
     parents : dict
         Tier -> ``(n_tier4,)`` parent index of every tier-4 class (``model.spec.parents``).
 
@@ -194,11 +195,12 @@ def tier_disagreement(crop_map, parents: dict) -> np.ndarray:
     numpy.ndarray
         ``(y, x)`` 0-3 (float32).
     """
-    tier4 = crop_map["class_tier4"].values.astype(int)
+    kind = "head" if "head_tier4" in crop_map else "class"
+    tier4 = crop_map[f"{kind}_tier4"].values.astype(int)
     out = np.zeros(tier4.shape, dtype=np.float32)
     for tier in (t for t in TIERS if t != "tier4"):
         rolled = np.asarray(parents[tier])[tier4]
-        out += crop_map[f"class_{tier}"].values != rolled
+        out += crop_map[f"{kind}_{tier}"].values != rolled
     return out
 
 

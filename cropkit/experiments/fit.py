@@ -272,9 +272,14 @@ def fit_and_score(
     info = dict(model.info)
     tiers = model.predict_tiers(test)  # tier 4, and every tier with a head of its own
     frame = predictions_frame(test, tiers["tier4"], taxonomy, tiers)
-    if model.hierarchical:
-        scored = {tier: scored_pixels(test, v)[1] for tier, v in tiers.items()}
+    if model.hierarchical:  # the heads' own answers: how often they nest, and their scores
+        heads = model.predict_tiers(test, decoding="independent")
+        scored = {tier: scored_pixels(test, v)[1] for tier, v in heads.items()}
         info["tier_agreement"] = tier_agreement(scored, model.spec.parents)
+        own = predictions_frame(test, heads["tier4"], taxonomy, heads)
+        info["independent_macro_f1"] = {
+            t: classification_report(own[f"true_{t}"], own[f"pred_{t}"]).macro_f1 for t in TIERS
+        }
     reports = {t: classification_report(frame[f"true_{t}"], frame[f"pred_{t}"]) for t in TIERS}
     return TrainResult(model, frame, reports, info)
 
@@ -383,8 +388,10 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
         ``overall_accuracy``, ``kappa`` (tier 4), ``parameters``, ``train_seconds``,
         ``samples_per_s``, ``epochs`` and ``stopped_by`` (deep models: the epochs run and
         the limit that ended them, see :data:`cropkit.trainer.budget.STOP_REASONS`),
-        ``inputs`` and ``tier_agreement`` (hierarchical models: share of test pixels
-        whose tier answers all nest).
+        ``inputs``, and for hierarchical models ``tier_agreement`` (share of test pixels
+        whose heads' own answers all nest; the scores are of the jointly decoded answers,
+        which always nest) and ``independent_macro_f1_<tier>`` (the heads' own answers
+        scored).
     """
     rows = {}
     for name, result in results.items():
@@ -395,6 +402,8 @@ def model_table(results: dict[str, TrainResult]) -> pd.DataFrame:
             row[key] = result.info.get(key)
         row["inputs"] = " + ".join(result.model.inputs)
         row["tier_agreement"] = result.info.get("tier_agreement", {}).get("all")
+        for tier, f1 in result.info.get("independent_macro_f1", {}).items():
+            row[f"independent_macro_f1_{tier}"] = f1
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 

@@ -23,6 +23,7 @@ import xarray as xr
 from ..core.errors import ConfigError
 from ..core.taxonomy import TIERS
 from ..datasets import grid_pixels
+from ..models.hierarchy import joint_decode
 
 if TYPE_CHECKING:
     pass
@@ -165,7 +166,10 @@ def predict_zone(
     xarray.Dataset
         For each tier, ``class_<tier>`` ``(y, x)`` int16 (class index; names in the
         ``classes`` attribute) and ``proba_<tier>`` ``(y, x)`` float32 (probability of
-        that class); coordinates ``y``, ``x`` of the grid; ``crs`` attribute.
+        that class); coordinates ``y``, ``x`` of the grid; ``crs`` attribute. A
+        hierarchical model's classes are decoded jointly (the best path of the taxonomy:
+        the tiers nest), and ``head_<tier>`` holds each head's own argmax (where the heads
+        disagree, :func:`cropkit.analysis.error_analysis.tier_disagreement`).
     """
     from ..models.base import resolve_device
 
@@ -179,6 +183,9 @@ def predict_zone(
     proba4 = probas["tier4"]
     coords = {"y": s2["y"].values, "x": s2["x"].values}
     data = {}
+    joint = None
+    if len(probas) > 1:  # hierarchical heads: the best path of the taxonomy (tiers nest)
+        joint = joint_decode(probas, model.spec.parents, axis=0)
     for tier in TIERS:
         parents = np.asarray(model.spec.parents[tier])
         classes = model.spec.classes[tier]
@@ -189,11 +196,15 @@ def predict_zone(
             for child, parent in enumerate(parents):
                 if parent >= 0:
                     proba[parent] += proba4[child]
+        attrs = {"classes": [str(c) for c in classes]}
+        answer = proba.argmax(0) if joint is None else joint[tier]
         data[f"class_{tier}"] = xr.DataArray(
-            proba.argmax(0).astype(np.int16),
-            dims=("y", "x"),
-            coords=coords,
-            attrs={"classes": [str(c) for c in classes]},
+            answer.astype(np.int16), dims=("y", "x"), coords=coords, attrs=attrs
         )
-        data[f"proba_{tier}"] = xr.DataArray(proba.max(0), dims=("y", "x"), coords=coords)
+        chosen = np.take_along_axis(proba, answer[None].astype(np.int64), 0)[0]
+        data[f"proba_{tier}"] = xr.DataArray(chosen, dims=("y", "x"), coords=coords)
+        if joint is not None and tier in probas:  # the head's own answer: a diagnostic
+            data[f"head_{tier}"] = xr.DataArray(
+                proba.argmax(0).astype(np.int16), dims=("y", "x"), coords=coords, attrs=attrs
+            )
     return xr.Dataset(data, attrs={"crs": s2.attrs.get("crs"), "model": model.name})

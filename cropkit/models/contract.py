@@ -82,8 +82,12 @@ class Classifier(Protocol):
         Dims ``(sample, class)`` or ``(patch, class, h, w)``.
         """
 
-    def predict_tiers(self, ds: xr.Dataset) -> dict[str, np.ndarray]:
-        """Class indices per tier it answers itself (tier 4 at least), as :meth:`predict`."""
+    def predict_tiers(self, ds: xr.Dataset, decoding: str = "joint") -> dict[str, np.ndarray]:
+        """Class indices per tier it answers itself (tier 4 at least), as :meth:`predict`.
+
+        A hierarchical model decodes its heads jointly (``"joint"``: the tiers nest) or
+        each on its own (``"independent"``); a single-head model answers tier 4 either way.
+        """
 
     def save(self, folder: str | Path) -> Path:
         """Write the model into ``folder`` (``model.json`` names it for loading)."""

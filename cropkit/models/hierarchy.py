@@ -7,6 +7,11 @@ the coarse one. The loss is summed over the tiers by the trainer, plus (weighted
 consistency term: the divergence of each head from tier 4's probabilities rolled up
 (:meth:`HierarchicalHeads.consistency`), which teaches the heads to nest.
 
+The heads' answers are decoded jointly (:func:`joint_decode`): each path of the taxonomy
+(a tier-4 class and its ancestors) scores the sum of the tiers' log-probabilities along
+it, and the best path gives every tier's answer, so the tiers nest by construction. Each
+head's own argmax stays available as a diagnostic (:func:`tier_agreement`).
+
 Examples
 --------
 >>> heads = HierarchicalHeads(64, spec, spatial=True)              # doctest: +SKIP
@@ -24,7 +29,7 @@ from ..core.errors import TaxonomyError
 from ..core.taxonomy import TIERS
 from ..datasets.torchdata import StreamSpec
 
-__all__ = ["HierarchicalHeads", "check_nesting", "tier_agreement"]
+__all__ = ["HierarchicalHeads", "check_nesting", "joint_decode", "tier_agreement"]
 
 
 def check_nesting(spec: StreamSpec) -> None:
@@ -84,6 +89,52 @@ def tier_agreement(
         out[tier] = float(agree.mean()) if agree.size else float("nan")
         everywhere &= agree
     out["all"] = float(everywhere.mean()) if everywhere.size else float("nan")
+    return out
+
+
+def joint_decode(
+    proba: dict[str, np.ndarray], parents: dict[str, list[int]], axis: int = 1
+) -> dict[str, np.ndarray]:
+    """The best path of the taxonomy for every pixel: answers that nest by construction.
+
+    Each tier-4 class ``c`` scores ``sum_k log p_k(parent_k(c))`` over the tiers ``k``
+    (tier 4 included, with ``parent_4(c) = c``); the best-scoring class is tier 4's answer
+    and its ancestors are the coarser tiers' answers. Where the heads' own argmaxes nest,
+    they are the best path (every term of its score is at its maximum), so joint decoding
+    changes only the pixels where the heads disagree: there a confident coarse head may
+    overrule a hesitant tier 4, and the reverse.
+
+    Parameters
+    ----------
+    proba : dict
+        Tier -> probabilities over that tier's classes along ``axis`` (``(N, K)``,
+        ``(B, K, H, W)`` or ``(K, H, W)`` with ``axis=0``); tiers missing are not scored.
+    parents : dict
+        Tier -> ``(n_tier4,)`` the tier-``k`` class of each tier-4 class (``-1``: none,
+        that tier then does not score the class).
+    axis : int
+        The class axis.
+
+    Returns
+    -------
+    dict
+        Tier -> class indices (``int64``, ``proba``'s shape without ``axis``), for tier 4 and
+        every tier of ``parents``.
+    """
+    p4 = np.moveaxis(np.asarray(proba["tier4"], dtype=np.float64), axis, -1)
+    with np.errstate(divide="ignore"):
+        score = np.log(p4)  # a class no training sample holds (p = 0) is never chosen
+        for tier, lookup in parents.items():
+            if tier == "tier4" or tier not in proba:
+                continue
+            lookup = np.asarray(lookup)
+            coarse = np.log(np.moveaxis(np.asarray(proba[tier], dtype=np.float64), axis, -1))
+            score += np.where(lookup >= 0, coarse[..., lookup.clip(min=0)], 0.0)
+    best = score.argmax(-1)
+    out = {"tier4": best}
+    for tier, lookup in parents.items():
+        if tier != "tier4":
+            out[tier] = np.asarray(lookup)[best]
     return out
 
 

@@ -363,8 +363,13 @@ class XGBoostPixel:
         seen = [self.class_names_[c] for c in self.classes_]
         return to_dataset_classes(predicted, self.class_names_, ds, self.tier, seen, self.name)
 
-    def predict_tiers(self, ds: xr.Dataset) -> dict[str, np.ndarray]:
-        """``{tier: predict(ds)}``: the one tier it answers (coarser ones by roll-up)."""
+    def predict_tiers(self, ds: xr.Dataset, decoding: str = "joint") -> dict[str, np.ndarray]:
+        """``{tier: predict(ds)}``: the one tier it answers.
+
+        Coarser tiers come by roll-up, which nests whatever ``decoding`` says.
+        """
+        if decoding not in ("joint", "independent"):
+            raise ConfigError(f"decoding must be 'joint' or 'independent', not {decoding!r}.")
         return {self.tier: self.predict(ds)}
 
     @property

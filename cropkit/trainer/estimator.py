@@ -50,6 +50,7 @@ from ..datasets.torchdata import (
     streams_for,
 )
 from ..models import build_network, network_class
+from ..models.hierarchy import joint_decode
 from .budget import sized_batches, stopped_by
 from .loop import checkpoint_folder, load_best, loop_callbacks, run_trainer
 from .module import lightning_module
@@ -364,13 +365,30 @@ class DeepClassifier:
             yield index, logits["tier4"].softmax(1).cpu(), attention
 
     def predict_tiers(
-        self, ds: xr.Dataset, batch_size: int | None = None, device: str = "auto"
+        self,
+        ds: xr.Dataset,
+        batch_size: int | None = None,
+        device: str = "auto",
+        decoding: str = "joint",
     ) -> dict[str, np.ndarray]:
         """Class index per tier the network answers with a head of its own.
 
-        Hierarchical networks answer every tier (the answers may disagree; see
-        :func:`cropkit.models.hierarchy.tier_agreement`); single-head networks tier 4
-        only (their coarser tiers come by roll-up, :mod:`cropkit.experiments.fit`).
+        Hierarchical networks answer every tier; single-head networks tier 4 only (their
+        coarser tiers come by roll-up, :mod:`cropkit.experiments.fit`).
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            A pixel or patch dataset of the model's kind.
+        batch_size : int, optional
+            Samples per forward pass (twice the training batch by default).
+        device : str
+            ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        decoding : str
+            Hierarchical networks: ``"joint"`` (the best path of the taxonomy,
+            :func:`cropkit.models.hierarchy.joint_decode`: the tiers nest by
+            construction) or ``"independent"`` (each head's own argmax, which may
+            disagree: a diagnostic, see :func:`cropkit.models.hierarchy.tier_agreement`).
 
         Returns
         -------
@@ -378,12 +396,19 @@ class DeepClassifier:
             Tier -> ``(sample,)`` or ``(patch, h, w)`` int64 class indices (the
             ``classes_<tier>`` order of the dataset; see :meth:`predict`).
         """
+        if decoding not in ("joint", "independent"):
+            raise ConfigError(f"decoding must be 'joint' or 'independent', not {decoding!r}.")
         parts: dict[str, list] = {}
         for _, logits, _ in self._forward_batches(ds, batch_size, False, device):
-            for tier, out in logits.items():
-                parts.setdefault(tier, []).append(out.argmax(1).cpu())
+            if decoding == "joint" and len(logits) > 1:
+                proba = {tier: out.float().softmax(1).cpu().numpy() for tier, out in logits.items()}
+                answers = joint_decode(proba, self.spec.parents)
+            else:
+                answers = {tier: out.argmax(1).cpu().numpy() for tier, out in logits.items()}
+            for tier, answer in answers.items():
+                parts.setdefault(tier, []).append(answer)
         return {
-            tier: self._dataset_classes(torch.cat(p).numpy(), ds, tier) for tier, p in parts.items()
+            tier: self._dataset_classes(np.concatenate(p), ds, tier) for tier, p in parts.items()
         }
 
     def input_mean(self, stream: str = "s2") -> torch.Tensor:
