@@ -73,6 +73,7 @@ _SUBMODULES = {
     "models": "cropkit.models",
     "native": "cropkit.access.native",
     "notebooks": "cropkit.face.notebooks",
+    "pairs": "cropkit.analysis.pairs",
     "parameters": "cropkit.stages.parameters",
     "paths": "cropkit.core.paths",
     "plot": "cropkit.plot",
