@@ -247,6 +247,15 @@ def test_05_labels_attention_and_scores_it_against_the_truth(demo_run):
     assert peaks["peak_rank"].between(1, 12).all()
     (summary,) = [r for r in entry["metrics"]["truth_peaks"] if r["source"] == "attention"]
     assert 0 <= summary["hit_rate"] <= 1 and summary["chance"] == 0.25
+    # the pair probes: attention contrast and gradients of the logit difference, per pair
+    pairs = pd.read_parquet(run_dir / manifest["products"]["attention_pair_peaks"])
+    assert set(pairs["probe"]) == {"attention", "gradients"}
+    assert (
+        pairs["distance"].between(0, 11).all() and (pairs["hit"] == (pairs["distance"] <= 1)).all()
+    )
+    rates = entry["metrics"]["pair_hit_rates"]
+    assert {r["probe"] for r in rates} == {"attention", "gradients"}
+    assert all(0 <= r["hit_rate"] <= 1 and 0 < r["chance"] < 1 for r in rates)
     assert timings["05_attention_visualization"] > 0
 
 

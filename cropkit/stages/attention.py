@@ -8,7 +8,7 @@ in the manifest::
     attention/<model>.zarr              labelled attention (temporal, channel, spatial, ...)
     attention/<model>_gradients.zarr    Integrated Gradients
     attention/<table>.parquet, .csv     under_cloud, channels_<model>, rank_agreement_<model>,
-                                        channels_under_cloud_<model>, truth_peaks
+                                        channels_under_cloud_<model>, truth_peaks, pair_peaks
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from ..analysis import attention as attn
-from ..analysis import attribution
+from ..analysis import attribution, pairs
 from ..core.run import RunFolder
 from ..datasets import open_dataset
 from .outputs import save_arrays, save_tables
@@ -40,6 +40,7 @@ __all__ = [
     "channel_gates",
     "explain",
     "truth_peaks",
+    "pair_probes",
     "record_attention",
 ]
 
@@ -70,6 +71,8 @@ class AttentionResults:
         Model name -> rank agreement of its attention and gradients per class.
     peaks : pandas.DataFrame or None
         The attention and gradient peaks scored against the truth (simulated data).
+    pair_peaks : pandas.DataFrame or None
+        The pair probes' peaks scored against the truth (:func:`pair_probes`).
     """
 
     models: dict
@@ -81,6 +84,7 @@ class AttentionResults:
     gradients: dict[str, xr.DataArray] = field(default_factory=dict)
     agreement: dict[str, pd.DataFrame] = field(default_factory=dict)
     peaks: pd.DataFrame | None = None
+    pair_peaks: pd.DataFrame | None = None
 
     @property
     def names(self) -> list[str]:
@@ -95,6 +99,8 @@ class AttentionResults:
         tables.update({f"rank_agreement_{n}": t for n, t in self.agreement.items()})
         if self.peaks is not None:
             tables["truth_peaks"] = self.peaks
+        if self.pair_peaks is not None:
+            tables["pair_peaks"] = self.pair_peaks
         return tables
 
 
@@ -197,6 +203,54 @@ def truth_peaks(
     return results.peaks
 
 
+def pair_probes(
+    run: RunFolder,
+    source: RunSource,
+    results: AttentionResults,
+    found: Phenology,
+    params: AttentionParameters,
+    seed: int,
+    tolerance: int = 1,
+) -> pd.DataFrame | None:
+    """Per pair of look-alike crops, where each model's pair probes peak against the truth.
+
+    The probes (:mod:`cropkit.analysis.pairs`): the contrast of the two classes'
+    temporal attention (attention models), and Integrated Gradients of their logit
+    difference (every deep model explained by :func:`explain`). A hit: the peak falls
+    within ``tolerance`` periods of the period where the two simulated canopies separate
+    most. None where the data has no truth.
+    """
+    classes = results.attention[results.names[0]]["tier4"].values if results.names else []
+    wanted = attribution.lookalike_pairs(classes)
+    separation = source.canopy_separation(wanted, found.times, seed=seed)
+    if separation is None:
+        return None
+    probes: dict[tuple[str, str], dict] = {}
+    for name, profile in found.profiles.items():
+        temporal = profile.mean("head")
+        present = set(temporal["class"].values)
+        probes[(name, "attention")] = {
+            pair: pairs.attention_contrast(temporal, *pair).values
+            for pair in wanted
+            if set(pair) <= present
+        }
+    for name in results.gradients:  # the deep models explain() explained
+        model = results.models.get(name) or load_trained(run, name)
+        data = results.datasets.get(name)
+        data = data if data is not None else model_dataset(run, model)
+        per_patch = -(-params.attribution_samples // 32)
+        samples = params.attribution_samples if model.kind == "pixel" else per_patch
+        probes[(name, "gradients")] = {
+            pair: pairs.pair_gradients(
+                model, data, *pair, max_samples=samples, n_steps=params.attribution_steps
+            ).values
+            for pair in wanted
+            if set(pair) <= set(results.gradients[name]["tier4"].values)
+        }
+    results.pair_peaks = pairs.pair_peaks(separation, probes, tolerance)
+    return results.pair_peaks
+
+
 def record_attention(
     run: RunFolder, config: RunConfig, params: AttentionParameters, results: AttentionResults
 ) -> dict[str, Path]:
@@ -211,10 +265,18 @@ def record_attention(
     products.update(save_tables(run, "attention", results.tables()))
     peaks = results.peaks
     summary = attribution.peak_summary(peaks) if peaks is not None else pd.DataFrame()
+    pair_rates = (
+        pairs.pair_hit_rates(results.pair_peaks)
+        if results.pair_peaks is not None
+        else pd.DataFrame()
+    )
     run.record(
         NOTEBOOK,
         {**config.parameters(), **params.record()},
         products=products,
-        metrics={"truth_peaks": summary.round(4).reset_index().to_dict(orient="records")},
+        metrics={
+            "truth_peaks": summary.round(4).reset_index().to_dict(orient="records"),
+            "pair_hit_rates": pair_rates.round(4).reset_index().to_dict(orient="records"),
+        },
     )
     return products
