@@ -154,17 +154,31 @@ def write_run_report(run_dir: str | Path) -> Path:
             "(papermill writes the executed copies there)."
         )
     with RunLock(run_dir, wait=120):  # pages are products: one writer of the folder at a time
+        manifest = read_manifest(run_dir)
+        index = run_dir / "index.html"
+        # the index first (a few kB): on a disk the pages fill, the run's state is still told
+        pending = {path.stem: {"missing": _PENDING} for path in executed}
+        with replacing(index) as tmp:
+            tmp.write_text(_run_page(run_dir, manifest, pending), encoding="utf-8")
         pages = {}
         for path in executed:  # a full disk: the pages that fit, and an index that says so
             try:
                 pages[path.stem] = export_notebook(path, run_dir / "report")
             except StorageError as err:
                 pages[path.stem] = {"missing": str(err)}
-        manifest = read_manifest(run_dir)
-        index = run_dir / "index.html"
-        with replacing(index) as tmp:
-            tmp.write_text(_run_page(run_dir, manifest, pages), encoding="utf-8")
+        try:
+            with replacing(index) as tmp:
+                tmp.write_text(_run_page(run_dir, manifest, pages), encoding="utf-8")
+        except StorageError:  # the pages took the room: the first index stays
+            pass
     return index
+
+
+#: What the index says of pages not written yet (it stays if the disk fills meanwhile).
+_PENDING = (
+    "not written: the disk filled while the pages were exported; free some room and run "
+    "`cropkit report` on this folder"
+)
 
 
 def _run_page(run_dir: Path, manifest: dict, pages: dict[str, dict[str, Path]]) -> str:
