@@ -143,11 +143,7 @@ def integrated_gradients(
     for index in torch.arange(len(streams)).split(batch_size):
         batch = streams[index]
         target = _target_class(batch["tier4"])
-        shape = [1] * batch["s2"].ndim
-        shape[2] = -1
-        base = mean.view(shape).expand_as(batch["s2"])
-        s2 = torch.where(torch.isnan(batch["s2"]), base, batch["s2"])
-        others = {k: v for k, v in batch.items() if k != "s2"}
+        s2, base, others = explained_inputs(batch, mean)
         ig = IntegratedGradients(_logit_of_target(module, model.kind, others, target))
         attr = ig.attribute(s2, baselines=base, n_steps=n_steps).detach()
         if model.kind == "patch":
@@ -167,6 +163,19 @@ def integrated_gradients(
         attrs={"model": model.name, "n_steps": n_steps},
     )
     return out
+
+
+def explained_inputs(batch: dict, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """A batch's S2 series with gaps set to the baseline, the baseline, the other streams.
+
+    The baseline is the training mean of every band (``mean``, ``(C,)``), broadcast over
+    the batch ``(B, T, C[, H, W])``: "no information" after standardisation.
+    """
+    shape = [1] * batch["s2"].ndim
+    shape[2] = -1
+    base = mean.view(shape).expand_as(batch["s2"])
+    s2 = torch.where(torch.isnan(batch["s2"]), base, batch["s2"])
+    return s2, base, {k: v for k, v in batch.items() if k != "s2"}
 
 
 def _target_class(labels: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from ..core.errors import ConfigError, DataError, MissingExtraError
 from ..datasets import select_split
 from ..models import is_network
 from .attention import _time_coords
-from .attribution import CAPTUM_HINT, _date_labels
+from .attribution import CAPTUM_HINT, _date_labels, explained_inputs
 
 __all__ = ["attention_contrast", "pair_gradients", "pair_peaks", "pair_hit_rates"]
 
@@ -136,12 +136,7 @@ def pair_gradients(
     mean = model.input_mean("s2")
     total = np.zeros(part.sizes["time"])
     for index in torch.arange(len(streams)).split(batch_size):
-        batch = streams[index]
-        shape = [1] * batch["s2"].ndim
-        shape[2] = -1
-        base = mean.view(shape).expand_as(batch["s2"])
-        s2 = torch.where(torch.isnan(batch["s2"]), base, batch["s2"])
-        others = {k: v for k, v in batch.items() if k != "s2"}
+        s2, base, others = explained_inputs(streams[index], mean)
         forward = _logit_difference(module, model.kind, others, ia, ib)
         attr = IntegratedGradients(forward).attribute(s2, baselines=base, n_steps=n_steps)
         per_date = attr.detach().abs().sum(2)  # over bands: (B, T[, H, W])

@@ -166,11 +166,7 @@ def explain(run: RunFolder, results: AttentionResults, params: AttentionParamete
     missing = attribution.captum_missing()
     if params.attribution_samples and not missing:
         for name in attribution.deep_models(trained_models(run)):
-            model = results.models.get(name) or load_trained(run, name)
-            data = results.datasets.get(name)
-            data = data if data is not None else model_dataset(run, model)
-            per_patch = -(-params.attribution_samples // 32)  # a patch holds many pixels
-            samples = params.attribution_samples if model.kind == "pixel" else per_patch
+            model, data, samples = _to_explain(run, results, params, name)
             results.gradients[name] = attribution.integrated_gradients(
                 model, data, max_samples=samples, n_steps=params.attribution_steps
             )
@@ -180,6 +176,18 @@ def explain(run: RunFolder, results: AttentionResults, params: AttentionParamete
             profile = attribution.attribution_profiles(gradients)
             results.agreement[name] = attribution.rank_agreement(temporal, profile)
     return missing
+
+
+def _to_explain(run: RunFolder, results: AttentionResults, params: AttentionParameters, name: str):
+    """A deep model of the run, its dataset and how many samples to explain.
+
+    Patches hold many pixels: a 32nd as many of them as pixels.
+    """
+    model = results.models.get(name) or load_trained(run, name)
+    data = results.datasets.get(name)
+    data = data if data is not None else model_dataset(run, model)
+    per_patch = -(-params.attribution_samples // 32)
+    return model, data, params.attribution_samples if model.kind == "pixel" else per_patch
 
 
 def truth_peaks(
@@ -235,11 +243,7 @@ def pair_probes(
             if set(pair) <= present
         }
     for name in results.gradients:  # the deep models explain() explained
-        model = results.models.get(name) or load_trained(run, name)
-        data = results.datasets.get(name)
-        data = data if data is not None else model_dataset(run, model)
-        per_patch = -(-params.attribution_samples // 32)
-        samples = params.attribution_samples if model.kind == "pixel" else per_patch
+        model, data, samples = _to_explain(run, results, params, name)
         probes[(name, "gradients")] = {
             pair: pairs.pair_gradients(
                 model, data, *pair, max_samples=samples, n_steps=params.attribution_steps
