@@ -118,6 +118,17 @@ def test_source_claims_reports_each_claim(stac_server, shared_run_root):
     assert within(enmap["S2"]["tier_agreement"]["all"])
 
 
+@pytest.mark.server
+def test_bench_dual_stream_profiles_both_inputs(stac_server, shared_run_root):
+    out = smoke("bench_dual_stream.py", "--run-root", shared_run_root)
+    fused, alone = out["s2+enmap"], out["s2"]
+    assert fused["enmap_tokens"] == {"spectral": 15, "pixels": 144}
+    assert fused["enmap_regions"][:3] == ["blue", "green", "red"]
+    assert fused["parameters"] > alone["parameters"] and "enmap_stream_s" not in alone
+    assert out["step_ratio"] == pytest.approx(fused["step_s"] / alone["step_s"], abs=0.01)
+    assert all(v > 0 for v in (fused["enmap_stream_s"], alone["s2_stream_s"]))
+
+
 @pytest.mark.skipif(
     not WORLDCEREAL.exists() and not os.environ.get("CROPKIT_REQUIRE_SHARED"),  # CI has it
     reason="the shared WorldCereal table is absent",

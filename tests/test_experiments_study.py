@@ -10,9 +10,11 @@ from cropkit.core.errors import ConfigError, DataError
 from cropkit.experiments.pooling import pool_datasets
 from cropkit.experiments.study import (
     StudySpec,
+    Unit,
     load_study,
     run_study,
     temporal_window,
+    unit_recipe,
     units,
 )
 from cropkit.experiments.verdicts import summarise, time_capped
@@ -204,3 +206,26 @@ def test_data_a_unit_cannot_use_is_refused_before_any_unit_runs(pooled, tmp_path
     with pytest.raises(DataError, match="outside the season's periods"):
         run_study(late, {"pixel": pooled}, tmp_path / "late")
     assert not (tmp_path / "lacking").exists() and not (tmp_path / "late").exists()
+
+
+def test_units_that_would_train_the_same_model_on_the_same_data_train_once(pooled, tmp_path):
+    fusion = spec(
+        models={"dual_stream": {}, "attention3dcnn": {}},
+        variants={"s2": {"inputs": ["s2"]}, "s2+enmap": {"inputs": ["s2", "enmap"]}},
+        compare=[["s2+enmap", "s2"]],
+    )
+    a, b = (Unit(v, "attention3dcnn", 0) for v in ("s2", "s2+enmap"))
+    assert unit_recipe(fusion, a) == unit_recipe(fusion, b)  # it cannot read EnMAP
+    d, e = (Unit(v, "dual_stream", 0) for v in ("s2", "s2+enmap"))
+    assert unit_recipe(fusion, d) != unit_recipe(fusion, e)
+    assert unit_recipe(fusion, a) != unit_recipe(fusion, Unit("s2", "attention3dcnn", 1))
+    twice = spec(variants={"s2": {"inputs": ["s2"]}, "s2 again": {"inputs": ["s2"]}}, compare=[])
+    lines = []
+    results = run_study(twice, {"pixel": pooled}, tmp_path / "twice", report=lines.append)
+    assert lines[2] == "s2 again__xgboost__seed0: the same training as s2__xgboost__seed0"
+    assert [line.endswith(" s)") for line in lines] == [True, True, False, False]
+    assert results[2]["tiers"] == results[0]["tiers"] and results[3]["tiers"] == results[1]["tiers"]
+    assert results[3]["info"]["same_as"] == "s2__xgboost__seed1"  # each seed its own twin
+    assert results[2]["unit"]["variant"] == "s2 again"
+    saved = json.loads((tmp_path / "twice" / "units" / "s2 again__xgboost__seed0.json").read_text())
+    assert saved["info"]["same_as"] == "s2__xgboost__seed0"

@@ -1,11 +1,13 @@
 """The source works' models: hierarchical heads, EnMAP on the 10 m grid, fused variants."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from cropkit.compute.splits import TRAIN
-from cropkit.core.errors import DataError, TaxonomyError
+from cropkit.core.errors import ConfigError, DataError, TaxonomyError
 from cropkit.core.taxonomy import load_taxonomy
 from cropkit.datasets import select_split
 from cropkit.datasets.torchdata import Standardiser, StreamSpec, TensorStreams, stream_stats
@@ -227,3 +229,66 @@ def test_clouds_hide_the_same_dates_in_patches(patches):
     assert not hidden["valid"].values[:, [5, 6]].any()
     assert np.array_equal(hidden["valid"].values[:, 4], patches["valid"].values[:, 4])
     assert np.array_equal(s2[:, 3], before[:, 3], equal_nan=True)
+
+
+def _default_geometry_batch(inputs, n=4, seed=0):
+    """A random batch at the demo's geometry: 32 x 32 patches, 12 dates, 224 EnMAP bands."""
+    g = torch.Generator().manual_seed(seed)
+    wavelengths = np.r_[np.linspace(418, 1000, 96), np.linspace(902, 2445, 128)]
+    spec = StreamSpec(
+        "patch",
+        inputs,
+        {"s2": 10, "enmap": 224},
+        {"s2": 12},
+        channel_names={
+            "s2": [f"B{i}" for i in range(10)],
+            "enmap": [f"{w:.0f}nm" for w in wavelengths],
+        },
+        classes=CLASSES,
+        parents=PARENTS,
+        patch_size=32,
+        enmap_grid={"side": 12, "scale": 1 / 3} if "enmap" in inputs else {},
+    )
+    batch = {
+        "s2": torch.randn(n, 12, 10, 32, 32, generator=g),
+        "s2_doy": torch.arange(15, 365, 30).repeat(n, 1),
+        "enmap": torch.randn(n, 224, 12, 12, generator=g),
+        "enmap_offset": torch.rand(n, 2, generator=g),
+    }
+    return spec, batch
+
+
+def _step_seconds(net, batch, repeats=5):
+    """Fastest of ``repeats`` training steps (forward, backward, optimiser)."""
+    optimiser = torch.optim.AdamW(net.parameters())
+    times = []
+    for _ in range(repeats + 1):  # the first warms up
+        started = time.perf_counter()
+        loss = sum(v.mean() for v in net(batch).values())
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        times.append(time.perf_counter() - started)
+    return min(times[1:])
+
+
+def test_enmap_at_most_doubles_the_step_time_of_the_s2_stream_alone():
+    torch.manual_seed(0)
+    seconds = {}
+    for inputs in [("s2",), ("s2", "enmap")]:
+        spec, batch = _default_geometry_batch(inputs)
+        net = build_network("dual_stream", spec).train()
+        seconds[inputs] = _step_seconds(net, batch)
+    assert seconds[("s2", "enmap")] / seconds[("s2",)] < 2.0
+
+
+def test_spectral_tokens_are_regions_of_the_spectrum_or_adjacent_bands():
+    spec, batch = _default_geometry_batch(("s2", "enmap"))
+    net = build_network("dual_stream", spec).eval()
+    assert net.enmap.group_names[:3] == ["blue", "green", "red"]
+    _, attention = net(batch, return_attention=True)
+    assert attention["spectral"].shape == (4, 15)
+    net = build_network("dual_stream", spec, band_groups=32).eval()
+    assert len(net.enmap.group_names) == 7 and net.enmap.group_names[0] == "418nm+"
+    with pytest.raises(ConfigError, match="'spectrum' or a number"):
+        build_network("dual_stream", spec, band_groups="regions")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cropkit.core.errors import DataError
-from cropkit.models.spectral import SpectralProjection
+from cropkit.models.spectral import SPECTRAL_REGIONS, SpectralProjection, spectral_groups
 
 
 def two_crops(n=400, seed=0):
@@ -42,3 +42,17 @@ def test_missing_spectra_stay_missing_and_unfitted_projection_says_so():
         SpectralProjection().transform(spectra)
     with pytest.raises(DataError, match="Fewer than 10 complete spectra"):
         SpectralProjection().fit(spectra[:5], y[:5])
+
+
+def test_bands_fall_in_the_regions_of_the_spectrum_that_hold_them():
+    names, group = spectral_groups(["418nm", "560nm", "705nm", "1010nm", "2300nm", "2310nm"])
+    assert names == ["blue", "green", "red edge 1", "water 970", "SWIR 2300"]
+    assert group.tolist() == [0, 1, 2, 3, 4, 4]
+
+
+def test_every_enmap_band_has_a_region_and_a_band_outside_all_is_refused():
+    enmap = np.r_[np.linspace(418, 1000, 96), np.linspace(902, 2445, 128)]
+    names, group = spectral_groups(enmap)
+    assert len(names) == len(SPECTRAL_REGIONS) and np.bincount(group).min() >= 2
+    with pytest.raises(DataError, match=r"3000.*outside every spectral region"):
+        spectral_groups([500, 3000])

@@ -282,6 +282,9 @@ def _labelled_attention(got: dict, part: xr.Dataset, model, names: np.ndarray) -
             coords["band"] = channel[: value.shape[1]]
         elif key == "spectral":
             data[key] = (("sample", "group"), value)
+            encoder = getattr(getattr(model.module, "network", None), "enmap", None)
+            if getattr(encoder, "group_names", None) is not None:
+                coords["group"] = list(encoder.group_names)
         elif key == "spatial":
             data[key] = (("patch", "h", "w"), value)
     out = xr.Dataset(data, coords=coords)

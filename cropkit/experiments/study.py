@@ -49,6 +49,7 @@ __all__ = [
     "temporal_window",
     "units",
     "run_unit",
+    "unit_recipe",
     "run_study",
     "check_data",
 ]
@@ -278,6 +279,25 @@ def units(spec: StudySpec) -> list[Unit]:
     ]
 
 
+def unit_recipe(spec: StudySpec, unit: Unit) -> tuple:
+    """What a unit trains on: model, seed, the inputs its model reads, window, clouds.
+
+    Two units with one recipe train the same model on the same data (a model that
+    cannot read a variant's extra stream, say ``attention3dcnn`` in an ``s2+enmap``
+    variant, reads S2 alone): :func:`run_study` trains it once.
+    """
+    variant = spec.variants[unit.variant]
+    inputs = tuple(s for s in variant.get("inputs", ["s2"]) if s in model_inputs(unit.model))
+    clouds = variant.get("clouds")
+    return (
+        unit.model,
+        unit.seed,
+        inputs,
+        variant.get("until"),
+        tuple(clouds) if isinstance(clouds, list) else clouds,
+    )
+
+
 def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dict:
     """Train and score one unit on the pooled data; its result, JSON-ready.
 
@@ -387,12 +407,15 @@ def run_study(
     check_data(spec, data)
     _claim_folder(spec, folder)
     say = report or (lambda line: None)
-    todo, results = [], {}
+    todo, results, copies, first = [], {}, {}, {}
     for unit in units(spec):
         path = folder / "units" / f"{unit.key}.json"
+        twin = first.setdefault(unit_recipe(spec, unit), unit)
         if path.exists():
             results[unit] = json.loads(path.read_text())
             say(f"{unit.key}: cached")
+        elif twin is not unit:
+            copies[unit] = twin
         else:
             todo.append(unit)
     if client is not None and todo:
@@ -404,6 +427,10 @@ def run_study(
         for unit in todo:
             results[unit] = _keep(folder, unit, run_unit(spec, unit, data))
             say(f"{unit.key}: done ({results[unit]['info']['seconds']} s)")
+    for unit, twin in copies.items():  # the same training as an earlier unit: its result
+        info = {**results[twin]["info"], "same_as": twin.key}
+        results[unit] = _keep(folder, unit, {**results[twin], "unit": asdict(unit), "info": info})
+        say(f"{unit.key}: the same training as {twin.key}")
     return [results[unit] for unit in units(spec)]
 
 

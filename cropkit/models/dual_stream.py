@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.errors import DataError
+from ..core.errors import ConfigError, DataError
 from ..datasets.torchdata import StreamSpec
-from .base import CropModel
+from .base import CropModel, checked_number
 from .hierarchy import HierarchicalHeads
+from .spectral import spectral_groups
 from .utae import UTAEEncoder, check_halving, conv_block
 
 __all__ = ["DualStream", "HyperspectralEncoder", "to_patch_grid"]
@@ -55,60 +55,90 @@ def to_patch_grid(
 
 
 class HyperspectralEncoder(nn.Module):
-    """Spectral then spatial transformer over an EnMAP window.
+    """EnMAP window to features: a spectral and a spatial transformer side by side.
 
-    Spectral: each EnMAP pixel's spectrum is cut into groups of ``band_group`` adjacent
-    bands, each group a token (linear embedding plus a learnt position per group); a
-    transformer encoder mixes the groups and a learnt query pools them (multi-head
-    attention pooling, whose weights say which parts of the spectrum the model reads).
-    Spatial: the pixel embeddings are tokens with a learnt position each; a second
-    transformer encoder mixes them.
+    As H2Crop's EnMAP stream (a "P" and an "S" vision transformer whose outputs are
+    concatenated), at cropkit's scale:
+
+    - **spectral**: one token per region of the spectrum (:data:`SPECTRAL_REGIONS`,
+      ``band_groups="spectrum"``) or per ``n`` adjacent bands (``band_groups=n``); a
+      token's input is its region's image over the window, a learnt weighting of the
+      region's bands (initialised to their mean), embedded linearly. A transformer mixes
+      the regions; each token is mapped back to a window image, and a learnt query pools
+      the tokens into a summary of the window's spectrum (multi-head attention pooling,
+      whose weights say which regions the model reads);
+    - **spatial**: one token per EnMAP pixel, its whole spectrum embedded linearly (one
+      batched call over every pixel of every window), plus a learnt position and the
+      spectral summary; a transformer mixes the pixels.
+
+    Both run once per window, so the cost grows with ``regions + pixels`` tokens, not
+    ``regions x pixels`` as a spectral transformer run on every pixel would.
 
     Parameters
     ----------
-    bands : int
-        EnMAP bands ``W``.
+    wavelengths : sequence
+        ``(W,)`` EnMAP band centres (nm, or labels such as ``"418nm"``).
     side : int
         Side of the EnMAP window (pixels).
-    d_model, n_head, band_group, spectral_layers, spatial_layers, dropout :
+    band_groups : str or int
+        ``"spectrum"`` (regions of the spectrum) or a number of adjacent bands per token.
+    d_model, n_head, spectral_layers, spatial_layers, dropout :
         Transformer settings (see :class:`DualStream`).
     """
 
     def __init__(
         self,
-        bands: int,
+        wavelengths,
         side: int,
         d_model: int,
         n_head: int,
-        band_group: int,
+        band_groups: str | int,
         spectral_layers: int,
         spatial_layers: int,
         dropout: float,
     ) -> None:
         super().__init__()
-        self.band_group = band_group
-        self.n_groups = math.ceil(bands / band_group)
-        self.pad = self.n_groups * band_group - bands
-        self.embed = nn.Linear(band_group, d_model)
-        self.group_position = nn.Parameter(torch.randn(self.n_groups, d_model) * 0.02)
+        bands = len(wavelengths)
+        if band_groups == "spectrum":
+            self.group_names, group = spectral_groups(wavelengths)
+        elif isinstance(band_groups, str):
+            raise ConfigError(
+                "band_groups must be 'spectrum' or a number of adjacent bands, "
+                f"not {band_groups!r}."
+            )
+        else:
+            size = checked_number("band_groups", band_groups, int, 1, bands)
+            group = np.arange(bands) // size
+            self.group_names = [f"{wavelengths[i]}+" for i in range(0, bands, size)]
+        n_groups = len(self.group_names)
+        member = torch.zeros(n_groups, bands)
+        member[torch.as_tensor(group), torch.arange(bands)] = 1.0
+        self.register_buffer("member", member)
+        self.band_weight = nn.Parameter(member / member.sum(1, keepdim=True))
+        self.region_embed = nn.Linear(side * side, d_model)
+        self.group_position = nn.Parameter(torch.randn(n_groups, d_model) * 0.02)
         self.spectral = _encoder(d_model, n_head, spectral_layers, dropout)
         self.query = nn.Parameter(torch.randn(1, 1, d_model) * 0.02)
         self.pool = nn.MultiheadAttention(d_model, n_head, dropout=dropout, batch_first=True)
+        self.region_image = nn.Linear(d_model, side * side)
+        self.pixel_embed = nn.Linear(bands, d_model)
         self.pixel_position = nn.Parameter(torch.randn(side * side, d_model) * 0.02)
         self.spatial = _encoder(d_model, n_head, spatial_layers, dropout)
+        self.merge = nn.Conv2d(d_model + n_groups, d_model, 1)
         self.out_channels = d_model
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, W, eh, ew)`` -> features ``(B, d_model, eh, ew)``, attention ``(B, groups)``."""
         b, _, eh, ew = x.shape
-        spectra = F.pad(x.permute(0, 2, 3, 1), (0, self.pad))  # (B, eh, ew, G g)
-        tokens = self.embed(spectra.reshape(b * eh * ew, self.n_groups, self.band_group))
-        tokens = self.spectral(tokens + self.group_position)
-        query = self.query.expand(len(tokens), -1, -1)
-        pooled, weights = self.pool(query, tokens, tokens, need_weights=True)
-        pixels = self.spatial(pooled.view(b, eh * ew, -1) + self.pixel_position)
-        features = pixels.transpose(1, 2).reshape(b, -1, eh, ew)
-        return features, weights.view(b, eh * ew, self.n_groups).mean(1)
+        regions = torch.einsum("bwhv,gw->bghv", x, self.band_weight * self.member)
+        tokens = self.spectral(self.region_embed(regions.flatten(2)) + self.group_position)
+        query = self.query.expand(b, -1, -1)
+        summary, weights = self.pool(query, tokens, tokens, need_weights=True)
+        region_maps = self.region_image(tokens).view(b, -1, eh, ew)
+        pixels = self.pixel_embed(x.flatten(2).transpose(1, 2))
+        pixels = self.spatial(pixels + self.pixel_position + summary)
+        features = torch.cat([pixels.transpose(1, 2).reshape(b, -1, eh, ew), region_maps], 1)
+        return self.merge(features), weights.view(b, -1)
 
 
 def _encoder(d_model: int, n_head: int, layers: int, dropout: float) -> nn.TransformerEncoder:
@@ -123,9 +153,10 @@ class DualStream(CropModel):
 
     Follows the first source work, the H2Crop benchmark of EnMAP hyperspectral and
     Sentinel-2 time series over a four-tier crop taxonomy (github.com/flyakon/H2Crop): a
-    hyperspectral stream of a spectral transformer (tokens are groups of EnMAP bands)
-    and a spatial transformer (tokens are 30 m pixels), brought onto the 10 m patch
-    grid; a Sentinel-2 stream that attends over time and space; their features fused;
+    hyperspectral stream of a spectral transformer (tokens are regions of the spectrum,
+    each an image over the window) beside a spatial transformer (tokens are 30 m pixels,
+    each a whole spectrum), see :class:`HyperspectralEncoder`, brought onto the 10 m
+    patch grid; a Sentinel-2 stream that attends over time and space; their features fused;
     and hierarchical heads, one per tier of the four-tier crop taxonomy, each reading
     the shared features and the coarser tier's logits (the cascade), with the loss
     summed over the tiers. cropkit adds a consistency term to the loss
@@ -133,14 +164,18 @@ class DualStream(CropModel):
     heads' answers nest. Without ``enmap`` in the inputs it is the S2-only baseline.
 
     Departures from the source: the Sentinel-2 stream is a U-TAE encoder (convolutions
-    and L-TAE temporal attention) rather than a windowed (Swin-like) transformer; the
-    EnMAP features are resampled to the 10 m grid bilinearly (``grid_sample`` from the
-    patch's exact place in its EnMAP window) and fused by concatenation and a
-    convolution. The default ``configs/dual_stream.yaml`` (S2 widths 16-32-64 as
-    ``utae``, d_model 64 for EnMAP) has about 0.25 M parameters on S2 alone and 0.38 M
-    with EnMAP (224 bands, a 12 x 12 window, 11 classes), so that it trains on a CPU in
-    minutes; a larger model is a config away (``widths``, ``enmap_d_model``, the
-    number of layers).
+    and L-TAE temporal attention) trained from scratch, rather than a video Swin
+    transformer initialised from the AgriFM foundation model; the spectral tokens are
+    regions of the spectrum (15 at most) rather than single bands (218), each with a
+    learnt weighting of its bands; the EnMAP window is the patch's footprint plus one
+    pixel (12 x 12 for a 32-pixel patch) and its features are resampled to the 10 m grid
+    bilinearly (``grid_sample`` from the patch's exact place in the window) rather than
+    by pixel shuffle; the streams are fused by concatenation and a convolution; the
+    source's optional prior (last year's crop map as an input) is not used. The default
+    ``configs/dual_stream.yaml`` (S2 widths 16-32-64 as ``utae``, d_model 64 for EnMAP)
+    has about 0.25 M parameters on S2 alone and 0.42 M with EnMAP (224 bands, a 12 x 12
+    window, 15 regions), so that it trains on a CPU in minutes; a larger model is a
+    config away (``widths``, ``enmap_d_model``, the number of layers).
 
     Notes
     -----
@@ -149,8 +184,8 @@ class DualStream(CropModel):
     - ``temporal``: ``(B, n_head, T, h, w)`` U-TAE attention masks over the S2 dates at
       the lowest resolution (sum to 1 over dates);
     - ``spectral``: ``(B, G)`` the attention of the EnMAP pooling query over the ``G``
-      band groups (``band_group`` adjacent bands each), averaged over the EnMAP
-      pixels of the window and the heads (sums to 1); only with EnMAP.
+      spectral tokens (``self.enmap.group_names``), averaged over the heads (sums to
+      1); only with EnMAP.
     """
 
     name = "dual_stream"
@@ -169,7 +204,7 @@ class DualStream(CropModel):
         groups: int,
         enmap_d_model: int,
         enmap_heads: int,
-        band_group: int,
+        band_groups: str | int,
         spectral_layers: int,
         spatial_layers: int,
         fused_width: int,
@@ -190,11 +225,11 @@ class DualStream(CropModel):
                     "cropkit.datasets.patch_dataset(..., enmap=...)."
                 )
             self.enmap = HyperspectralEncoder(
-                spec.channels["enmap"],
+                spec.channel_names["enmap"],
                 int(spec.enmap_grid["side"]),
                 enmap_d_model,
                 enmap_heads,
-                band_group,
+                band_groups,
                 spectral_layers,
                 spatial_layers,
                 dropout,

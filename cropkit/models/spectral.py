@@ -1,4 +1,10 @@
-"""Compact features from hyperspectral spectra for models that split on single features.
+"""Hyperspectral spectra made compact: regions of the spectrum, and features for trees.
+
+:data:`SPECTRAL_REGIONS` cuts the 400-2500 nm range at the features of a canopy's
+spectrum (pigment absorption, red edge, NIR plateau, the water absorptions at 970, 1200,
+1450 and 1940 nm, the SWIR cellulose and lignin features); :func:`spectral_groups`
+assigns a sensor's bands to them, the spectral tokens of ``dual_stream``.
+
 
 A tree splits on one feature at a time, and one of 224 narrow, correlated EnMAP bands
 says little on its own: what separates look-alike crops is the *shape* of the spectrum
@@ -20,7 +26,64 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from ..core.errors import DataError
 
-__all__ = ["SpectralProjection"]
+__all__ = ["SPECTRAL_REGIONS", "SpectralProjection", "spectral_groups"]
+
+#: Regions of a vegetation spectrum, ``(name, start nm, end nm)``, end excluded: each one
+#: a feature that separates canopies (chlorophyll and carotenoid absorption in the
+#: visible, the red edge's position, the NIR plateau of leaf structure, liquid water
+#: absorptions, the SWIR of dry matter, cellulose and lignin).
+SPECTRAL_REGIONS: tuple[tuple[str, float, float], ...] = (
+    ("blue", 350, 500),
+    ("green", 500, 580),
+    ("red", 580, 690),
+    ("red edge 1", 690, 720),
+    ("red edge 2", 720, 750),
+    ("NIR shoulder", 750, 800),
+    ("NIR plateau", 800, 900),
+    ("water 970", 900, 1050),
+    ("NIR 1100", 1050, 1150),
+    ("water 1200", 1150, 1300),
+    ("water 1450", 1300, 1500),
+    ("SWIR 1650", 1500, 1750),
+    ("water 1940", 1750, 2000),
+    ("cellulose 2100", 2000, 2200),
+    ("SWIR 2300", 2200, 2600),
+)
+
+
+def spectral_groups(wavelengths, regions=SPECTRAL_REGIONS) -> tuple[list[str], np.ndarray]:
+    """Assign bands to regions of the spectrum.
+
+    Parameters
+    ----------
+    wavelengths : array-like
+        ``(band,)`` centre wavelengths (nm), numbers or labels such as ``"418nm"``.
+    regions : sequence of (str, float, float)
+        ``(name, start, end)`` in nm, end excluded.
+
+    Returns
+    -------
+    names : list of str
+        The regions that hold at least one band, in spectral order.
+    group : numpy.ndarray
+        ``(band,)`` int64: each band's index into ``names``.
+
+    Raises
+    ------
+    DataError
+        For a band outside every region (the fix: give ``regions`` that cover it).
+    """
+    nm = np.array([float(str(w).removesuffix("nm")) for w in wavelengths])
+    index = np.full(len(nm), -1)
+    for i, (_, start, end) in enumerate(regions):
+        index[(nm >= start) & (nm < end)] = i
+    if (index < 0).any():
+        raise DataError(
+            f"Bands at {nm[index < 0].round().tolist()} nm lie outside every spectral region "
+            f"({regions[0][1]:.0f}-{regions[-1][2]:.0f} nm): pass regions that cover them."
+        )
+    used = np.unique(index)
+    return [regions[i][0] for i in used], np.searchsorted(used, index)
 
 
 class SpectralProjection:
