@@ -191,7 +191,7 @@ def test_the_shipped_studies_load():
 
     folder = Path(__file__).resolve().parents[1] / "data" / "studies"
     loaded = {p.stem: load_study(p) for p in sorted(folder.glob("*.yaml"))}
-    assert len(loaded) == 4
+    assert len(loaded) == 5
     assert len(loaded["tempcnn_unet_regions"].runs) == 8
     transfer = loaded["temporal_transfer"]  # two years of one region: train one, test the next
     assert transfer.split == {"design": "temporal_transfer", "test_years": [2024]}
@@ -229,3 +229,30 @@ def test_units_that_would_train_the_same_model_on_the_same_data_train_once(poole
     assert results[2]["unit"]["variant"] == "s2 again"
     saved = json.loads((tmp_path / "twice" / "units" / "s2 again__xgboost__seed0.json").read_text())
     assert saved["info"]["same_as"] == "s2__xgboost__seed0"
+
+
+def test_joint_decoding_is_set_beside_each_head_s_own_argmax_over_seeds():
+    study = spec(seeds=3, compare=[])
+    rows = []
+    for seed, (joint, own) in enumerate([(0.62, 0.60), (0.645, 0.62), (0.615, 0.60)]):
+        rows.append(
+            {
+                "unit": {"variant": "s2", "model": "dual_stream", "seed": seed},
+                "tiers": {"tier4": {"macro_f1": joint, "overall_accuracy": 0.7}},
+                "regions": {},
+                "independent": {
+                    "macro_f1": {"tier4": own},
+                    "tier_agreement": {"all": 0.95 + seed / 100},
+                },
+            }
+        )
+    rows.append({**rows[0], "unit": {"variant": "s2", "model": "xgboost", "seed": 0}})
+    del rows[-1]["independent"]  # a flat model has no heads to decode
+    decoding = summarise(study, rows)["decoding"].set_index(["model", "tier"])
+    row = decoding.loc[("dual_stream", "tier4")]
+    assert len(decoding) == 1 and row["joint"] == pytest.approx(0.6267, abs=1e-4)
+    assert row["difference"] == pytest.approx(0.02) and row["independent"] == pytest.approx(
+        0.6067, abs=1e-4
+    )
+    assert row["independent_agreement"] == pytest.approx(0.96)
+    assert row["verdict"] == "reproduced"  # 0.02, 0.025, 0.015: the interval above 0

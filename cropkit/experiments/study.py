@@ -313,11 +313,13 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
     Returns
     -------
     dict
-        ``unit``, ``tiers`` (macro F1, OA per tier), ``regions`` (tier-4 macro F1 per
-        region), ``crop_change`` (tier-4 macro F1 and pixels on parcels whose crop
+        ``unit``, ``tiers`` (macro F1, OA per tier; a hierarchical model's answers
+        decoded jointly), ``regions`` (tier-4 macro F1 per region), ``crop_change`` (tier-4 macro F1 and pixels on parcels whose crop
         ``changed`` from the year before and on ``stable`` ones, where the data knows
         the previous crops), ``classes`` (tier-4 F1 per class), ``info`` (seconds,
-        epochs, what stopped training).
+        epochs, what stopped training); for hierarchical models ``independent``: each
+        tier's macro F1 from its own head's argmax and the share of pixels whose
+        independent answers nest (``tier_agreement``).
     """
     from ..compute.metrics import classification_report
     from .fit import budget_settings, fit_and_score
@@ -365,7 +367,7 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
     classes = per_class.loc[per_class["support"] > 0, "f1"].astype(float).to_dict()
     info = {k: v for k, v in result.info.items() if isinstance(v, (int, float, str, bool))}
     info["seconds"] = round(time.perf_counter() - started, 1)
-    return {
+    out = {
         "unit": asdict(unit),
         "inputs": inputs,
         "tiers": tiers,
@@ -374,6 +376,12 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
         "classes": classes,
         "info": info,
     }
+    if "independent_macro_f1" in result.info:  # hierarchical heads: each head's own argmax
+        out["independent"] = {
+            "macro_f1": result.info["independent_macro_f1"],
+            "tier_agreement": result.info["tier_agreement"],
+        }
+    return out
 
 
 def run_study(

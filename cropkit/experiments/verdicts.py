@@ -38,7 +38,11 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         pair, tier and model (or variant, for a pair of models), the paired difference
         (first minus second, seed by seed), its interval and ``verdict``
         (``reproduced``, ``contradicted``, ``inconclusive``), on all test pixels
-        (``parcels`` = ``all``) and, at tier 4, on ``changed`` and ``stable`` parcels.
+        (``parcels`` = ``all``) and, at tier 4, on ``changed`` and ``stable`` parcels;
+        ``decoding``: for hierarchical models, per variant, model and tier, macro F1 with
+        the heads decoded jointly and each head's own argmax, the paired difference
+        (joint minus independent) with its verdict, and the share of pixels whose
+        independent answers nest (``independent_agreement``, mean over seeds).
     """
     rows = []
     for result in results:
@@ -114,7 +118,45 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         "crop_change": pd.DataFrame(crop_change),
         "classes": classes,
         "differences": pd.DataFrame(differences),
+        "decoding": _decoding(results),
     }
+
+
+def _decoding(results: list[dict]) -> pd.DataFrame:
+    """Joint decoding against each head's own argmax, per variant, model and tier."""
+    rows = [
+        {
+            **r["unit"],
+            "tier": tier,
+            "joint": r["tiers"][tier]["macro_f1"],
+            "independent": f1,
+            "agreement": r["independent"]["tier_agreement"].get("all"),
+        }
+        for r in results
+        if "independent" in r
+        for tier, f1 in r["independent"]["macro_f1"].items()
+    ]
+    if not rows:
+        return pd.DataFrame()
+    out = []
+    keys = ["variant", "model", "tier"]
+    for key, part in pd.DataFrame(rows).groupby(keys, sort=False):
+        part = part.sort_values("seed")
+        joint, independent = (part[c].to_numpy(dtype=float) for c in ("joint", "independent"))
+        diff = paired_difference(joint, independent)
+        out.append(
+            {
+                **dict(zip(keys, key)),
+                "joint": joint.mean(),
+                "independent": independent.mean(),
+                "difference": diff["mean"],
+                "low": diff["low"],
+                "high": diff["high"],
+                "verdict": VERDICTS[diff["verdict"]],
+                "independent_agreement": part["agreement"].mean(),
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def time_capped(tables: dict[str, pd.DataFrame]) -> list[str]:

@@ -254,6 +254,13 @@ def _study(args: argparse.Namespace) -> None:
             f"cropkit: {on} {row['tier']}{subset}: {row['first']} - {row['second']} = "
             f"{row['mean']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}"
         )
+    for row in tables["decoding"].to_dict(orient="records"):
+        print(
+            f"cropkit: {row['variant']} {row['model']} {row['tier']}: joint {row['joint']:.3f}, "
+            f"independent {row['independent']:.3f}, difference {row['difference']:+.3f} "
+            f"[{row['low']:+.3f}, {row['high']:+.3f}] {row['verdict']}; independent heads "
+            f"nest on {row['independent_agreement']:.1%}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

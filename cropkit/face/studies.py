@@ -86,6 +86,7 @@ def write_summary(spec: StudySpec, tables: dict[str, pd.DataFrame], folder: Path
         "scores": json.loads(tables["scores"].to_json(orient="records")),
         "differences": json.loads(tables["differences"].to_json(orient="records")),
         "crop_change": json.loads(tables["crop_change"].to_json(orient="records")),
+        "decoding": json.loads(tables["decoding"].to_json(orient="records")),
         "time_capped": time_capped(tables),  # units the time cap stopped early
     }
     path = folder / "summary.json"
@@ -123,6 +124,11 @@ def study_report(spec: StudySpec, tables: dict[str, pd.DataFrame]) -> str:
         parts += [
             "<h2>Parcels whose crop changed from the year before, and stable ones</h2>",
             tables["crop_change"].round(4).to_html(index=False),
+        ]
+    if len(tables.get("decoding", [])):
+        parts += [
+            "<h2>Hierarchical heads: decoded jointly against each head's own argmax</h2>",
+            tables["decoding"].round(4).to_html(index=False),
         ]
     if len(tables.get("classes", [])):
         parts += ["<h2>Tier-4 F1 per class</h2>", tables["classes"].round(3).to_html()]
