@@ -314,10 +314,11 @@ def run_unit(spec: StudySpec, unit: Unit, data: Mapping[str, xr.Dataset]) -> dic
     -------
     dict
         ``unit``, ``tiers`` (macro F1, OA per tier; a hierarchical model's answers
-        decoded jointly), ``regions`` (tier-4 macro F1 per region), ``crop_change`` (tier-4 macro F1 and pixels on parcels whose crop
-        ``changed`` from the year before and on ``stable`` ones, where the data knows
-        the previous crops), ``classes`` (tier-4 F1 per class), ``info`` (seconds,
-        epochs, what stopped training); for hierarchical models ``independent``: each
+        decoded jointly), ``regions`` (tier-4 macro F1 per region), ``crop_change``
+        (tier-4 macro F1 and pixels on parcels whose crop ``changed`` from the year
+        before and on ``stable`` ones, where the data knows the previous crops),
+        ``classes`` (tier-4 F1 per class), ``info`` (seconds, epochs, what stopped
+        training); for hierarchical models ``independent``: each
         tier's macro F1 from its own head's argmax and the share of pixels whose
         independent answers nest (``tier_agreement``).
     """
