@@ -14,6 +14,7 @@ from cropkit.analysis.attention import (
     extract_attention,
     key_stages,
     ndvi_by_class,
+    spectral_by_class,
 )
 from cropkit.compute.splits import TEST
 from cropkit.core.errors import ConfigError
@@ -102,6 +103,11 @@ def test_spectral_attention_of_the_enmap_stream_sums_to_one(tiny_attention_model
     att = extract_attention(model, data, device="cpu")
     assert att["spectral"].dims == ("sample", "group")
     np.testing.assert_allclose(att["spectral"].sum("group").values, 1.0, atol=1e-4)
+    assert list(att["group"].values) == model.module.network.enmap.group_names
+    table = spectral_by_class(att)  # classes x regions of the spectrum
+    assert list(table.columns[:3]) == ["blue", "green", "red"]
+    assert set(table.index) == set(att["tier4"].values)
+    np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-4)
 
 
 def test_a_model_without_attention_names_those_with_it(toy_pixels):
@@ -120,3 +126,6 @@ def test_an_empty_section_names_the_model_to_add():
     assert missing_attention(temporal_only, "temporal") is None
     gated = {"attention3dcnn": xr.Dataset({"channel": ("sample", [0.5])})}
     assert missing_attention(gated, "channel") is None
+    spectral = missing_attention(temporal_only, "spectral")  # dual_stream, and with EnMAP
+    assert "add dual_stream to notebook 04's models" in spectral
+    assert 'with EnMAP in its inputs (inputs=["s2", "enmap"])' in spectral

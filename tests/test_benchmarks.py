@@ -129,6 +129,20 @@ def test_bench_dual_stream_profiles_both_inputs(stac_server, shared_run_root):
     assert all(v > 0 for v in (fused["enmap_stream_s"], alone["s2_stream_s"]))
 
 
+@pytest.mark.server
+def test_pair_probes_score_each_probe_against_chance(stac_server, shared_run_root):
+    out = smoke("pair_probes.py", "--run-root", shared_run_root)
+    assert out["pairs_scored"] >= 1 and set(out["macro_f1_tier4"]) == {
+        "ltae",
+        "attention3dcnn",
+        "dual_stream",
+    }
+    for row in out["hit_rates"]:
+        assert row["probe"] in {"attention", "gradients"} and 0 < row["chance"] < 0.5
+        assert row["low"] <= row["hit_rate"] <= row["high"] and within(row["p_value"])
+        assert row["hits"] == round(row["hit_rate"] * row["trials"])
+
+
 @pytest.mark.skipif(
     not WORLDCEREAL.exists() and not os.environ.get("CROPKIT_REQUIRE_SHARED"),  # CI has it
     reason="the shared WorldCereal table is absent",

@@ -49,6 +49,7 @@ __all__ = [
     "ndvi_by_class",
     "key_stages",
     "channel_by_class",
+    "spectral_by_class",
     "attention_on_observed",
     "frequent_classes",
     "missing_attention",
@@ -90,10 +91,13 @@ def missing_attention(attention: dict[str, xr.Dataset], kind: str) -> str | None
     if any(kind in att for att in attention.values()):
         return None
     givers = [n for n in model_names() if kind in getattr(_network(n), "attention_names", ())]
+    needs = ""
+    if kind == "spectral":  # the EnMAP stream's attention: only with EnMAP in the inputs
+        needs = ' with EnMAP in its inputs (inputs=["s2", "enmap"])'
     return (
         f"No model of this run has {kind} attention, so this section is empty: add "
         f'{" or ".join(givers)} to notebook 04\'s models (e.g. models=["xgboost", '
-        f'"{givers[0]}"]) to see it.'
+        f'"{givers[0]}"]){needs} to see it.'
     )
 
 
@@ -387,6 +391,15 @@ def key_stages(classes) -> pd.DataFrame:
 def channel_by_class(attention: xr.Dataset) -> pd.DataFrame:
     """Mean channel gate per class (rows) and band or polarisation (columns)."""
     return class_profiles(attention, "channel").to_pandas()
+
+
+def spectral_by_class(attention: xr.Dataset) -> pd.DataFrame:
+    """Mean attention over the EnMAP spectral tokens per class (rows) and region (columns).
+
+    ``dual_stream``'s pooling query over regions of the spectrum (red edge, SWIR, ...),
+    read on the pixels of each reference class; rows sum to 1.
+    """
+    return class_profiles(attention, "spectral").to_pandas()
 
 
 def attention_on_observed(attention: xr.Dataset, by: str = "tier4") -> pd.DataFrame:

@@ -98,15 +98,18 @@ def attention_on_phenology(profiles, ndvi, stages, classes=None, cols: int = 4):
     return fig
 
 
-def channel_weights(table, title: str = "channel attention per class"):
+def channel_weights(table, title: str = "channel attention per class", label: str = "gate (0-1)"):
     """Heatmap of the mean channel gate per class (rows) and band/polarisation (columns).
 
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`cropkit.analysis.attention.channel_by_class`.
+        From :func:`cropkit.analysis.attention.channel_by_class` (or
+        :func:`~cropkit.analysis.attention.spectral_by_class`: regions of the spectrum).
     title : str
         Axes title.
+    label : str
+        Colour bar label.
     """
     import matplotlib.pyplot as plt
 
@@ -115,7 +118,7 @@ def channel_weights(table, title: str = "channel attention per class"):
     ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right")
     ax.set_yticks(np.arange(table.shape[0]), table.index)
     ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="gate (0-1)")
+    fig.colorbar(image, ax=ax, label=label)
     fig.tight_layout()
     return ax
 
