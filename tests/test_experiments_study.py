@@ -256,3 +256,25 @@ def test_joint_decoding_is_set_beside_each_head_s_own_argmax_over_seeds():
     )
     assert row["independent_agreement"] == pytest.approx(0.96)
     assert row["verdict"] == "reproduced"  # 0.02, 0.025, 0.015: the interval above 0
+
+
+def test_a_model_that_reads_the_same_in_both_variants_gets_no_difference():
+    study = spec(models={"xgboost": FAST, "tempcnn": {}}, seeds=2)
+    rows = []
+    for variant in ("s2", "s2+s1"):
+        for model in ("xgboost", "tempcnn"):
+            for seed in range(2):
+                info = {}
+                if model == "tempcnn" and variant == "s2+s1":  # say it could not read S1
+                    info = {"same_as": f"s2__tempcnn__seed{seed}"}
+                f1 = 0.5 + 0.1 * seed + 0.05 * (variant == "s2+s1")
+                rows.append(
+                    {
+                        "unit": {"variant": variant, "model": model, "seed": seed},
+                        "tiers": {"tier4": {"macro_f1": f1, "overall_accuracy": f1}},
+                        "regions": {},
+                        "info": info,
+                    }
+                )
+    diff = summarise(study, rows)["differences"]
+    assert list(diff["model"]) == ["xgboost"]  # no zero difference of one training with itself

@@ -86,9 +86,17 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
     scored = [("all", table, tier) for tier in tiers]
     if len(change):
         scored += [(name, part, "tier4") for name, part in change.groupby("parcels", sort=False)]
+    twins = {  # (variant, model) -> the variant whose training it shares (same recipe)
+        (r["unit"]["variant"], r["unit"]["model"]): r["info"]["same_as"].split("__")[0]
+        for r in results
+        if "same_as" in r.get("info", {})
+    }
     for first, second in spec.compare:
         by_model = first in spec.models  # two models on every variant, else two variants
         for other in spec.variants if by_model else spec.models:
+            same = twins.get((first, other)) == second or twins.get((second, other)) == first
+            if not by_model and same:
+                continue  # the model reads the same inputs in both: one training, no difference
             for parcels, part, tier in scored:
                 if by_model:
                     a, b = (_seed_scores(part, other, m, tier) for m in (first, second))
