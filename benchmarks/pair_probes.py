@@ -92,8 +92,8 @@ def hit_rates(peaks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, probe), part in peaks.groupby(["model", "probe"], sort=False):
         hits, n, chance = int(part["hit"].sum()), len(part), float(part["chance"].mean())
-        test = binomtest(hits, n, chance, alternative="greater")
-        low, high = test.proportion_ci(0.95, method="wilson")
+        test = binomtest(hits, n, chance, alternative="greater")  # better than chance?
+        low, high = binomtest(hits, n).proportion_ci(0.95, method="wilson")  # two-sided
         rows.append(
             {
                 "model": model,

@@ -136,6 +136,7 @@ def test_pair_probes_score_each_probe_against_chance(stac_server, shared_run_roo
     for row in out["hit_rates"]:
         assert row["probe"] in {"attention", "gradients"} and 0 < row["chance"] < 0.5
         assert row["low"] <= row["hit_rate"] <= row["high"] and within(row["p_value"])
+        assert row["high"] < 1 or row["hits"] == row["trials"]  # a two-sided interval
         assert row["hits"] == round(row["hit_rate"] * row["trials"])
 
 
