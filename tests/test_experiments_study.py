@@ -259,14 +259,14 @@ def test_joint_decoding_is_set_beside_each_head_s_own_argmax_over_seeds():
 
 
 def test_a_model_that_reads_the_same_in_both_variants_gets_no_difference():
-    study = spec(models={"xgboost": FAST, "tempcnn": {}}, seeds=2)
+    study = spec(models={"xgboost": FAST, "utae": {}}, seeds=2)
     rows = []
     for variant in ("s2", "s2+s1"):
-        for model in ("xgboost", "tempcnn"):
+        for model in ("xgboost", "utae"):  # utae reads no S1: one training for both
             for seed in range(2):
                 info = {}
-                if model == "tempcnn" and variant == "s2+s1":  # say it could not read S1
-                    info = {"same_as": f"s2__tempcnn__seed{seed}"}
+                if model == "utae" and variant == "s2+s1":
+                    info = {"same_as": f"s2__utae__seed{seed}"}
                 f1 = 0.5 + 0.1 * seed + 0.05 * (variant == "s2+s1")
                 rows.append(
                     {

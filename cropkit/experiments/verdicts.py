@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..compute.metrics import mean_interval, paired_difference
 from ..core.taxonomy import TIERS
-from .study import StudySpec
+from .study import StudySpec, Unit, unit_recipe
 
 __all__ = ["VERDICTS", "summarise", "time_capped"]
 
@@ -86,17 +86,11 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
     scored = [("all", table, tier) for tier in tiers]
     if len(change):
         scored += [(name, part, "tier4") for name, part in change.groupby("parcels", sort=False)]
-    twins = {  # (variant, model) -> the variant whose training it shares (same recipe)
-        (r["unit"]["variant"], r["unit"]["model"]): r["info"]["same_as"].split("__")[0]
-        for r in results
-        if "same_as" in r.get("info", {})
-    }
     for first, second in spec.compare:
         by_model = first in spec.models  # two models on every variant, else two variants
         for other in spec.variants if by_model else spec.models:
-            same = twins.get((first, other)) == second or twins.get((second, other)) == first
-            if not by_model and same:
-                continue  # the model reads the same inputs in both: one training, no difference
+            if not by_model and _one_training(spec, first, second, other):
+                continue  # the model reads the same inputs in both: no difference to judge
             for parcels, part, tier in scored:
                 if by_model:
                     a, b = (_seed_scores(part, other, m, tier) for m in (first, second))
@@ -128,6 +122,11 @@ def summarise(spec: StudySpec, results: list[dict]) -> dict[str, pd.DataFrame]:
         "differences": pd.DataFrame(differences),
         "decoding": _decoding(results),
     }
+
+
+def _one_training(spec: StudySpec, first: str, second: str, model: str) -> bool:
+    """Whether ``model`` trains the same way in variants ``first`` and ``second``."""
+    return unit_recipe(spec, Unit(first, model, 0)) == unit_recipe(spec, Unit(second, model, 0))
 
 
 def _decoding(results: list[dict]) -> pd.DataFrame:
