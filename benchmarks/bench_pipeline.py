@@ -1,33 +1,48 @@
-"""Sentinel-2 items to gap-filled monthly composites, end to end, beside two references.
+"""Sentinel-2 items to gap-filled monthly composites, end to end, beside two floors and two peers.
 
-One run, the same items (a demo region's season from the local STAC API):
+The same items (a demo region's season from the local STAC API), each measurement in a
+fresh Python process of its own (no GDAL cache, no warm imports carried from one to the
+next), one after the other against one server:
 
-* **floor**: every file the composite needs (ten bands and the SCL of each item) decoded
-  once with rasterio from the local disk, two threads: what no pipeline can beat;
+* **disk floor**: every file the composite needs (ten bands and the SCL of each item)
+  decoded once with rasterio from the local disk, as many threads as cropkit reads with;
+* **HTTP floor**: the windows of those files that cropkit reads (the grid at 10 m, the
+  20 m bands and SCL at 20 m with the margin of one pixel that the doubling needs),
+  fetched over HTTP by byte ranges (one request for the header, one per run of tiles)
+  and decoded by tifffile, as many requests in flight as cropkit's threads: what a
+  perfect reader would take over this server (``_http_floor.py``);
 * **cropkit**: items to the masked cube, monthly medians, gap filling and the Zarr store
   in a run folder, as notebook 03 runs it (its default ``scheduler="threads"``: one dask
-  worker in this process); then again on a local cluster of worker processes
-  (``scheduler=""``); then once more with a dask performance report (timed apart: the
-  report's profiler slows the run it watches);
-* **peers**: the usual pipeline of the peers' tutorials: ``stackstac.stack`` with its
-  defaults (one chunk per file; bilinear resampling of the 20 m bands, as cropkit), the
-  SCL mask, ``groupby("time.month").median()``, no gap filling, on dask's threaded
-  scheduler.
+  worker in the process); then on a local cluster of worker processes (``scheduler=""``);
+  then once more with a dask performance report (timed apart: the report's profiler
+  slows the run it watches);
+* **stackstac peer**: the usual pipeline of the peers' tutorials: ``stackstac.stack``
+  with its defaults (one chunk per file; bilinear resampling of the 20 m bands, as
+  cropkit), the SCL mask, ``groupby("time.month").median()``, no gap filling, on dask's
+  threaded scheduler;
+* **odc-stac peer**: ``odc.stac.load`` on the same grid, bands and spatial chunks
+  (bilinear for the 20 m bands, nearest for the SCL), the items' scale and offset applied
+  by hand (odc-stac never rescales), the SCL mask, the same median.
 
-It checks that cropkit's medians (before gap filling, with the peers' mask) equal the
-peers' on every month both have, on the pixels where the methods agree (cropkit leaves
+It checks that cropkit's medians (before gap filling, with the peers' mask) equal each
+peer's on every month both have, on the pixels where the methods agree (cropkit leaves
 out an observation with a band missing, at a swath edge; the peers keep its other
-bands), and reports the bytes the local file server sent per output pixel (what a
+bands), and reports the requests and bytes the local file server sent for each (what a
 remote archive bills). The last line is JSON.
 
 Usage: python benchmarks/bench_pipeline.py [--region chartres] [--profile ci]
        [--report pipeline-report.html]
-       python benchmarks/bench_pipeline.py --smoke   # a small area of the ci demo (tests)
+       python benchmarks/bench_pipeline.py --smoke   # a small area of the ci demo (tests),
+                                                     # without the cluster and report runs
 """
 
 import argparse
 import contextlib
 import json
+import math
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -38,52 +53,136 @@ import dask
 import numpy as np
 import rasterio
 import requests
-import stackstac
 from _demo import SMOKE_AREA
-from distributed import performance_report
 
 from cropkit import composite, gapfill
 from cropkit.access.load import S2_BAND_NAMES, by_time
+from cropkit.access.resample import native_window
 from cropkit.config import RunConfig
 from cropkit.core.cluster import THREADS, dask_client
 from cropkit.core.run import RunFolder
-from cropkit.endpoint import connect
-from cropkit.server import demo_api
-from cropkit.server.asgi import SERVED_PATH
+from cropkit.endpoint import connect, shared_api
 from cropkit.stages import composites, masking
 
 KEEP = [4, 5, 6, 7]
+#: Threads that read (cropkit's ``"threads"`` worker, the floors, the peers' pools).
+THREADS_USED = min(os.cpu_count() or 1, 4)
+#: The measurements, in the order they run, each in a process of its own.
+PARTS = (
+    "disk_floor",
+    "http_floor",
+    "cropkit",
+    "cropkit_processes",
+    "cropkit_report",
+    "stackstac",
+    "odc_stac",
+)
+#: Parts that ``--smoke`` leaves out: the same code as ``cropkit`` on another scheduler,
+#: or with a report (``benchmarks/large_zone.py --smoke`` runs the process cluster).
+SKIPPED_IN_SMOKE = ("cropkit_processes", "cropkit_report")
 
 
 def served(url: str) -> dict:
+    """The file server's counts of requests and bytes sent since it started."""
+    from cropkit.server.asgi import SERVED_PATH  # (imports the STAC API app: not in the parts)
+
     return requests.get(url + SERVED_PATH, timeout=10).json()
 
 
-def floor(paths: list[Path]) -> float:
-    """Seconds to decode every file once, two threads."""
+def season(cfg: RunConfig):
+    """The source, the items by time and the S2 asset keys (bands, then SCL)."""
+    source = connect(cfg)
+    items = by_time(source.search("s2", cfg.bbox, cfg.year, max_cloud=cfg.max_cloud))
+    keys = [source.provider.asset_key("s2", b) for b in (*S2_BAND_NAMES, "SCL")]
+    return source, items, keys
+
+
+def read_windows_of(items, keys, grid) -> list[tuple[str, tuple]]:
+    """``(href, ((row0, row1), (col0, col1)))`` of every file: the pixels cropkit reads.
+
+    The grid's window of each 10 m file; for a 20 m file, the native window of
+    :func:`cropkit.access.resample.native_window` (the grid and one 20 m pixel around it).
+    """
+    reads = []
+    for item in items:
+        for key in keys:
+            asset = item.assets[key]
+            t = asset.extra_fields["proj:transform"]
+            height, width = asset.extra_fields["proj:shape"]
+            bounds = grid.bounds if t[0] == 10 else native_window(grid.bounds, (t[2], t[5]), 10)[0]
+            cols = math.floor((bounds[0] - t[2]) / t[0]), math.ceil((bounds[2] - t[2]) / t[0])
+            rows = math.floor((t[5] - bounds[3]) / t[0]), math.ceil((t[5] - bounds[1]) / t[0])
+            window = (max(rows[0], 0), min(rows[1], height)), (max(cols[0], 0), min(cols[1], width))
+            reads.append((asset.href, window))
+    return reads
+
+
+# -- the measurements, each run in a fresh process (python bench_pipeline.py --part NAME) --
+
+
+def disk_floor(cfg, out: Path) -> dict:
+    """Every file decoded once from the local disk."""
+    from cropkit.server import demo_api
+
+    _, items, keys = season(cfg)
+    root = demo_api().files_root
+    paths = [root / it.assets[k].href.split("/files/", 1)[1] for it in items for k in keys]
 
     def decode(path):
         with rasterio.open(path) as src:
             return src.read(1).nbytes
 
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=THREADS_USED) as pool:
         sum(pool.map(decode, paths))
-    return time.perf_counter() - t0
+    return {"seconds": time.perf_counter() - t0, "files": len(paths)}
 
 
-def peers(items, provider, grid) -> tuple:
+def http_floor(cfg, out: Path) -> dict:
+    """The windows cropkit reads, fetched and decoded by the least a reader must do."""
+    from _http_floor import read_windows
+
+    _, items, keys = season(cfg)
+    reads = read_windows_of(items, keys, cfg.grid)
+    t0 = time.perf_counter()
+    _, made, received = read_windows(reads, in_flight=THREADS_USED)
+    return {"seconds": time.perf_counter() - t0, "floor_requests": made, "in_flight": THREADS_USED}
+
+
+def cropkit_run(cfg, out: Path, scheduler: str = THREADS, report: str | None = None) -> dict:
+    """Items to the composite's Zarr store as notebook 03 makes it."""
+    from distributed import performance_report
+
+    source, items, _ = season(cfg)
+    run_cfg = RunConfig(**{**cfg.parameters(), "run_root": str(out.parent / out.stem)})
+    client = dask_client(scheduler or None)
+    t0 = time.perf_counter()
+    with performance_report(filename=report) if report else contextlib.nullcontext():
+        s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
+        comp = composites.s2_composite(s2, RunFolder.for_config(run_cfg), run_cfg)
+        seconds = time.perf_counter() - t0  # not the report's own rendering, after
+    client.close()
+    graph = gapfill.fill_gaps(
+        composite.period_median(s2.reflectance, "month", cfg.growing_season, s2.clear)
+    )
+    tasks = len(graph["median"].data.__dask_graph__())
+    return {"seconds": seconds, "tasks": tasks, "periods": int(comp.sizes["period"])}
+
+
+def stackstac_peer(cfg, out: Path) -> dict:
     """The tutorials' pipeline: stackstac defaults, SCL mask, groupby month median."""
-    keys = [provider.asset_key("s2", b) for b in S2_BAND_NAMES]
-    scl_key = provider.asset_key("s2", "SCL")
+    import stackstac
+
+    _, items, keys = season(cfg)
+    grid = cfg.grid
     common = dict(epsg=grid.epsg, resolution=10, bounds=grid.bounds, xy_coords="center")
     t0 = time.perf_counter()
     # its defaults (float64, rescaled from raster:bands), bilinear for the 20 m bands as cropkit
     bilinear = rasterio.enums.Resampling.bilinear
-    cube = stackstac.stack(items, assets=keys, resampling=bilinear, **common)
+    cube = stackstac.stack(items, assets=keys[:-1], resampling=bilinear, **common)
     scl = stackstac.stack(
         items,
-        assets=[scl_key],
+        assets=keys[-1:],
         dtype="uint8",
         fill_value=np.uint8(0),
         rescale=False,
@@ -92,9 +191,125 @@ def peers(items, provider, grid) -> tuple:
     ).isel(band=0)
     masked = cube.where(scl.isin(KEEP))
     tasks = len(masked.data.__dask_graph__())
-    with dask.config.set(scheduler="threads"):
+    with dask.config.set(scheduler="threads", num_workers=THREADS_USED):
         medians = masked.groupby("time.month").median().compute()
-    return medians, time.perf_counter() - t0, tasks
+    seconds = time.perf_counter() - t0
+    _save(out, medians.transpose("month", "band", "y", "x"))
+    return {"seconds": seconds, "tasks": tasks}
+
+
+def odc_stac_peer(cfg, out: Path) -> dict:
+    """odc-stac on the same grid and chunks, scaled by hand, SCL mask, month median."""
+    import odc.stac
+    from odc.geo.geobox import GeoBox
+
+    _, items, keys = season(cfg)
+    grid = cfg.grid
+    geobox = GeoBox.from_bbox(grid.bounds, crs=f"EPSG:{grid.epsg}", resolution=10)
+    t0 = time.perf_counter()
+    data = odc.stac.load(
+        items,
+        bands=keys,
+        geobox=geobox,
+        chunks={"x": 512, "y": 512},
+        resampling={"*": "bilinear", keys[-1]: "nearest"},
+        groupby="id",  # one layer per item, as the other pipelines
+        pool=None,
+    )
+    # odc-stac loads digital numbers: each item's scale and offset from its raster:bands
+    scale, offset = (
+        np.array(
+            [[it.assets[k].extra_fields["raster:bands"][0][f] for k in keys[:-1]] for it in items]
+        )
+        for f in ("scale", "offset")
+    )
+    dn = data[keys[:-1]].to_dataarray("band").transpose("time", "band", "y", "x")
+    reflectance = dn.where(dn != 0) * scale[..., None, None] + offset[..., None, None]
+    masked = reflectance.where(data[keys[-1]].isin(KEEP))
+    tasks = len(masked.data.__dask_graph__())
+    with dask.config.set(scheduler="threads", num_workers=THREADS_USED):
+        medians = masked.groupby("time.month").median().compute()
+    seconds = time.perf_counter() - t0
+    _save(out, medians.transpose("month", "band", "y", "x"))
+    return {"seconds": seconds, "tasks": tasks}
+
+
+def _save(out: Path, medians) -> None:
+    np.savez(out.with_suffix(".npz"), months=medians["month"].values, values=medians.values)
+
+
+def part(name: str, cfg: RunConfig, out: Path, report: str) -> dict:
+    runs = {
+        "disk_floor": disk_floor,
+        "http_floor": http_floor,
+        "cropkit": cropkit_run,
+        "cropkit_processes": lambda c, o: cropkit_run(c, o, scheduler=""),
+        "cropkit_report": lambda c, o: cropkit_run(c, o, report=report),
+        "stackstac": stackstac_peer,
+        "odc_stac": odc_stac_peer,
+    }
+    return runs[name](cfg, out)
+
+
+# -- the orchestrator ---------------------------------------------------------------------
+
+
+def in_fresh_process(name: str, args, out: Path, url: str) -> dict:
+    """Run one part in a new Python process; add the file server's counts for it."""
+    before = served(url)
+    command = [sys.executable, __file__, "--part", name, "--out", str(out), "--report", args.report]
+    command += ["--smoke"] if args.smoke else ["--region", args.region, "--profile", args.profile]
+    t0 = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    process = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
+    after = served(url)
+    result = json.loads(out.with_suffix(".json").read_text())
+    return {
+        **result,
+        "process_seconds": process,
+        "requests": after["requests"] - before["requests"],
+        "bytes": after["bytes"] - before["bytes"],
+    }
+
+
+def cropkit_medians(cfg):
+    """cropkit's monthly medians with the peers' mask (no buffer, no gap filling).
+
+    Returns the medians ``(period, band, y, x)`` and the pixels that ever had an
+    observation with a band missing (``(y, x)``), as numpy arrays.
+    """
+    source, items, _ = season(cfg)
+    with dask.config.set(scheduler="threads"):
+        same_mask = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=0)
+        ours = composite.period_median(same_mask.masked, "month", cfg.growing_season)
+        finite = same_mask.reflectance.notnull()
+        partial = (finite.any("band") & ~finite.all("band")).any("time")
+        ours, partial = dask.compute(ours["median"], partial)
+    return ours.values, partial.values
+
+
+def same_medians(ours: np.ndarray, partial: np.ndarray, theirs: Path) -> dict:
+    """Whether cropkit's medians (:func:`cropkit_medians`) equal a peer's saved ones."""
+    saved = np.load(theirs)
+    months = saved["months"]
+    # cropkit leaves out partial observations (a band missing at a swath edge), the
+    # peers keep them: the methods agree on the pixels that never had one
+    agree = ~partial
+    mine = ours[months - 1][..., agree]
+    other = saved["values"][..., agree]
+    both = np.isfinite(mine) & np.isfinite(other)
+    same = bool(np.array_equal(np.isfinite(mine), np.isfinite(other)))
+    same = same and bool(np.allclose(mine[both], other[both], rtol=0, atol=1e-6))
+    difference = np.abs(mine[both] - other[both])
+    return {
+        "same": same,
+        "months": int(len(months)),
+        "pixels": int(agree.sum()),
+        "partial_pixels": int(partial.sum()),
+        "max_abs_difference": float(difference.max()) if difference.size else 0.0,
+    }
 
 
 def main():
@@ -103,105 +318,62 @@ def main():
     parser.add_argument("--profile", default="ci")
     parser.add_argument("--report", default="pipeline-report.html")
     parser.add_argument("--smoke", action="store_true", help="a small area of the ci demo")
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # skipped-item notes; the counts are reported below
-    area = {"region": args.region, "profile": args.profile}
-    if args.smoke:
-        area = SMOKE_AREA
+    area = SMOKE_AREA if args.smoke else {"region": args.region, "profile": args.profile}
+    if args.part:  # one measurement, in this (fresh) process
+        out = Path(args.out)
+        cfg = RunConfig(year=2023, run_root=str(out.parent), **area)
+        result = part(args.part, cfg, out, args.report)
+        out.with_suffix(".json").write_text(json.dumps(result))
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.smoke:
             args.report = f"{tmp}/pipeline-report.html"
+        args.report = str(Path(args.report).resolve())
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         cfg = RunConfig(year=2023, run_root=tmp, **area)
-        source = connect(cfg)
-        server = demo_api()
-        items = by_time(source.search("s2", cfg.bbox, cfg.year, max_cloud=cfg.max_cloud))
-        keys = [source.provider.asset_key("s2", b) for b in (*S2_BAND_NAMES, "SCL")]
-        paths = [
-            server.files_root / it.assets[k].href.split("/files/", 1)[1]
-            for it in items
-            for k in keys
-        ]
-        pixels = cfg.grid.shape[0] * cfg.grid.shape[1]
-        t_floor = floor(paths)
+        with shared_api(cfg):  # one server, named in the environment the parts inherit
+            url = connect(cfg).url
+            runs = {name: in_fresh_process(name, args, Path(tmp) / name, url) for name in PARTS}
+            _, items, keys = season(cfg)
+            agree = {
+                p: same_medians(cfg, Path(tmp) / f"{p}.npz") for p in ("stackstac", "odc_stac")
+            }
 
-        def cropkit_path(scheduler: str, folder: str, report: str | None = None):
-            """Items to the composite's Zarr store as notebook 03 makes it.
-
-            Returns the seconds, the task count of the gap-filled composite's graph and
-            the composite.
-            """
-            run_cfg = RunConfig(year=2023, run_root=f"{tmp}/{folder}", **area)
-            client = dask_client(scheduler or None)
-            t0 = time.perf_counter()
-            with performance_report(filename=report) if report else contextlib.nullcontext():
-                s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
-                comp = composites.s2_composite(s2, RunFolder.for_config(run_cfg), run_cfg)
-                seconds = time.perf_counter() - t0  # not the report's own rendering, after
-            client.close()
-            graph = gapfill.fill_gaps(
-                composite.period_median(s2.reflectance, "month", cfg.growing_season, s2.clear)
-            )
-            return seconds, len(graph["median"].data.__dask_graph__()), comp
-
-        # cropkit with notebook 03's default scheduler ("threads": one worker in this
-        # process), then on a local cluster of worker processes (scheduler=""); both
-        # timed without the performance report, which is made by a third run
-        before = served(server.url)
-        t_cropkit, tasks, comp = cropkit_path(THREADS, "threads")
-        after = served(server.url)
-        t_processes, _, _ = cropkit_path("", "processes")
-        t_report, _, _ = cropkit_path(THREADS, "report", args.report)
-
-        # the peers' pipeline, and cropkit's medians with their mask (no buffer, no filling)
-        before_peers = served(server.url)
-        theirs, t_peers, peer_tasks = peers(items, source.provider, cfg.grid)
-        after_peers = served(server.url)
-        with dask.config.set(scheduler="threads"):
-            same_mask = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=0)
-            ours = composite.period_median(same_mask.masked, "month", cfg.growing_season)
-            finite = same_mask.reflectance.notnull()
-            partial = (finite.any("band") & ~finite.all("band")).any("time")
-            ours, partial = dask.compute(ours["median"], partial)
-        # cropkit leaves out partial observations (a band missing at a swath edge), the
-        # peers keep them: the methods agree on the pixels that never had one
-        months = theirs["month"].values
-        agree = ~partial.values
-        mine = ours.values[months - 1][..., agree]
-        other = theirs.transpose("month", "band", "y", "x").values[..., agree]
-        both = np.isfinite(mine) & np.isfinite(other)
-        same = bool(np.array_equal(np.isfinite(mine), np.isfinite(other)))
-        same = same and bool(np.allclose(mine[both], other[both], rtol=0, atol=1e-6))
-
+    pixels = cfg.grid.shape[0] * cfg.grid.shape[1]
+    disk, http = runs["disk_floor"]["seconds"], runs["http_floor"]["seconds"]
     result = {
         "region": cfg.region,
         "profile": cfg.profile,
         "smoke": args.smoke,
         "items": len(items),
-        "files": len(paths),
+        "files": runs["disk_floor"]["files"],
         "grid": list(cfg.grid.shape),
-        "floor_s": round(t_floor, 2),
-        "cropkit_s": round(t_cropkit, 2),
-        "cropkit_over_floor": round(t_cropkit / t_floor, 1),
-        "cropkit_tasks": tasks,
-        "cropkit_processes_s": round(t_processes, 2),
-        "cropkit_processes_over_floor": round(t_processes / t_floor, 1),
-        "cropkit_with_report_s": round(t_report, 2),
-        "peers_s": round(t_peers, 2),
-        "peers_over_floor": round(t_peers / t_floor, 1),
-        "peers_tasks": peer_tasks,
-        "same_medians": same,
-        "months_compared": int(len(months)),
-        "pixels_compared": int(agree.sum()),
-        "pixels_with_partial_observations": int(partial.values.sum()),
-        "cropkit_bytes_per_pixel": round((after["bytes"] - before["bytes"]) / pixels, 1),
-        "cropkit_requests": after["requests"] - before["requests"],
-        "peers_bytes_per_pixel": round((after_peers["bytes"] - before_peers["bytes"]) / pixels, 1),
-        "peers_requests": after_peers["requests"] - before_peers["requests"],
-        "composite_periods": int(comp.sizes["period"]),
-        "report": None if args.smoke else args.report,
+        "threads": THREADS_USED,
+        "disk_floor_s": round(disk, 2),
+        "http_floor_s": round(http, 2),
     }
+    for name in (p for p in PARTS[2:] if p in runs):
+        seconds = runs[name]["seconds"]
+        result[f"{name}_s"] = round(seconds, 2)
+        if name != "cropkit_report":
+            result[f"{name}_over_disk_floor"] = round(seconds / disk, 2)
+            result[f"{name}_over_http_floor"] = round(seconds / http, 2)
+    for name in ("http_floor", "cropkit", "stackstac", "odc_stac"):
+        result[f"{name}_requests"] = runs[name]["requests"]
+        result[f"{name}_bytes_per_pixel"] = round(runs[name]["bytes"] / pixels, 1)
+    result["cropkit_tasks"] = runs["cropkit"]["tasks"]
+    result["stackstac_tasks"] = runs["stackstac"]["tasks"]
+    result["odc_stac_tasks"] = runs["odc_stac"]["tasks"]
+    result["composite_periods"] = runs["cropkit"]["periods"]
+    result["same_medians"] = {peer: check["same"] for peer, check in agree.items()}
+    result["medians_compared"] = agree
+    result["process_s"] = {name: round(run["process_seconds"], 1) for name, run in runs.items()}
+    result["report"] = None if args.smoke else args.report
     print(json.dumps(result))
 
 

@@ -55,15 +55,20 @@ def test_reads_what_stackstacs_warped_reader_reads(items, resampling, rescale, s
     """10 m bands and the 20 m SCL, on the files' grid, shifted partly off the files (the
     part outside is the fill value) and off their lattice (warped as before), scaled by
     their raster:bands or not: the same values as stackstac's own reader, which warps
-    every file and masks with masked arrays."""
-    warped = []
-    warp = AutoParallelRioReader._open
+    every file and masks with masked arrays; each file opened once either way."""
+    warped, reopened = [], []
+    warp, reopen = AlignedReader._warped, AutoParallelRioReader._open
 
-    def recording(reader):
+    def recording(reader, ds):
         warped.append(reader.url.rsplit("/", 1)[1])
-        return warp(reader)
+        return warp(reader, ds)
 
-    monkeypatch.setattr(AutoParallelRioReader, "_open", recording)
+    def second_open(reader):
+        reopened.append(reader.url)
+        return reopen(reader)
+
+    monkeypatch.setattr(AlignedReader, "_warped", recording)
+    monkeypatch.setattr(AutoParallelRioReader, "_open", second_open)
     dx, dy = shift
     t = GRID.transform
     grid = SceneGrid(GRID.epsg, Affine(10, 0, t.c + dx, 0, -10, t.f + dy), (60, 120), ())
@@ -83,6 +88,7 @@ def test_reads_what_stackstacs_warped_reader_reads(items, resampling, rescale, s
     # only the 20 m SCL, and every file off the lattice, went through the warper
     on_lattice = shift != (5, 0)
     assert set(warped) == ({"SCL.tif"} if on_lattice else {"B04.tif", "B08.tif", "SCL.tif"})
+    assert reopened == []  # the warped files too were opened by AlignedReader alone
     theirs = stackstac.stack(items, reader=AutoParallelRioReader, **common).values
     assert np.isnan(theirs).mean() < 0.9 and (np.isnan(theirs).any() or shift == (0, 0))
     np.testing.assert_array_equal(ours, theirs)

@@ -6,7 +6,8 @@ output grid. A study area inside a Sentinel-2 tile, on the tile's own 10 m latti
 the warper only costs time (it also reads a margin of pixels around each window, and
 with it the neighbouring internal blocks of the COG). :class:`AlignedReader` reads such
 files with a plain window; every other file (another CRS, resolution or lattice) goes
-through stackstac's reader unchanged. The values are the same in both cases (tested
+through GDAL's warper as stackstac reads it, from the file already opened (each file is
+opened once, whichever way it is read). The values are the same in both cases (tested
 against the warped read of the demo, for nearest and bilinear resampling).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from rasterio.enums import MaskFlags
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from stackstac.rio_reader import (
     MULTITHREADED_DRIVER_ALLOWLIST,
@@ -78,10 +80,12 @@ class AlignedReader(AutoParallelRioReader):
                 ds = SelfCleaningDatasetReader(self.url, sharing=False)
         except Exception:
             return super()._open()  # stackstac's own errors (or nodata, as asked)
-        offset = pixel_offset(ds.transform, ds.crs.to_epsg() if ds.crs else None, self.spec)
-        if offset is None or ds.count != 1:
+        if ds.count != 1:
             ds.close()
-            return super()._open()  # a warp (or stackstac's error for several bands)
+            return super()._open()  # stackstac's error for several bands
+        offset = pixel_offset(ds.transform, ds.crs.to_epsg() if ds.crs else None, self.spec)
+        if offset is None:
+            return self._warped(ds)
         self._offset, self._size = offset, (ds.height, ds.width)
         flags = ds.mask_flag_enums[0]
         self._nodata = ds.nodata
@@ -91,6 +95,31 @@ class AlignedReader(AutoParallelRioReader):
         if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
             return ThreadLocalRioDataset(self.gdal_env, ds)
         return SingleThreadedRioDataset(self.gdal_env, ds)
+
+    def _warped(self, ds: SelfCleaningDatasetReader):
+        """The file already open, through GDAL's warper as stackstac reads it.
+
+        What stackstac's own ``_open`` does after opening, without opening the file a
+        second time: a ``WarpedVRT`` onto the output grid unless the file is the grid.
+        """
+        vrt = None
+        if self.spec.vrt_params != {
+            "crs": ds.crs.to_epsg() if ds.crs else None,
+            "transform": ds.transform,
+            "height": ds.height,
+            "width": ds.width,
+        }:
+            with self.gdal_env.open_vrt:
+                vrt = WarpedVRT(
+                    ds,
+                    sharing=False,
+                    resampling=self.resampling,
+                    add_alpha=ds.nodata is None,
+                    **self.spec.vrt_params,
+                )
+        if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
+            return ThreadLocalRioDataset(self.gdal_env, ds, vrt=vrt)
+        return SingleThreadedRioDataset(self.gdal_env, ds, vrt=vrt)
 
     def read(self, window: Window, **kwargs) -> np.ndarray:
         """``window`` of the output grid, ``(height, width)`` of ``dtype``, filled outside."""
