@@ -45,7 +45,7 @@ rerun: system env
 	$(PY) -m cropkit rerun -f $(RUNS)
 
 test: system browser env
-	$(PY) -m pytest --durations=20
+	$(PY) -m pytest -n 2 --dist loadfile --durations=20
 
 # JupyterLab refuses to start as root unless told: root (a container, Binder's build) says so
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)

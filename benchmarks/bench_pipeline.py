@@ -149,13 +149,26 @@ def http_floor(cfg, out: Path) -> dict:
     return {"seconds": time.perf_counter() - t0, "floor_requests": made, "in_flight": THREADS_USED}
 
 
-def cropkit_run(cfg, out: Path, scheduler: str = THREADS, report: str | None = None) -> dict:
-    """Items to the composite's Zarr store as notebook 03 makes it."""
+def cropkit_run(
+    cfg, out: Path, scheduler: str = THREADS, report: str | None = None, threads: int = 0
+) -> dict:
+    """Items to the composite's Zarr store as notebook 03 makes it (``threads``: the
+    worker's threads with ``scheduler="threads"``; 0, one per core up to four)."""
     from distributed import performance_report
 
+    from cropkit.access.reader import AlignedReader
+
+    opened: list[str] = []  # the files this process opens (its threads' workers only)
+    open_file = AlignedReader._open
+
+    def counted(reader):
+        opened.append(reader.url)
+        return open_file(reader)
+
+    AlignedReader._open = counted
     source, items, _ = season(cfg)
     run_cfg = RunConfig(**{**cfg.parameters(), "run_root": str(out.parent / out.stem)})
-    client = dask_client(scheduler or None)
+    client = dask_client(scheduler or None, n_workers=threads or None)
     t0 = time.perf_counter()
     with performance_report(filename=report) if report else contextlib.nullcontext():
         s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
@@ -166,7 +179,14 @@ def cropkit_run(cfg, out: Path, scheduler: str = THREADS, report: str | None = N
         composite.period_median(s2.reflectance, "month", cfg.growing_season, s2.clear)
     )
     tasks = len(graph["median"].data.__dask_graph__())
-    return {"seconds": seconds, "tasks": tasks, "periods": int(comp.sizes["period"])}
+    files = len(set(opened))
+    return {
+        "seconds": seconds,
+        "tasks": tasks,
+        "periods": int(comp.sizes["period"]),
+        # with worker processes (scheduler=""), the opens happen there: not counted
+        "opens_per_file": round(len(opened) / files, 2) if scheduler == THREADS else None,
+    }
 
 
 def stackstac_peer(cfg, out: Path) -> dict:
@@ -238,11 +258,11 @@ def _save(out: Path, medians) -> None:
     np.savez(out.with_suffix(".npz"), months=medians["month"].values, values=medians.values)
 
 
-def part(name: str, cfg: RunConfig, out: Path, report: str) -> dict:
+def part(name: str, cfg: RunConfig, out: Path, report: str, threads: int = 0) -> dict:
     runs = {
         "disk_floor": disk_floor,
         "http_floor": http_floor,
-        "cropkit": cropkit_run,
+        "cropkit": lambda c, o: cropkit_run(c, o, threads=threads),
         "cropkit_processes": lambda c, o: cropkit_run(c, o, scheduler=""),
         "cropkit_report": lambda c, o: cropkit_run(c, o, report=report),
         "stackstac": stackstac_peer,
@@ -254,13 +274,22 @@ def part(name: str, cfg: RunConfig, out: Path, report: str) -> dict:
 # -- the orchestrator ---------------------------------------------------------------------
 
 
-def in_fresh_process(name: str, args, out: Path, url: str) -> dict:
-    """Run one part in a new Python process; add the file server's counts for it."""
+def in_fresh_process(
+    name: str, args, out: Path, url: str, env: dict | None = None, threads: int = 0
+) -> dict:
+    """Run one part in a new Python process; add the file server's counts for it.
+
+    ``env``: variables added to the process's environment (GDAL reads its configuration
+    options from there); ``threads``: cropkit's reading threads (0: one per core).
+    """
     before = served(url)
     command = [sys.executable, __file__, "--part", name, "--out", str(out), "--report", args.report]
     command += ["--smoke"] if args.smoke else ["--region", args.region, "--profile", args.profile]
+    command += ["--threads", str(threads)] if threads else []
     t0 = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
     process = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
@@ -320,13 +349,14 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="a small area of the ci demo")
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # skipped-item notes; the counts are reported below
     area = SMOKE_AREA if args.smoke else {"region": args.region, "profile": args.profile}
     if args.part:  # one measurement, in this (fresh) process
         out = Path(args.out)
         cfg = RunConfig(year=2023, run_root=str(out.parent), **area)
-        result = part(args.part, cfg, out, args.report)
+        result = part(args.part, cfg, out, args.report, args.threads)
         out.with_suffix(".json").write_text(json.dumps(result))
         return
 
@@ -370,6 +400,7 @@ def main():
         result[f"{name}_requests"] = runs[name]["requests"]
         result[f"{name}_bytes_per_pixel"] = round(runs[name]["bytes"] / pixels, 1)
     result["cropkit_tasks"] = runs["cropkit"]["tasks"]
+    result["cropkit_opens_per_file"] = runs["cropkit"]["opens_per_file"]
     result["stackstac_tasks"] = runs["stackstac"]["tasks"]
     result["odc_stac_tasks"] = runs["odc_stac"]["tasks"]
     result["composite_periods"] = runs["cropkit"]["periods"]

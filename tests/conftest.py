@@ -6,11 +6,24 @@ import os
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # workers share the cores: one thread each for torch's and numpy's pools (OpenMP
+    # threads that outnumber the cores spin and slow everything down)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """Keep everything the tests generate out of the user's cache."""
-    path = tmp_path_factory.mktemp("cropkit-cache")
+    """Keep everything the tests generate out of the user's cache.
+
+    One cache for all the workers of a pytest-xdist run (demos are built once: a builder
+    locks its demo and the others wait for it and reuse it).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "cropkit-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("cropkit-cache")
     old = os.environ.get("CROPKIT_CACHE_DIR")
     os.environ["CROPKIT_CACHE_DIR"] = str(path)
     yield path
@@ -46,6 +59,14 @@ def tiny_demo(private_cache):
     from cropkit.demo import build_demo
 
     return build_demo("chartres", 2023, profile="ci", zone_px=64, enmap_scenes=2)
+
+
+@pytest.fixture(scope="session")
+def smoke_run_root(tmp_path_factory):
+    """One run root for every run of the smoke areas of the Chartres ci demo
+    (``benchmarks/_demo.py``): the benchmarks' smoke runs and the study tests make each
+    area's composites and datasets once, and reuse them as a rerun does."""
+    return str(tmp_path_factory.mktemp("smoke-runs"))
 
 
 @pytest.fixture(scope="session")
@@ -301,18 +322,24 @@ def demo_run(tmp_path_factory):
     """Notebooks 01-06 run once by papermill on an AOI of the Chartres "ci" demo.
 
     Returns the run's config and the seconds per notebook. Shared by the notebook tests
-    and the chaos tests (which work on copies of the run folder).
+    and the chaos tests (which work on copies of the run folder); under pytest-xdist, by
+    every worker: the first to need it makes it while the others wait for it.
     """
+    import fcntl
+    import json
+
     from cropkit.config import RunConfig
     from cropkit.face.notebooks import run_notebooks
 
+    shared = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.mktemp("demo")
     cfg = RunConfig(
         aoi=DEMO_AOI,  # most of the Chartres "ci" demo, so the run takes the AOI path
         zone_km=DEMO_ZONE_KM,
         year=2023,
         stac="demo",
         profile="ci",
-        run_root=str(tmp_path_factory.mktemp("runs")),
+        run_root=str(root / "demo-runs"),
     )
     # every notebook, in order, against one local STAC API; 04 with a small training budget
     fast = {
@@ -322,10 +349,17 @@ def demo_run(tmp_path_factory):
     }
     from sockets import ListeningWatch
 
-    with ListeningWatch() as watch:  # every server the run starts (tests/test_notebooks.py)
-        timings = run_notebooks(cfg, overrides=fast)
-    RUN_LISTENERS.update(watch.opened)
-    return cfg, timings
+    done = root / "demo-run.json"
+    with open(root / "demo-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker runs the notebooks, the others wait
+        if not done.exists():
+            with ListeningWatch() as watch:  # every server the run starts (test_notebooks.py)
+                timings = run_notebooks(cfg, overrides=fast)
+            made = {"timings": timings, "listeners": sorted(watch.opened)}
+            done.write_text(json.dumps(made))
+    made = json.loads(done.read_text())
+    RUN_LISTENERS.update(tuple(socket) for socket in made["listeners"])
+    return cfg, made["timings"]
 
 
 #: The TCP sockets that the ``demo_run`` opened to listen on, as ``(address, port)``.

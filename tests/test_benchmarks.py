@@ -36,10 +36,10 @@ def test_every_benchmark_is_run_here():
     assert scripts == tested, scripts - tested
 
 
-@pytest.fixture(scope="module")
-def shared_run_root(tmp_path_factory):
-    """One run root for the three benchmarks of the demo's datasets: composites made once."""
-    return str(tmp_path_factory.mktemp("bench-runs"))
+@pytest.fixture()
+def shared_run_root(smoke_run_root):
+    """The benchmarks of the demo's datasets share one run root: composites made once."""
+    return smoke_run_root
 
 
 def within(value, low=0.0, high=1.0) -> bool:
@@ -83,6 +83,19 @@ def test_bench_pipeline_reports_cropkit_both_peers_and_both_floors(stac_server):
     # the floor asks for the bytes cropkit reads with fewer requests (no HEAD)
     assert out["files"] <= out["http_floor_requests"] < out["cropkit_requests"]
     assert out["http_floor_bytes_per_pixel"] > 0 and out["cropkit_bytes_per_pixel"] > 0
+    assert out["cropkit_opens_per_file"] == 1.0  # each file opened once by the process
+
+
+@pytest.mark.server
+def test_gdal_options_times_each_setting_in_a_fresh_process(stac_server):
+    out = smoke("gdal_options.py")
+    assert out["repeat"] == 1 and list(out)[3:] == ["defaults", "header 64 KiB"]
+    for name in ("defaults", "header 64 KiB"):
+        row = out[name]
+        assert len(row["seconds"]) == 1 and row["mean_s"] == row["seconds"][0] > 0
+        assert row["requests"] > 0 and row["mb"] > 0
+    # the same files either way; a larger first read needs no more requests
+    assert out["header 64 KiB"]["requests"] <= out["defaults"]["requests"]
 
 
 @pytest.mark.server
@@ -165,8 +178,8 @@ def test_bench_parcels_reports_every_figure_the_readme_quotes():
     assert out["models"]["xgboost"]["epochs"]["stopped_by"] == {"boosting rounds": 3}
 
 
-def test_bench_study_times_pooling_and_the_units(stac_server):
-    out = smoke("bench_study.py")
+def test_bench_study_times_pooling_and_the_units(stac_server, shared_run_root):
+    out = smoke("bench_study.py", "--run-root", shared_run_root)
     assert out["runs"] == 2 and out["units"] == 4 and out["samples"]["pixel"] > 0
     assert out["pool_seconds"] > 0 and out["pooled_mb"] > 0
     assert out["peak_over_pooled"] < 2  # the pooled copy, filled from one stored chunk at a time

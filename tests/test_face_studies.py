@@ -11,8 +11,11 @@ from cropkit.face.studies import study
 AREAS = ("1.52,48.395,1.536,48.402", "1.536,48.395,1.552,48.402")
 
 
-def test_a_tiny_study_of_two_areas_runs_end_to_end_and_resumes(stac_server, tmp_path, capsys):
-    runs = [{"aoi": aoi, "zone_km": 0.6, "run_root": str(tmp_path / "runs")} for aoi in AREAS]
+def test_a_tiny_study_of_two_areas_runs_end_to_end_and_resumes(
+    stac_server, smoke_run_root, tmp_path, capsys
+):
+    # the run folders of these areas may hold products of the benchmarks' smoke runs
+    runs = [{"aoi": aoi, "zone_km": 0.6, "run_root": smoke_run_root} for aoi in AREAS]
     path = tmp_path / "two.yaml"
     path.write_text(
         yaml.safe_dump(
