@@ -36,12 +36,6 @@ def test_every_benchmark_is_run_here():
     assert scripts == tested, scripts - tested
 
 
-@pytest.fixture()
-def shared_run_root(smoke_run_root):
-    """The benchmarks of the demo's datasets share one run root: composites made once."""
-    return smoke_run_root
-
-
 def within(value, low=0.0, high=1.0) -> bool:
     return low <= value <= high
 
@@ -106,8 +100,8 @@ def test_large_zone_reports_time_and_peak_memory(stac_server):
 
 
 @pytest.mark.server
-def test_demo_difficulty_reports_every_table_of_the_readme(stac_server, shared_run_root):
-    out = smoke("demo_difficulty.py", "--run-root", shared_run_root)
+def test_demo_difficulty_reports_every_table_of_the_readme(stac_server, smoke_run_root):
+    out = smoke("demo_difficulty.py", "--run-root", smoke_run_root)
     assert out["parcels"] > 5 and out["pixels"] > 1000
     assert list(out["tiers"]) == ["tier4", "tier3", "tier2", "tier1"]
     assert all(within(row["macro_f1"]) for row in out["tiers"].values())
@@ -117,8 +111,8 @@ def test_demo_difficulty_reports_every_table_of_the_readme(stac_server, shared_r
 
 
 @pytest.mark.server
-def test_bench_train_reports_loader_and_every_model(stac_server, shared_run_root):
-    out = smoke("bench_train.py", "--run-root", shared_run_root)
+def test_bench_train_reports_loader_and_every_model(stac_server, smoke_run_root):
+    out = smoke("bench_train.py", "--run-root", smoke_run_root)
     assert out["loader"]["loader_speedup"] > 1
     assert set(out["models"]) == {"xgboost", "ltae", "attention3dcnn"}
     for name, row in out["models"].items():
@@ -128,8 +122,8 @@ def test_bench_train_reports_loader_and_every_model(stac_server, shared_run_root
 
 
 @pytest.mark.server
-def test_source_claims_reports_each_claim(stac_server, shared_run_root):
-    out = smoke("source_claims.py", "--run-root", shared_run_root)
+def test_source_claims_reports_each_claim(stac_server, smoke_run_root):
+    out = smoke("source_claims.py", "--run-root", smoke_run_root)
     radar = out["radar_under_cloud"]
     assert set(radar["radar_gain"]) == {"clear", "cloudy summer (Jun-Aug)"}
     assert isinstance(radar["radar_gains_more_under_cloud"], bool)
@@ -139,8 +133,8 @@ def test_source_claims_reports_each_claim(stac_server, shared_run_root):
 
 
 @pytest.mark.server
-def test_bench_dual_stream_profiles_both_inputs(stac_server, shared_run_root):
-    out = smoke("bench_dual_stream.py", "--run-root", shared_run_root)
+def test_bench_dual_stream_profiles_both_inputs(stac_server, smoke_run_root):
+    out = smoke("bench_dual_stream.py", "--run-root", smoke_run_root)
     fused, alone = out["s2+enmap"], out["s2"]
     assert fused["enmap_tokens"] == {"spectral": 15, "pixels": 144}
     assert fused["enmap_regions"][:3] == ["blue", "green", "red"]
@@ -150,8 +144,8 @@ def test_bench_dual_stream_profiles_both_inputs(stac_server, shared_run_root):
 
 
 @pytest.mark.server
-def test_pair_probes_score_each_probe_against_chance(stac_server, shared_run_root):
-    out = smoke("pair_probes.py", "--run-root", shared_run_root, "--models", "ltae,dual_stream")
+def test_pair_probes_score_each_probe_against_chance(stac_server, smoke_run_root):
+    out = smoke("pair_probes.py", "--run-root", smoke_run_root, "--models", "ltae,dual_stream")
     assert out["pairs_scored"] >= 1 and set(out["macro_f1_tier4"]) == {"ltae", "dual_stream"}
     for row in out["hit_rates"]:
         assert row["probe"] in {"attention", "gradients"} and 0 < row["chance"] < 0.5
@@ -178,8 +172,8 @@ def test_bench_parcels_reports_every_figure_the_readme_quotes():
     assert out["models"]["xgboost"]["epochs"]["stopped_by"] == {"boosting rounds": 3}
 
 
-def test_bench_study_times_pooling_and_the_units(stac_server, shared_run_root):
-    out = smoke("bench_study.py", "--run-root", shared_run_root)
+def test_bench_study_times_pooling_and_the_units(stac_server, smoke_run_root):
+    out = smoke("bench_study.py", "--run-root", smoke_run_root)
     assert out["runs"] == 2 and out["units"] == 4 and out["samples"]["pixel"] > 0
     assert out["pool_seconds"] > 0 and out["pooled_mb"] > 0
     assert out["peak_over_pooled"] < 2  # the pooled copy, filled from one stored chunk at a time

@@ -92,9 +92,7 @@ class AlignedReader(AutoParallelRioReader):
         self._plain = (flags == [MaskFlags.nodata] or flags == [MaskFlags.all_valid]) and (
             np.issubdtype(self.dtype, np.floating) or tuple(self.scale_offset) == (1, 0)
         )
-        if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
-            return ThreadLocalRioDataset(self.gdal_env, ds)
-        return SingleThreadedRioDataset(self.gdal_env, ds)
+        return self._threadsafe(ds)
 
     def _warped(self, ds: SelfCleaningDatasetReader):
         """The file already open, through GDAL's warper as stackstac reads it.
@@ -117,6 +115,10 @@ class AlignedReader(AutoParallelRioReader):
                     add_alpha=ds.nodata is None,
                     **self.spec.vrt_params,
                 )
+        return self._threadsafe(ds, vrt)
+
+    def _threadsafe(self, ds: SelfCleaningDatasetReader, vrt: WarpedVRT | None = None):
+        """``ds`` (through ``vrt``, if any) for reading from every thread, as stackstac wraps it."""
         if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
             return ThreadLocalRioDataset(self.gdal_env, ds, vrt=vrt)
         return SingleThreadedRioDataset(self.gdal_env, ds, vrt=vrt)
