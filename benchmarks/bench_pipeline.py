@@ -149,43 +149,68 @@ def http_floor(cfg, out: Path) -> dict:
     return {"seconds": time.perf_counter() - t0}
 
 
+def count_opens() -> None:
+    """Count, in this process, the files stackstac's readers open (``opened_files``)."""
+    from collections import Counter
+
+    from stackstac.rio_reader import AutoParallelRioReader
+
+    from cropkit.access.reader import AlignedReader
+
+    if hasattr(AutoParallelRioReader, "opened_files"):
+        return
+    AutoParallelRioReader.opened_files = Counter()
+    for cls in (AutoParallelRioReader, AlignedReader):
+        opener = cls.__dict__["_open"]
+
+        def counted(reader, opener=opener):
+            AutoParallelRioReader.opened_files[reader.url] += 1
+            return opener(reader)
+
+        cls._open = counted
+
+
+def opened_files() -> dict[str, int]:
+    """Opens per file counted in this process since :func:`count_opens`."""
+    from stackstac.rio_reader import AutoParallelRioReader
+
+    return dict(getattr(AutoParallelRioReader, "opened_files", {}))
+
+
 def cropkit_run(
     cfg, out: Path, scheduler: str = THREADS, report: str | None = None, threads: int = 0
 ) -> dict:
     """Items to the composite's Zarr store as notebook 03 makes it (``threads``: the
-    worker's threads with ``scheduler="threads"``; 0, one per core up to four)."""
+    worker's threads with ``scheduler="threads"``; 0, one per core up to four).
+
+    Counts the files opened by every worker (this process's threads, or each worker
+    process of a cluster): ``opens_per_file`` is the mean over the files read.
+    """
     from distributed import performance_report
 
-    from cropkit.access.reader import AlignedReader
-
-    opened: list[str] = []  # the files this process opens (its threads' workers only)
-    open_file = AlignedReader._open
-
-    def counted(reader):
-        opened.append(reader.url)
-        return open_file(reader)
-
-    AlignedReader._open = counted
     source, items, _ = season(cfg)
     run_cfg = RunConfig(**{**cfg.parameters(), "run_root": str(out.parent / out.stem)})
     client = dask_client(scheduler or None, n_workers=threads or None)
+    count_opens()
+    workers = {} if scheduler == THREADS else client.run(count_opens)
     t0 = time.perf_counter()
     with performance_report(filename=report) if report else contextlib.nullcontext():
         s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
         comp = composites.s2_composite(s2, RunFolder.for_config(run_cfg), run_cfg)
         seconds = time.perf_counter() - t0  # not the report's own rendering, after
+    opens = [opened_files()] + list(client.run(opened_files).values() if workers else [])
     client.close()
     graph = gapfill.fill_gaps(
         composite.period_median(s2.reflectance, "month", cfg.growing_season, s2.clear)
     )
     tasks = len(graph["median"].data.__dask_graph__())
-    files = len(set(opened))
+    files = set().union(*opens)
     return {
         "seconds": seconds,
         "tasks": tasks,
         "periods": int(comp.sizes["period"]),
-        # with worker processes (scheduler=""), the opens happen there: not counted
-        "opens_per_file": round(len(opened) / files, 2) if scheduler == THREADS else None,
+        "tiles": math.prod(s2.reflectance.data.numblocks[-2:]),  # spatial chunks
+        "opens_per_file": round(sum(sum(c.values()) for c in opens) / len(files), 2),
     }
 
 
@@ -399,7 +424,10 @@ def main():
         result[f"{name}_requests"] = runs[name]["requests"]
         result[f"{name}_bytes_per_pixel"] = round(runs[name]["bytes"] / pixels, 1)
     result["cropkit_tasks"] = runs["cropkit"]["tasks"]
-    result["cropkit_opens_per_file"] = runs["cropkit"]["opens_per_file"]
+    result["cropkit_tiles"] = runs["cropkit"]["tiles"]
+    for name in ("cropkit", "cropkit_processes"):
+        if name in runs:
+            result[f"{name}_opens_per_file"] = runs[name]["opens_per_file"]
     result["stackstac_tasks"] = runs["stackstac"]["tasks"]
     result["odc_stac_tasks"] = runs["odc_stac"]["tasks"]
     result["composite_periods"] = runs["cropkit"]["periods"]

@@ -208,3 +208,32 @@ def test_one_date_of_a_masked_cube_is_read_from_its_own_files(source, s2_items):
     np.testing.assert_array_equal(one.reflectance.values[0], s2.reflectance.values[3])
     np.testing.assert_array_equal(one.clear.values[0], s2.clear.values[3])
     assert one.clear.attrs == s2.clear.attrs == {"keep": [4, 5, 6, 7], "buffer_px": 1}
+
+
+def test_each_file_is_opened_once_however_many_tiles_read_it(source, s2_items, monkeypatch):
+    """The readers of a band's files are shared by its spatial tiles (one open per file)."""
+    import collections
+
+    import dask
+    from stackstac.rio_reader import AutoParallelRioReader
+
+    from cropkit import cloudmask, composite
+    from cropkit.access.reader import AlignedReader
+
+    opened = collections.Counter()
+    for cls in (AutoParallelRioReader, AlignedReader):
+        opener = cls.__dict__["_open"]
+
+        def counted(reader, opener=opener):
+            opened[reader.url] += 1
+            return opener(reader)
+
+        monkeypatch.setattr(cls, "_open", counted)
+    items = s2_items[:6]
+    cube = load_s2(items, source.provider, GRID, chunks=32)
+    clear = cloudmask.clear_mask(load_scl(items, source.provider, GRID, chunks=32))
+    assert cube.data.numblocks == (1, 10, 2, 4)  # 8 tiles of each band
+    with dask.config.set(scheduler="threads", num_workers=2):
+        composite.period_median(cube, "month", 2023, clear=clear).compute()
+    assert len(opened) == 6 * 11  # every band and the SCL of each item
+    assert set(opened.values()) == {1}

@@ -100,6 +100,9 @@ def test_slider_frames_are_small_float32_under_a_dated_slider():
     assert frames.sizes == {"period": 3, "y": 300, "x": 166} and frames.dtype == np.float32
     assert (frames["period"].values == periods.values).all()  # dates: a slider, not a drop-down
     assert frames.values[0, 0, 0] == np.mean(da.values[0, :3, :3])  # 3 x 3 block means
+    lazy = _slider_frames(da.chunk({"period": 1}))  # a composite opened from its store
+    assert isinstance(lazy.variable._data, np.ndarray)  # read once, not once per frame
+    np.testing.assert_array_equal(lazy.values, frames.values)
     composite = xr.Dataset(
         {"median": da.expand_dims(band=["B04", "B03", "B02"]).transpose("period", "band", ...)}
     )

@@ -16,14 +16,15 @@ def _slider_frames(da, side: int = SLIDER_SIDE):
     """``da`` ``(period, ..., y, x)`` ready to embed frame by frame under a slider.
 
     Every frame is saved in the output (a saved page moves through them offline), so
-    the frames are block averages of at most ``side`` pixels a side, in float32.
+    the frames are block averages of at most ``side`` pixels a side, in float32, computed
+    at once (a lazy composite would be read again for every frame and every band).
     """
     import numpy as np
 
     factor = int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / side))
     if factor > 1:
         da = da.coarsen(y=factor, x=factor, boundary="trim").mean()
-    return da.astype("float32")
+    return da.astype("float32").compute()
 
 
 def _period_slider(frames, draw):
