@@ -26,6 +26,10 @@ from cropkit.stages.study import run_datasets
 #: The area of a smoke run (RunConfig arguments): inside the Chartres ``ci`` demo, six
 #: zones of 600 m.
 SMOKE_AREA = {"aoi": "1.52,48.395,1.536,48.402", "zone_km": 0.6, "stac": "demo", "profile": "ci"}
+#: The smoke runs of the loading benchmarks (bench_pipeline, gdal_options, bench_composite,
+#: large_zone): :data:`SMOKE_AREA` over two months. The smoke area is small, but every
+#: file of a season is opened whatever its size: two months hold a sixth of the items.
+SMOKE_LOAD = {**SMOKE_AREA, "season": "2023-05-01/2023-06-30"}
 
 
 def data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from _demo import SMOKE_AREA
+from _demo import SMOKE_LOAD
 from bench_pipeline import THREADS_USED, in_fresh_process
 
 from cropkit.config import RunConfig
@@ -45,7 +45,7 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="a small area, two settings, once")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    area = SMOKE_AREA if args.smoke else {"region": args.region, "profile": args.profile}
+    area = SMOKE_LOAD if args.smoke else {"region": args.region, "profile": args.profile}
     settings = SETTINGS[:2] if args.smoke else SETTINGS
     repeat = 1 if args.smoke else args.repeat
     rows = {name: {"seconds": []} for name, _, _ in settings}

@@ -13,7 +13,7 @@ import json
 import tempfile
 import time
 
-from _demo import SMOKE_AREA
+from _demo import SMOKE_LOAD
 from distributed.diagnostics import MemorySampler
 
 from cropkit import cloudmask, composite, gapfill
@@ -37,17 +37,19 @@ def main():
 
     area = {"region": args.region, "profile": "large"}
     if args.smoke:
-        area = SMOKE_AREA
+        area = SMOKE_LOAD
         args.workers, args.memory_limit = 1, "2GiB"
     cfg = RunConfig(year=2023, max_cloud=100, **area)
     source = connect(cfg)
-    items = source.search("s2", cfg.bbox, cfg.year, max_cloud=100)
+    items = source.search("s2", cfg.bbox, cfg.growing_season, max_cloud=100)
     cube = load_s2(items, source.provider, cfg.grid, chunks=512)
     clear = cloudmask.clear_mask(
         load_scl(items, source.provider, cfg.grid, chunks=512), buffer_px=1
     )
     # masked as each period is gathered, as notebook 03 composites
-    result = gapfill.fill_gaps(composite.period_median(cube, "month", cfg.year, clear=clear))
+    result = gapfill.fill_gaps(
+        composite.period_median(cube, "month", cfg.growing_season, clear=clear)
+    )
     size_gb = cube.size * 4 / 1e9
 
     client = dask_client(
