@@ -14,8 +14,9 @@ next), one after the other against one server:
 * **cropkit**: items to the masked cube, monthly medians, gap filling and the Zarr store
   in a run folder, as notebook 03 runs it (its default ``scheduler="threads"``: one dask
   worker in the process); then on a local cluster of worker processes (``scheduler=""``);
-  then once more with a dask performance report (timed apart: the report's profiler
-  slows the run it watches);
+  then once more with a dask performance report and the task stream (timed apart: the
+  report's profiler slows the run it watches), whose seconds per kind of task say where
+  the time goes;
 * **stackstac peer**: the usual pipeline of the peers' tutorials: ``stackstac.stack``
   with its defaults (one chunk per file; bilinear resampling of the 20 m bands, as
   cropkit), the SCL mask, ``groupby("time.month").median()``, no gap filling, on dask's
@@ -32,8 +33,8 @@ remote archive bills). The last line is JSON.
 
 Usage: python benchmarks/bench_pipeline.py [--region chartres] [--profile ci]
        [--report pipeline-report.html]
-       python benchmarks/bench_pipeline.py --smoke   # a small area of the ci demo (tests),
-                                                     # without the cluster and report runs
+       python benchmarks/bench_pipeline.py --smoke   # a small area of the ci demo over two
+                                                     # months (tests), without the cluster
 """
 
 import argparse
@@ -41,6 +42,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,9 +79,9 @@ PARTS = (
     "stackstac",
     "odc_stac",
 )
-#: Parts that ``--smoke`` leaves out: the same code as ``cropkit`` on another scheduler,
-#: or with a report (``benchmarks/large_zone.py --smoke`` runs the process cluster).
-SKIPPED_IN_SMOKE = ("cropkit_processes", "cropkit_report")
+#: Parts that ``--smoke`` leaves out: the same code as ``cropkit`` on another scheduler
+#: (``benchmarks/large_zone.py --smoke`` runs the process cluster).
+SKIPPED_IN_SMOKE = ("cropkit_processes",)
 
 
 def served(url: str) -> dict:
@@ -185,9 +187,11 @@ def cropkit_run(
     worker's threads with ``scheduler="threads"``; 0, one per core up to four).
 
     Counts the files opened by every worker (this process's threads, or each worker
-    process of a cluster): ``opens_per_file`` is the mean over the files read.
+    process of a cluster): ``opens_per_file`` is the mean over the files read. With a
+    ``report``, also the seconds the workers' threads spent in each kind of task
+    (``task_seconds``, from the task stream).
     """
-    from distributed import performance_report
+    from distributed import get_task_stream, performance_report
 
     source, items, _ = season(cfg)
     run_cfg = RunConfig(**{**cfg.parameters(), "run_root": str(out.parent / out.stem)})
@@ -195,7 +199,10 @@ def cropkit_run(
     count_opens()
     workers = {} if scheduler == THREADS else client.run(count_opens)
     t0 = time.perf_counter()
-    with performance_report(filename=report) if report else contextlib.nullcontext():
+    with contextlib.ExitStack() as watched:
+        if report:
+            watched.enter_context(performance_report(filename=report))
+            stream = watched.enter_context(get_task_stream(client))
         s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
         comp = composites.s2_composite(s2, RunFolder.for_config(run_cfg), run_cfg)
         seconds = time.perf_counter() - t0  # not the report's own rendering, after
@@ -212,7 +219,31 @@ def cropkit_run(
         "periods": int(comp.sizes["period"]),
         "tiles": math.prod(s2.reflectance.data.numblocks[-2:]),  # spatial chunks
         "opens_per_file": round(sum(sum(c.values()) for c in opens) / len(files), 2),
+        "task_seconds": task_seconds(stream.data) if report else None,
     }
+
+
+#: A dask key's token (or a part of one): hexadecimal, with a digit.
+_TOKEN = re.compile(r"(?=.*[0-9])[0-9a-f]+")
+
+
+def task_seconds(records: list[dict], top: int = 6) -> dict[str, float]:
+    """Seconds computing, summed by kind of task (its key's words less the tokens: the
+    names of tasks that dask fused are joined), the ``top`` largest and the rest as
+    ``"other"``, from a task stream's records."""
+    from collections import Counter
+
+    spent = Counter()
+    for record in records:
+        key = record["key"][0] if isinstance(record["key"], tuple) else record["key"]
+        words = [w for w in str(key).split("-") if w and not _TOKEN.fullmatch(w)]
+        kind = "-".join(dict.fromkeys(words))
+        for step in record["startstops"]:
+            if step["action"] == "compute":
+                spent[kind] += step["stop"] - step["start"]
+    largest = dict(spent.most_common(top))
+    largest["other"] = sum(spent.values()) - sum(largest.values())
+    return {name: round(value, 2) for name, value in largest.items()}
 
 
 def stackstac_peer(cfg, out: Path) -> dict:
@@ -430,6 +461,7 @@ def main():
         result[f"{name}_bytes_per_pixel"] = round(runs[name]["bytes"] / pixels, 1)
     result["cropkit_tasks"] = runs["cropkit"]["tasks"]
     result["cropkit_tiles"] = runs["cropkit"]["tiles"]
+    result["cropkit_task_seconds"] = runs["cropkit_report"]["task_seconds"]
     for name in ("cropkit", "cropkit_processes"):
         if name in runs:
             result[f"{name}_opens_per_file"] = runs[name]["opens_per_file"]

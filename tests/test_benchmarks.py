@@ -79,6 +79,10 @@ def test_bench_pipeline_reports_cropkit_both_peers_and_both_floors(stac_server):
     assert out["files"] <= out["http_floor_requests"] < out["cropkit_requests"]
     assert out["http_floor_bytes_per_pixel"] > 0 and out["cropkit_bytes_per_pixel"] > 0
     assert out["cropkit_opens_per_file"] == 1.0  # each file opened once by the process
+    spent = out["cropkit_task_seconds"]  # the report run's threads, by kind of task
+    assert any("fetch_raster_window" in kind for kind in spent)  # (fused on one tile)
+    assert "period_block" in spent and len(spent) == 7  # the six largest and the rest
+    assert all(seconds >= 0 for seconds in spent.values())
 
 
 @pytest.mark.server
