@@ -196,8 +196,10 @@ def cropkit_run(
     source, items, _ = season(cfg)
     run_cfg = RunConfig(**{**cfg.parameters(), "run_root": str(out.parent / out.stem)})
     client = dask_client(scheduler or None, n_workers=threads or None)
+    on_workers = scheduler != THREADS  # worker processes count their own opens
     count_opens()
-    workers = {} if scheduler == THREADS else client.run(count_opens)
+    if on_workers:
+        client.run(count_opens)
     t0 = time.perf_counter()
     with contextlib.ExitStack() as watched:
         if report:
@@ -206,7 +208,7 @@ def cropkit_run(
         s2 = masking.masked_s2(source, items, cfg.grid, KEEP, buffer_px=1)
         comp = composites.s2_composite(s2, RunFolder.for_config(run_cfg), run_cfg)
         seconds = time.perf_counter() - t0  # not the report's own rendering, after
-    opens = [opened_files()] + list(client.run(opened_files).values() if workers else [])
+    opens = [opened_files(), *(client.run(opened_files).values() if on_workers else ())]
     client.close()
     graph = gapfill.fill_gaps(
         composite.period_median(s2.reflectance, "month", cfg.growing_season, s2.clear)
